@@ -1,0 +1,5 @@
+import sys
+
+from abm.cli import main
+
+sys.exit(main())

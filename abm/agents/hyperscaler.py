@@ -1,0 +1,271 @@
+"""Hyperscalers: build data centres in stages, install GPUs into energized MW, rent compute."""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from abm.config import DataCentreConfig, HyperscalerConfig, RegionConfig
+from abm.market.pricing import adjust_to_excess_demand
+
+PERMITTING, INTERCONNECTION, CONSTRUCTION = 0, 1, 2
+STAGES = ("land_and_permitting", "power_interconnection", "construction")
+
+
+def _grow(a: np.ndarray, values) -> np.ndarray:
+    return np.concatenate([a, np.atleast_1d(np.asarray(values, dtype=a.dtype))])
+
+
+class Hyperscaler(mesa.Agent):
+    """A cloud. Compute is counted in H100-equivalent GPU-hours (GPU-h) and
+    power in MW of IT load; its fleet is held by vintage (one cohort per
+    installation month), its data centres as projects moving through stages."""
+
+    layer = "hyperscaler"
+
+    def __init__(self, model, cfg: HyperscalerConfig, dc: DataCentreConfig, region: str,
+                 installed_h100e: float, legacy_perf: float, legacy_kw: float,
+                 new_perf: float, new_kw: float, legacy_unit_value: float) -> None:
+        super().__init__(model)
+        self.cfg, self.dc = cfg, dc
+        self.region_name = region
+        self.region: RegionConfig = dc.regions[region]
+        self.name = f"cloud-{self.unique_id}-{region}"
+        self.price = cfg.initial_compute_price  # $ per GPU-h
+        self.debt = 0.0
+        rng = model.rng
+        # fleet: 80% of the installed H100e from legacy parts bought over the past
+        # three years, the rest from first-generation parts over the past six months
+        legacy = 0.8 * installed_h100e / legacy_perf / 36.0
+        recent = 0.2 * installed_h100e / new_perf / 6.0
+        life = cfg.depreciation_months
+        self.units = np.array([legacy] * 36 + [recent] * 6)
+        self.perf = np.array([legacy_perf] * 36 + [new_perf] * 6)
+        self.kw = np.array([legacy_kw] * 36 + [new_kw] * 6)
+        self.vintage = np.array(list(range(-36, 0)) + list(range(-6, 0)), dtype=float)
+        unit_value = np.array([legacy_unit_value] * 36 + [legacy_unit_value * 2.5] * 6)
+        self.depreciation_per_month = self.units * unit_value / life
+        # GPUs delivered but not yet installed (waiting for energized MW)
+        self.inv_units = np.zeros(0)
+        self.inv_perf = np.zeros(0)
+        self.inv_kw = np.zeros(0)
+        self.inv_value = np.zeros(0)
+        self.energized_mw = self.used_mw * (1.0 + cfg.initial_power_headroom)
+        # projects already under way in January 2023, at random points of their build
+        self.p_mw = np.zeros(0)
+        self.p_stage = np.zeros(0, dtype=np.int64)
+        self.p_left = np.zeros(0)  # months left in the current stage
+        self.p_cost = np.zeros(0)  # $ of construction still to pay
+        n_initial = int(round(cfg.initial_pipeline_mw / model.cfg.hyperscalers.count / dc.project_size_mw))
+        for _ in range(n_initial):
+            stage = int(rng.integers(0, 3))
+            self._add_project(stage, dc.project_size_mw)
+            self.p_left[-1] *= rng.random()
+        # planning state
+        self.forecast = self.gpu_hours * cfg.target_utilization
+        self.trend = 0.0
+        # this step
+        self.demand = 0.0  # GPU-h asked of it
+        self.sold = 0.0  # GPU-h delivered
+        self.revenue = 0.0
+        self.energy_cost = 0.0
+        self.depreciation = float(self.depreciation_per_month.sum())
+        self.gpu_capex = 0.0
+        self.building_capex = 0.0
+        self.orders_h100e = 0.0
+        self.projects_started = 0
+        self.projects_completed = 0
+
+    # ---------------------------------------------------------------- state
+    @property
+    def installed_h100e(self) -> float:
+        return float(self.units @ self.perf)
+
+    @property
+    def gpu_hours(self) -> float:
+        """Capacity this month, GPU-h."""
+        return self.installed_h100e * self.model.cfg.simulation.hours_per_month
+
+    @property
+    def used_mw(self) -> float:
+        return float(self.units @ self.kw) / 1000.0
+
+    @property
+    def inventory_h100e(self) -> float:
+        return float(self.inv_units @ self.inv_perf)
+
+    @property
+    def pipeline_mw(self) -> float:
+        return float(self.p_mw.sum())
+
+    @property
+    def kw_per_h100e(self) -> float:
+        h = self.installed_h100e
+        return float(self.units @ self.kw) / h if h > 0 else 1.0
+
+    @property
+    def marginal_cost(self) -> float:
+        """$ per GPU-h of running an installed GPU: power plus operations."""
+        return self.kw_per_h100e * self.cfg.energy_price_per_kwh + self.cfg.opex_per_gpu_hour
+
+    def _draw_duration(self, mean: float) -> float:
+        mean = mean * self.dc.lead_time_multiplier
+        cv = self.region.duration_cv
+        if mean <= 0:
+            return 0.0
+        if cv <= 0:
+            return mean
+        shape = 1.0 / cv**2
+        return float(self.model.rng.gamma(shape, mean / shape))
+
+    def _stage_mean(self, stage: int) -> float:
+        r = self.region
+        return (r.permitting_months, r.interconnection_months, r.construction_months)[stage]
+
+    def _add_project(self, stage: int, mw: float) -> None:
+        cost = mw * self.dc.cost_per_mw * self.region.cost_multiplier * (
+            1.0 + self.region.labour_share * self.region.labour_premium)
+        self.p_mw = _grow(self.p_mw, mw)
+        self.p_stage = _grow(self.p_stage, stage)
+        self.p_left = _grow(self.p_left, self._draw_duration(self._stage_mean(stage)))
+        self.p_cost = _grow(self.p_cost, cost)
+
+    def start_step(self) -> None:
+        self.demand = self.sold = self.revenue = self.energy_cost = 0.0
+        self.gpu_capex = self.building_capex = self.orders_h100e = 0.0
+        self.projects_started = self.projects_completed = 0
+
+    # ---------------------------------------------------------------- step 2: plan
+    def update_forecast(self, observed_demand: float) -> None:
+        """Holt's exponential smoothing of the compute asked of it (GPU-h per month)."""
+        c = self.cfg
+        previous = self.forecast
+        self.forecast = c.forecast_smoothing * observed_demand + (1 - c.forecast_smoothing) * (
+            previous * (1.0 + self.trend))
+        growth = self.forecast / previous - 1.0 if previous > 0 else 0.0
+        self.trend = c.trend_smoothing * growth + (1 - c.trend_smoothing) * self.trend
+
+    def gpus_wanted(self, on_order_h100e: float, gpu_price_per_h100e: float) -> float:
+        """Order-up-to, in H100e.
+
+        The fleet aimed for serves the demand forecast a planning horizon ahead at
+        the target utilisation, scaled by how fast a new GPU pays for itself (its
+        price plus its share of a building, against today's margin per GPU-hour):
+        ``(max_payback_months / payback) ** order_payback_elasticity``, at most
+        ``1 + max_overbuild``. Profitable GPUs are bought beyond the forecast and
+        unprofitable ones are not, which anchors the long-run compute price where a
+        GPU pays back in ``max_payback_months``. Orders are the aim less what is
+        installed, waiting and on order."""
+        c, hours = self.cfg, self.model.cfg.simulation.hours_per_month
+        margin = (self.price - self.marginal_cost) * hours * c.target_utilization
+        if margin <= 0:
+            return 0.0
+        building = self.kw_per_h100e / 1000.0 * self.dc.cost_per_mw * self.region.cost_multiplier
+        payback = (gpu_price_per_h100e + building) / margin
+        appetite = min(1.0 + c.max_overbuild, (c.max_payback_months / payback) ** c.order_payback_elasticity)
+        horizon_demand = self.forecast * (1.0 + max(self.trend, -0.5)) ** c.planning_horizon_months
+        target = horizon_demand / (c.target_utilization * hours) * appetite
+        return max(target - self.installed_h100e - self.inventory_h100e - on_order_h100e, 0.0)
+
+    def plan_data_centres(self, on_order_h100e: float, kw_per_h100e_new: float) -> None:
+        """Start projects so that energized plus pipeline MW cover the fleet that is
+        installed, waiting and on order, with headroom."""
+        need = (self.used_mw + (self.inventory_h100e + on_order_h100e) * kw_per_h100e_new / 1000.0)
+        need *= 1.0 + self.dc.power_headroom
+        gap = need - self.energized_mw - self.pipeline_mw
+        n = math.ceil(gap / self.dc.project_size_mw) if gap > 0 else 0
+        for _ in range(n):
+            self._add_project(PERMITTING, self.dc.project_size_mw)
+        self.projects_started = n
+
+    # ---------------------------------------------------------------- step 3: supply
+    def receive_gpus(self, units: float, perf: float, kw: float, unit_value: float) -> None:
+        self.inv_units = _grow(self.inv_units, units)
+        self.inv_perf = _grow(self.inv_perf, perf)
+        self.inv_kw = _grow(self.inv_kw, kw)
+        self.inv_value = _grow(self.inv_value, unit_value)
+
+    def install_gpus(self) -> float:
+        """Install waiting GPUs, oldest first, only into energized MW. Returns H100e installed."""
+        free_kw = max(self.energized_mw - self.used_mw, 0.0) * 1000.0
+        installed = 0.0
+        step = self.model.steps
+        for i in range(self.inv_units.size):
+            if free_kw <= 0:
+                break
+            n = min(self.inv_units[i], free_kw / self.inv_kw[i])
+            if n <= 0:
+                continue
+            free_kw -= n * self.inv_kw[i]
+            self.inv_units[i] -= n
+            self.units = _grow(self.units, n)
+            self.perf = _grow(self.perf, self.inv_perf[i])
+            self.kw = _grow(self.kw, self.inv_kw[i])
+            self.vintage = _grow(self.vintage, step)
+            self.depreciation_per_month = _grow(
+                self.depreciation_per_month, n * self.inv_value[i] / self.cfg.depreciation_months)
+            installed += n * self.inv_perf[i]
+        keep = self.inv_units > 1e-9
+        self.inv_units, self.inv_perf = self.inv_units[keep], self.inv_perf[keep]
+        self.inv_kw, self.inv_value = self.inv_kw[keep], self.inv_value[keep]
+        return installed
+
+    # ---------------------------------------------------------------- step 5: price
+    def set_price(self) -> None:
+        """Utilisation (demand over capacity, above 1 when short) against its target."""
+        capacity = self.gpu_hours
+        load = self.demand / capacity if capacity > 0 else 2.0
+        excess = min(load, 2.0) - self.cfg.target_utilization
+        self.price = float(adjust_to_excess_demand(
+            self.price, excess, self.cfg.price_adjustment_speed, self.cfg.max_price_change,
+            self.marginal_cost))
+
+    # ---------------------------------------------------------------- step 6: lifecycle
+    def build(self) -> tuple[float, float]:
+        """Advance projects by a month. Returns ($ labour, $ materials) paid for construction."""
+        if self.p_mw.size == 0:
+            return 0.0, 0.0
+        building = self.p_stage == CONSTRUCTION
+        pay = np.zeros_like(self.p_cost)
+        pay[building] = self.p_cost[building] / np.maximum(self.p_left[building], 1.0)
+        self.p_left -= 1.0
+        # stages end; a project may pass through a zero-length stage in the same month
+        for _ in range(3):
+            done = self.p_left <= 0
+            if not done.any():
+                break
+            finishing = done & (self.p_stage == CONSTRUCTION)
+            pay[finishing] = self.p_cost[finishing]  # settle what is left on completion
+            moving = np.nonzero(done & (self.p_stage < CONSTRUCTION))[0]
+            for i in moving:
+                self.p_stage[i] += 1
+                self.p_left[i] += self._draw_duration(self._stage_mean(int(self.p_stage[i])))
+            if finishing.any():
+                self.energized_mw += float(self.p_mw[finishing].sum())
+                self.projects_completed += int(finishing.sum())
+                self.p_cost[finishing] = 0.0
+                self.p_mw[finishing] = 0.0
+                self.p_left[finishing] = np.inf
+        self.p_cost = np.maximum(self.p_cost - pay, 0.0)
+        keep = self.p_mw > 0
+        self.p_mw, self.p_stage = self.p_mw[keep], self.p_stage[keep]
+        self.p_left, self.p_cost = self.p_left[keep], self.p_cost[keep]
+        total = float(pay.sum())
+        r = self.region
+        labour = total * r.labour_share * (1 + r.labour_premium) / (1 + r.labour_share * r.labour_premium)
+        return labour, total - labour
+
+    def retire(self) -> None:
+        """GPUs leave the fleet at the end of their depreciation life, freeing power."""
+        age = self.model.steps - self.vintage
+        keep = age < self.cfg.depreciation_months
+        if not keep.all():
+            self.units, self.perf, self.kw = self.units[keep], self.perf[keep], self.kw[keep]
+            self.vintage = self.vintage[keep]
+            self.depreciation_per_month = self.depreciation_per_month[keep]
+        self.depreciation = float(self.depreciation_per_month.sum())
+
+    def stage_counts(self) -> dict[str, float]:
+        return {name: float(self.p_mw[self.p_stage == i].sum()) for i, name in enumerate(STAGES)}

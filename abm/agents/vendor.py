@@ -1,0 +1,134 @@
+"""The GPU vendor: sells the current generation, packaging-limited, price from backlog."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from abm.config import GPUConfig, VendorConfig
+from abm.market.pricing import adjust_to_excess_demand, best_response
+from abm.market.rationing import pro_rata
+
+
+class GPUVendor(mesa.Agent):
+    """A GPU maker. Quantities it books are in H100-equivalents (H100e) of
+    performance; it ships whole parts of its current generation, each worth
+    ``perf`` H100e, at ``price`` $ per part."""
+
+    layer = "vendor"
+
+    def __init__(self, model, cfg: VendorConfig, gpu: GPUConfig) -> None:
+        super().__init__(model)
+        self.cfg = cfg
+        self.gpu = gpu
+        self.name = cfg.name
+        self.generation = 0
+        self.generation_name = gpu.first_generation
+        self.perf = gpu.first_generation_perf * cfg.perf_multiplier  # H100e per part
+        self.unit_cost = gpu.first_generation_unit_cost * cfg.cost_multiplier  # $ per part
+        self.power_kw = gpu.first_generation_power_kw  # kW per part, all-in
+        self.price = cfg.initial_price  # $ per part
+        self.capacity = cfg.capacity_units_per_month  # parts per month
+        self.backlog: dict[int, float] = {}  # buyer unique_id -> H100e on order
+        # this step
+        self.orders_h100e = 0.0
+        self.shipped_units = 0.0
+        self.revenue = 0.0
+        self.cogs = 0.0
+        self.initial_backlog_months = cfg.initial_backlog_months
+
+    # ---------------------------------------------------------------- quantities
+    @property
+    def backlog_h100e(self) -> float:
+        return float(sum(self.backlog.values()))
+
+    @property
+    def capacity_h100e(self) -> float:
+        return self.capacity * self.perf
+
+    @property
+    def backlog_months(self) -> float:
+        return self.backlog_h100e / self.capacity_h100e if self.capacity_h100e > 0 else 0.0
+
+    @property
+    def price_per_h100e(self) -> float:
+        return self.price / self.perf
+
+    # ---------------------------------------------------------------- step 2: orders
+    def take_order(self, buyer: int, h100e: float) -> None:
+        if h100e > 0:
+            self.backlog[buyer] = self.backlog.get(buyer, 0.0) + h100e
+            self.orders_h100e += h100e
+
+    def start_step(self) -> None:
+        self.orders_h100e = self.shipped_units = self.revenue = self.cogs = 0.0
+
+    # ---------------------------------------------------------------- step 3: supply
+    def allocate_output(self) -> list[tuple[int, float]]:
+        """Ship this month's output, pro rata to each buyer's backlog when short.
+
+        Returns (buyer, parts) pairs; the backlog falls by what was shipped."""
+        buyers = [b for b, q in self.backlog.items() if q > 0]
+        if not buyers:
+            return []
+        requests = np.array([self.backlog[b] for b in buyers])
+        shipped = pro_rata(requests, self.capacity_h100e)
+        out = []
+        for b, q in zip(buyers, shipped, strict=True):
+            left = self.backlog[b] - q
+            self.backlog[b] = left if left > 1e-9 * max(q, 1.0) else 0.0
+            if q > 0:
+                out.append((b, q / self.perf))
+        return out
+
+    def forget_buyer(self, buyer: int) -> None:
+        self.backlog.pop(buyer, None)
+
+    # ---------------------------------------------------------------- step 5: price
+    def set_price(self, ratios: np.ndarray | None = None, orders: np.ndarray | None = None) -> None:
+        """Post next month's price.
+
+        Profit seeking (the default): ``orders[c]`` is what the clouds would order (H100e)
+        at ``ratios[c]`` times today's price -- the vendor reads its derived demand from
+        its customers' investment rule. It sells at most what it can book (a month of
+        output plus its target backlog) and best-responds. When the queue is already
+        longer than that, or when profit seeking is off, the price follows the backlog
+        against its target (tatonnement). With no orders at any price and a short
+        queue, there is nothing to learn and the price stays. Never below cost.
+        """
+        g = self.gpu
+        floor = self.unit_cost * (1.0 + self.cfg.floor_markup)
+        room = self.capacity_h100e * (1.0 + g.target_backlog_months) - self.backlog_h100e
+        if self.cfg.profit_seeking and orders is not None and room > 0:
+            if orders.max() <= 0:
+                return
+            new = best_response(np.array([self.price_per_h100e]), np.array([self.unit_cost / self.perf]),
+                                ratios, np.minimum(orders, room)[None, :], g.price_adjustment,
+                                floor / self.perf)
+            self.price = float(new[0]) * self.perf
+            return
+        excess = self.backlog_months / g.target_backlog_months - 1.0
+        self.price = float(adjust_to_excess_demand(
+            self.price, excess, g.price_adjustment_speed, g.max_price_change, floor))
+
+    # ---------------------------------------------------------------- step 6: lifecycle
+    def expand_capacity(self) -> float:
+        """Packaging capacity grows toward demand, at most ``capacity_growth_per_month``.
+
+        Returns the $ it pays the foundry for the added capacity."""
+        pressure = np.clip(self.backlog_months / self.gpu.target_backlog_months, 0.0, 1.0)
+        added = self.capacity * self.cfg.capacity_growth_per_month * pressure
+        self.capacity += added
+        return added * self.cfg.capacity_cost_per_unit_month
+
+    def release_generation(self) -> None:
+        """A new generation replaces the old in production. Parts are dearer and draw
+        more power but do more; the price keeps the margin of the old part."""
+        g = self.gpu
+        self.generation += 1
+        self.generation_name = f"gen{self.generation + 1}"
+        margin_ratio = self.price / self.unit_cost
+        self.perf *= g.perf_gain_per_generation
+        self.unit_cost *= g.cost_growth_per_generation
+        self.power_kw *= g.power_growth_per_generation
+        self.price = self.unit_cost * margin_ratio

@@ -1,0 +1,108 @@
+"""The ``abm`` command line.
+
+``abm run [CONFIG] [--steps N] [--seed S] [--set key=value ...] [--out DIR]`` runs one
+scenario and writes ``results/<name>/``. Other commands (``sweep``, ``sensitivity``,
+``viz``) are registered by their packages. Bad input is one line on stderr naming
+the problem and exit code 2; nothing is written. Heavy imports (Mesa, pandas,
+Solara) happen inside the commands, so ``abm --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from abm.config import CONFIG_DIR, DEFAULT_CONFIG, ConfigError, load_config, parse_override
+
+EXIT_BAD_INPUT = 2
+# command packages that add subcommands: module with register(subparsers)
+_PLUGINS = ("abm.experiments.cli", "abm.viz.cli", "abm.validation.cli")
+
+
+def resolve_config_path(text: str | None) -> Path:
+    """A config path as given, or else relative to the package's ``configs/``."""
+    if text is None:
+        return DEFAULT_CONFIG
+    path = Path(text)
+    if path.is_file() or path.is_absolute():
+        return path
+    alt = CONFIG_DIR / path
+    return alt if alt.is_file() else path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed must be non-negative, got {value}")
+    return value
+
+
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    return dict(parse_override(item) for item in items)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    path = resolve_config_path(args.config)
+    config = load_config(path, overrides=parse_overrides(args.set))
+    from abm.run_output import run_scenario, summary_table
+
+    out = Path(args.out) if args.out else Path("results") / config.name
+    out_dir, df, wall = run_scenario(config, args.seed, args.steps, out, source=str(path))
+    steps = len(df) - 1
+    print(f"{config.name}: {steps} monthly steps from {config.simulation.start}, seed {args.seed}, "
+          f"{wall:.2f} s ({wall / max(steps, 1) * 1e3:.1f} ms/step)")
+    print(summary_table(df))
+    print(f"results: {out_dir}/ (metrics.parquet, flows.parquet, firms.parquet, manifest.json, dashboard.png)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="abm", description="Agent-based market of GPUs, compute and tokens.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run one scenario and write results/<name>/")
+    run.add_argument("config", nargs="?", help="TOML config (default: configs/baseline.toml)")
+    run.add_argument("--steps", type=_positive_int, help="months to simulate (default: the config's)")
+    run.add_argument("--seed", type=_seed, default=42, help="random seed (default: 42)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config value, e.g. --set end_users.price_elasticity=2.0")
+    run.add_argument("--out", help="output directory (default: results/<name>)")
+    run.set_defaults(func=cmd_run)
+    for module in _PLUGINS:
+        try:
+            importlib.import_module(module).register(sub)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"abm: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("abm: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Model-level metrics: one column each, in real-world units.
+
+The names in :data:`METRICS` are a contract: tests, notebooks, sweeps and the
+visualisation rely on them. Each entry is ``name: (unit, description)``. Every
+value is a finite float (or the date string), including in steps where nothing
+traded: a price with no trades is the posted price, a margin with no revenue is 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from abm.model import ComputeMarket
+
+METRICS: dict[str, tuple[str, str]] = {
+    "date": ("YYYY-MM", "month simulated by this step (row 0: initial state, the month before the start)"),
+    # GPUs
+    "gpu_price": ("$ per GPU", "average price paid per GPU shipped (posted price when none shipped)"),
+    "gpu_price_per_h100e": ("$ per H100e", "average price paid per H100-equivalent of performance"),
+    "vendor_revenue": ("$ per month", "GPU vendors' revenue"),
+    "vendor_gross_margin": ("fraction", "GPU vendors' (revenue - cost of goods) / revenue"),
+    "vendor_backlog_months": ("months", "vendors' order backlog over monthly output"),
+    "gpu_orders": ("GPUs per month", "GPUs ordered by hyperscalers, in parts of the current generation"),
+    "gpu_shipments": ("GPUs per month", "GPUs shipped"),
+    "gpu_inventory": ("H100e", "GPUs delivered but not installed (waiting for energized MW)"),
+    "installed_gpus": ("H100e", "installed fleet, H100-equivalents"),
+    # compute
+    "compute_price": ("$ per GPU-hour", "volume-weighted price of compute sold (H100e GPU-hour)"),
+    "compute_demand": ("GPU-hours per month", "compute asked for by model developers"),
+    "compute_sold": ("GPU-hours per month", "compute delivered"),
+    "utilization": ("fraction", "compute sold over compute capacity"),
+    "compute_shortage": ("fraction", "unmet share of compute demand"),
+    "capex": ("$ per month", "hyperscalers' spending on GPUs and buildings"),
+    "dc_capacity_mw": ("MW", "energized data-centre capacity (IT load)"),
+    "dc_pipeline_mw": ("MW", "data-centre capacity under way (all build stages)"),
+    "dc_permitting_mw": ("MW", "projects in land approval and permitting"),
+    "dc_interconnection_mw": ("MW", "projects waiting for a power hook-up"),
+    "dc_construction_mw": ("MW", "projects under construction"),
+    "dc_projects_started": ("projects per month", "data-centre projects started"),
+    "hyperscaler_debt": ("$", "hyperscalers' outstanding debt"),
+    # tokens
+    "token_price": ("$ per million tokens", "volume-weighted price of model developers' token sales (direct and wholesale)"),
+    "retail_token_price": ("$ per million tokens", "what end users pay per token, all channels"),
+    "price_at_fixed_capability": ("$ per million tokens", "cheapest model at least as capable as the best model at step 0"),
+    "frontier_quality": ("log10 effective H100-hours", "quality of the best model"),
+    "tokens": ("million tokens per month", "tokens consumed by end users"),
+    "token_demand": ("million tokens per month", "tokens end users wanted at posted prices"),
+    "token_shortage": ("fraction", "unmet share of end users' token demand"),
+    "user_spend": ("$ per month", "end users' spending on tokens, all channels"),
+    "adoption": ("fraction", "population-weighted share of end users who have adopted"),
+    "tokens_per_task_index": ("ratio", "tokens per task relative to the start (demand shift)"),
+    "lab_markup": ("ratio", "model developers' token price over serving cost, volume-weighted"),
+    "lab_revenue": ("$ per month", "model developers' token revenue"),
+    # startups and money
+    "startups_alive": ("count", "wrapper startups alive"),
+    "startup_entries": ("count per month", "startups founded"),
+    "startup_exits": ("count per month", "startups that ran out of cash"),
+    "startup_share": ("fraction", "share of end-user tokens sold through startups"),
+    "vc_funding": ("$ per month", "venture capital paid into labs and startups"),
+    # layers
+    "margin_vendor": ("fraction", "gross margin: (revenue - cost of goods) / revenue"),
+    "margin_hyperscalers": ("fraction", "(revenue - power and operations - depreciation) / revenue"),
+    "margin_model_devs": ("fraction", "(token revenue - serving compute) / token revenue"),
+    "margin_startups": ("fraction", "(revenue - token cost) / revenue"),
+    "profit_vendor": ("$ per month", "gross profit"),
+    "profit_hyperscalers": ("$ per month", "gross profit after depreciation"),
+    "profit_model_devs": ("$ per month", "gross profit (before training and staff)"),
+    "profit_startups": ("$ per month", "gross profit (before burn)"),
+    "vendor_profit_share": ("fraction", "vendor's share of the chain's positive gross profit"),
+    # bookkeeping
+    "ledger_error": ("$", "absolute conservation residual of all accounts"),
+    "ledger_volume": ("$ per month", "total of all transfers this step"),
+}
+
+
+def _ratio(num: float, den: float, default: float = 0.0) -> float:
+    return num / den if den > 0 else default
+
+
+def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
+    vendors, clouds, labs, startups, segments = m.vendors, m.hyperscalers, m.labs, m.startups, m.segments
+    hours = m.cfg.simulation.hours_per_month
+    out: dict[str, float | str] = {"date": m.date}
+
+    # GPUs
+    units = sum(v.shipped_units for v in vendors)
+    h100e = sum(v.shipped_units * v.perf for v in vendors)
+    v_rev = sum(v.revenue for v in vendors)
+    v_cogs = sum(v.cogs for v in vendors)
+    posted = float(np.mean([v.price for v in vendors]))
+    out["gpu_price"] = _ratio(v_rev, units, posted)
+    out["gpu_price_per_h100e"] = _ratio(v_rev, h100e, float(np.mean([v.price_per_h100e for v in vendors])))
+    out["vendor_revenue"] = v_rev
+    posted_margin = float(np.mean([1 - v.unit_cost / v.price for v in vendors]))
+    out["vendor_gross_margin"] = _ratio(v_rev - v_cogs, v_rev, posted_margin)
+    out["vendor_backlog_months"] = _ratio(sum(v.backlog_h100e for v in vendors),
+                                          sum(v.capacity_h100e for v in vendors))
+    perf_now = float(np.mean([v.perf for v in vendors]))
+    out["gpu_orders"] = sum(v.orders_h100e for v in vendors) / perf_now
+    out["gpu_shipments"] = units
+    out["gpu_inventory"] = sum(h.inventory_h100e for h in clouds)
+    out["installed_gpus"] = sum(h.installed_h100e for h in clouds)
+
+    # compute
+    c_rev = sum(h.revenue for h in clouds)
+    sold = sum(h.sold for h in clouds)
+    demand = sum(h.demand for h in clouds)
+    capacity = sum(h.installed_h100e for h in clouds) * hours
+    out["compute_price"] = _ratio(c_rev, sold, float(np.mean([h.price for h in clouds])))
+    out["compute_demand"] = demand
+    out["compute_sold"] = sold
+    out["utilization"] = _ratio(sold, capacity)
+    out["compute_shortage"] = max(0.0, _ratio(demand - sold, demand))
+    out["capex"] = sum(h.gpu_capex + h.building_capex for h in clouds)
+    out["dc_capacity_mw"] = sum(h.energized_mw for h in clouds)
+    out["dc_pipeline_mw"] = sum(h.pipeline_mw for h in clouds)
+    stages = [h.stage_counts() for h in clouds]
+    for name, key in (("dc_permitting_mw", "land_and_permitting"),
+                      ("dc_interconnection_mw", "power_interconnection"),
+                      ("dc_construction_mw", "construction")):
+        out[name] = sum(s[key] for s in stages)
+    out["dc_projects_started"] = float(sum(h.projects_started for h in clouds))
+    out["hyperscaler_debt"] = sum(h.debt for h in clouds)
+
+    # tokens
+    lab_rev = sum(lab.revenue for lab in labs)
+    lab_tokens = sum(lab.tokens_sold for lab in labs)
+    posted_lab = float(np.mean([lab.price for lab in labs]))
+    out["token_price"] = _ratio(lab_rev, lab_tokens, posted_lab)
+    tokens = sum(seg.tokens_bought() for seg in segments)
+    wanted = sum(float(seg.demand.sum() * seg.weight) for seg in segments)
+    spend = sum(lab.revenue for lab in labs) - sum(s.token_cost for s in startups) + sum(s.revenue for s in startups)
+    out["tokens"] = tokens
+    out["token_demand"] = wanted
+    out["token_shortage"] = max(0.0, _ratio(wanted - tokens, wanted))
+    out["user_spend"] = spend
+    out["retail_token_price"] = _ratio(spend, tokens, posted_lab)
+    capable = [lab.price for lab in labs if lab.quality >= m.quality_bar - 1e-9]
+    out["price_at_fixed_capability"] = min(capable) if capable else posted_lab
+    out["frontier_quality"] = max(lab.quality for lab in labs)
+    pop = sum(seg.cfg.population for seg in segments)
+    out["adoption"] = sum(seg.population_adopted for seg in segments) / pop
+    out["tokens_per_task_index"] = m.cfg.end_users.tokens_per_task_growth_per_year ** (max(m.month, 0) / 12.0) \
+        if m.steps > 0 else 1.0
+    serving = sum(lab.serving_cost for lab in labs)
+    out["lab_markup"] = _ratio(lab_rev, serving, 0.0)
+    out["lab_revenue"] = lab_rev
+
+    # startups and money
+    flows = m.ledger.step_flows
+    out["startups_alive"] = float(len(startups))
+    out["startup_entries"] = float(m.counters["entries"])
+    out["startup_exits"] = float(m.counters["exits"])
+    out["startup_share"] = _ratio(sum(s.tokens_sold for s in startups), tokens)
+    out["vc_funding"] = flows.get("vc_labs", 0.0) + flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
+
+    # layers
+    profit = {
+        "vendor": v_rev - v_cogs,
+        "hyperscalers": c_rev - sum(h.energy_cost + h.depreciation for h in clouds),
+        "model_devs": lab_rev - serving,
+        "startups": sum(s.revenue - s.token_cost for s in startups),
+    }
+    revenue = {"vendor": v_rev, "hyperscalers": c_rev, "model_devs": lab_rev,
+               "startups": sum(s.revenue for s in startups)}
+    for layer, p in profit.items():
+        out[f"profit_{layer}"] = p
+        out[f"margin_{layer}"] = _ratio(p, revenue[layer])
+    positive = sum(max(p, 0.0) for p in profit.values())
+    out["vendor_profit_share"] = _ratio(max(profit["vendor"], 0.0), positive)
+
+    out["ledger_error"] = m.ledger.error()
+    out["ledger_volume"] = m.ledger.step_volume
+    for k, v in out.items():
+        if k != "date" and not math.isfinite(v):
+            raise FloatingPointError(f"metric {k} is not finite at step {m.steps}: {v}")
+    return out
