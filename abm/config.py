@@ -98,6 +98,7 @@ class DataCentreConfig(_Section):
     project_size_mw: PosFloat = 100.0
     lead_time_multiplier: PosFloat = 1.0
     power_headroom: NonNegFloat = 0.15
+    max_starts_per_month: PosInt = 10  # projects one cloud can start a month (sites, crews)
     regions: dict[str, RegionConfig] = Field(min_length=1)
 
 

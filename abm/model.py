@@ -357,8 +357,9 @@ class ComputeMarket(mesa.Model):
         self.compute_filled, self.compute_unmet = allocate_with_spillover(self.compute_requests, capacities)
         for lab, row in zip(self.labs, self.compute_filled, strict=True):
             lab.use_compute(float(row.sum()), self.month)
-        for h, col in zip(self.hyperscalers, self.compute_filled.T, strict=True):
+        for h, col, cap in zip(self.hyperscalers, self.compute_filled.T, capacities, strict=True):
             h.sold = float(col.sum())
+            h.capacity_gpu_hours = float(cap)
 
     def serve_tokens(self, market: dict[str, Any]) -> None:
         """Tokens are served only as far as compute allows; shortfalls pass pro rata

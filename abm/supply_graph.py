@@ -29,6 +29,8 @@ class SupplyGraph:
         self.step = 0
         self._log: dict[str, list] = {k: [] for k in ("step", "seller", "buyer", "good", "quantity", "value")}
         self._traded: list[tuple[int, int]] = []
+        self._pending_nodes: list[int] = []
+        self._pending_edges: list[tuple[int, int]] = []
 
     # ---------------------------------------------------------------- structure
     def add_node(self, node: int, layer: str, label: str) -> None:
@@ -37,18 +39,25 @@ class SupplyGraph:
         self.g.add_node(node, layer=layer, label=label, revenue=0.0, capacity=0.0)
 
     def remove_node(self, node: int) -> None:
-        self.g.remove_node(node)
+        """Take a node out at the start of the next step, so that this step's trades
+        stay on the graph (and a viewer can show the exit); it is flagged ``exiting``."""
+        self.g.nodes[node]["exiting"] = True
+        self._pending_nodes.append(node)
 
     def connect(self, seller: int, buyer: int) -> None:
-        if not self.g.has_edge(seller, buyer):
+        if self.g.has_edge(seller, buyer):
+            self.g.edges[seller, buyer].pop("ending", None)  # reconnected before removal
+        else:
             layers = (self.g.nodes[seller]["layer"], self.g.nodes[buyer]["layer"])
             if layers not in GOODS:
                 raise ValueError(f"no trade between layers {layers}")
             self.g.add_edge(seller, buyer, good=GOODS[layers], quantity=0.0, value=0.0, price=0.0)
 
     def disconnect(self, seller: int, buyer: int) -> None:
+        """Remove an edge at the start of the next step (this step's trade stays on it)."""
         if self.g.has_edge(seller, buyer):
-            self.g.remove_edge(seller, buyer)
+            self.g.edges[seller, buyer]["ending"] = True
+            self._pending_edges.append((seller, buyer))
 
     def nodes_in(self, layer: str) -> list[int]:
         return [n for n, d in self.g.nodes(data=True) if d["layer"] == layer]
@@ -57,6 +66,11 @@ class SupplyGraph:
     def start_step(self, step: int) -> None:
         """Clear last step's per-step flows (prices stay as last traded)."""
         self.step = step
+        for u, v in self._pending_edges:
+            if self.g.has_edge(u, v) and self.g.edges[u, v].get("ending"):
+                self.g.remove_edge(u, v)
+        self.g.remove_nodes_from(self._pending_nodes)
+        self._pending_nodes, self._pending_edges = [], []
         edges = self.g.edges
         for u, v in self._traded:
             if edges.get((u, v)) is not None:

@@ -11,6 +11,12 @@ from abm.market.demand import MTOK, aggregate_curve, bass_hazard, token_demand
 NO_PROVIDER = -1
 
 
+def column_of(col_of: np.ndarray, provider: np.ndarray) -> np.ndarray:
+    """Each user's column in today's market, -1 if none or their provider has gone."""
+    known = (provider >= 0) & (provider < col_of.size)
+    return np.where(known, col_of[np.where(known, provider, 0)], -1)
+
+
 class EndUserSegment(mesa.Agent):
     """Programmers, analysts, product managers or enterprises.
 
@@ -62,7 +68,7 @@ class EndUserSegment(mesa.Agent):
                          switching_rate: float) -> None:
         """New adopters, users whose provider left, and a random share of the rest re-choose."""
         rng = self.model.rng
-        current_col = np.where(self.provider >= 0, col_of[np.maximum(self.provider, 0)], -1)
+        current_col = column_of(col_of, self.provider)
         must = self.adopted & (current_col < 0)
         may = self.adopted & ~must & (rng.random(self.n) < switching_rate)
         choosers = np.nonzero(must | may)[0]
@@ -74,7 +80,7 @@ class EndUserSegment(mesa.Agent):
 
     def order_tokens(self, col_of: np.ndarray, col_price: np.ndarray, col_quality_factor: np.ndarray) -> np.ndarray:
         """Each adopted user's tokens wanted at their provider's posted price; totals per column."""
-        col = np.where(self.provider >= 0, col_of[np.maximum(self.provider, 0)], -1)
+        col = column_of(col_of, self.provider)
         active = self.adopted & (col >= 0)
         safe = np.maximum(col, 0)
         q = token_demand(col_price[safe], col_quality_factor[safe], self.tasks, self.tokens_per_task,

@@ -61,13 +61,14 @@ class Hyperscaler(mesa.Agent):
         n_initial = int(round(cfg.initial_pipeline_mw / model.cfg.hyperscalers.count / dc.project_size_mw))
         for _ in range(n_initial):
             stage = int(rng.integers(0, 3))
-            self._add_project(stage, dc.project_size_mw)
+            self._add_projects(stage, dc.project_size_mw)
             self.p_left[-1] *= rng.random()
         # planning state
         self.forecast = self.gpu_hours * cfg.target_utilization
         self.trend = 0.0
         # this step
         self.demand = 0.0  # GPU-h asked of it
+        self.capacity_gpu_hours = self.gpu_hours
         self.sold = 0.0  # GPU-h delivered
         self.revenue = 0.0
         self.energy_cost = 0.0
@@ -110,30 +111,35 @@ class Hyperscaler(mesa.Agent):
         """$ per GPU-h of running an installed GPU: power plus operations."""
         return self.kw_per_h100e * self.cfg.energy_price_per_kwh + self.cfg.opex_per_gpu_hour
 
-    def _draw_duration(self, mean: float) -> float:
+    def _draw_duration(self, mean: float, n: int | None = None):
+        """Gamma-distributed stage durations (months) with the region's mean and CV."""
         mean = mean * self.dc.lead_time_multiplier
         cv = self.region.duration_cv
+        size = 1 if n is None else n
         if mean <= 0:
-            return 0.0
-        if cv <= 0:
-            return mean
-        shape = 1.0 / cv**2
-        return float(self.model.rng.gamma(shape, mean / shape))
+            out = np.zeros(size)
+        elif cv <= 0:
+            out = np.full(size, mean)
+        else:
+            shape = 1.0 / cv**2
+            out = self.model.rng.gamma(shape, mean / shape, size)
+        return float(out[0]) if n is None else out
 
     def _stage_mean(self, stage: int) -> float:
         r = self.region
         return (r.permitting_months, r.interconnection_months, r.construction_months)[stage]
 
-    def _add_project(self, stage: int, mw: float) -> None:
+    def _add_projects(self, stage: int, mw: float, n: int = 1) -> None:
         cost = mw * self.dc.cost_per_mw * self.region.cost_multiplier * (
             1.0 + self.region.labour_share * self.region.labour_premium)
-        self.p_mw = _grow(self.p_mw, mw)
-        self.p_stage = _grow(self.p_stage, stage)
-        self.p_left = _grow(self.p_left, self._draw_duration(self._stage_mean(stage)))
-        self.p_cost = _grow(self.p_cost, cost)
+        self.p_mw = _grow(self.p_mw, np.full(n, mw))
+        self.p_stage = _grow(self.p_stage, np.full(n, stage))
+        self.p_left = _grow(self.p_left, self._draw_duration(self._stage_mean(stage), n))
+        self.p_cost = _grow(self.p_cost, np.full(n, cost))
 
     def start_step(self) -> None:
         self.demand = self.sold = self.revenue = self.energy_cost = 0.0
+        self.capacity_gpu_hours = self.gpu_hours  # at the time compute is sold
         self.gpu_capex = self.building_capex = self.orders_h100e = 0.0
         self.projects_started = self.projects_completed = 0
 
@@ -175,9 +181,9 @@ class Hyperscaler(mesa.Agent):
         need = (self.used_mw + (self.inventory_h100e + on_order_h100e) * kw_per_h100e_new / 1000.0)
         need *= 1.0 + self.dc.power_headroom
         gap = need - self.energized_mw - self.pipeline_mw
-        n = math.ceil(gap / self.dc.project_size_mw) if gap > 0 else 0
-        for _ in range(n):
-            self._add_project(PERMITTING, self.dc.project_size_mw)
+        n = min(math.ceil(gap / self.dc.project_size_mw), self.dc.max_starts_per_month) if gap > 0 else 0
+        if n:
+            self._add_projects(PERMITTING, self.dc.project_size_mw, n)
         self.projects_started = n
 
     # ---------------------------------------------------------------- step 3: supply

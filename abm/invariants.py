@@ -1,0 +1,66 @@
+"""Checks of the model's accounting that hold at every step (used by tests and users).
+
+``violations(model)`` lists every broken invariant in words; an empty list means
+money is conserved, no stock is negative, and goods delivered match goods received.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from abm.model import ComputeMarket
+
+REL_TOL = 1e-6
+
+
+def violations(m: ComputeMarket) -> list[str]:
+    out: list[str] = []
+    tol = REL_TOL * max(m.ledger.step_volume, 1.0)
+    if m.ledger.error() > tol:
+        out.append(f"ledger error {m.ledger.error():.3g} $ above {tol:.3g}")
+    # cash of firms and debts are never negative (sector accounts are net positions)
+    for a in (*m.vendors, *m.hyperscalers, *m.labs, *m.startups):
+        cash = m.cash(a)
+        if cash < -1e-6 * max(tol, 1.0):
+            out.append(f"{a.name}: negative cash {cash:.3g}")
+        if getattr(a, "debt", 0.0) < 0:
+            out.append(f"{a.name}: negative debt")
+    for v in m.vendors:
+        if v.capacity < 0 or any(q < 0 for q in v.backlog.values()) or v.price <= 0:
+            out.append(f"{v.name}: negative capacity, backlog or price")
+    for h in m.hyperscalers:
+        arrays = {"fleet": h.units, "inventory": h.inv_units, "project MW": h.p_mw, "project cost": h.p_cost}
+        out += [f"{h.name}: negative {k}" for k, arr in arrays.items() if arr.size and arr.min() < -1e-9]
+        if h.energized_mw < 0 or h.price <= 0:
+            out.append(f"{h.name}: negative energized MW or price")
+        if h.used_mw > h.energized_mw * (1 + 1e-9) + 1e-9:
+            out.append(f"{h.name}: GPUs installed beyond energized MW ({h.used_mw:.1f} > {h.energized_mw:.1f})")
+        if h.sold > h.capacity_gpu_hours * (1 + 1e-9) + 1e-6:
+            out.append(f"{h.name}: sold {h.sold:.4g} GPU-h above capacity {h.capacity_gpu_hours:.4g}")
+    for lab in m.labs:
+        if lab.tokens_sold > lab.token_orders * (1 + 1e-9) + 1e-9 or lab.price <= 0:
+            out.append(f"{lab.name}: sold more tokens than ordered, or non-positive price")
+        if lab.serving_gpu_hours + lab.training_gpu_hours > lab.compute_received * (1 + 1e-9) + 1e-6:
+            out.append(f"{lab.name}: used more compute than received")
+    for seg in m.segments:
+        if (seg.demand < 0).any() or (seg.bought > seg.demand * (1 + 1e-12) + 1e-15).any():
+            out.append(f"{seg.name}: negative demand or bought more than wanted")
+    # goods: what sellers shipped equals what buyers received, along the graph
+    if m.steps > 0:
+        shipped = sum(v.shipped_units for v in m.vendors)
+        on_edges = sum(d["quantity"] for u, v, d in m.supply.g.edges(data=True) if d["good"] == "gpus")
+        if not np.isclose(shipped, on_edges, rtol=1e-9, atol=1e-9):
+            out.append(f"GPUs shipped {shipped:.6g} != GPUs on edges {on_edges:.6g}")
+        sold = sum(h.sold for h in m.hyperscalers)
+        received = sum(lab.compute_received for lab in m.labs)
+        if not np.isclose(sold, received, rtol=1e-9, atol=1e-6):
+            out.append(f"compute sold {sold:.6g} != compute received {received:.6g}")
+        tokens_users = sum(seg.tokens_bought() for seg in m.segments)
+        tokens_sellers = sum(d["quantity"] for u, v, d in m.supply.g.edges(data=True)
+                             if d["good"] == "tokens" and m.supply.g.nodes[v]["layer"] == "segment")
+        if not np.isclose(tokens_users, tokens_sellers, rtol=1e-9, atol=1e-6):
+            out.append(f"tokens received by users {tokens_users:.6g} != delivered {tokens_sellers:.6g}")
+    return out

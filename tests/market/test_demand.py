@@ -1,0 +1,93 @@
+"""End-user demand laws, Bass diffusion and the firms' market research, without a model."""
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from abm.market.demand import (
+    aggregate_curve,
+    bass_curve,
+    bass_hazard,
+    expected_sales,
+    saturating_growth,
+    softmax,
+    task_share,
+    token_demand,
+)
+
+
+@pytest.mark.parametrize(
+    ("cost", "value", "e", "expected"),
+    [
+        (0.5, 1.0, 1.5, 1.0),  # below the least valuable task: every task is done
+        (1.0, 1.0, 1.5, 1.0),
+        (4.0, 1.0, 1.5, 4.0**-1.5),  # Pareto tail (range ~infinite)
+        (4.0, 1.0, 0.5, 0.5),
+    ],
+)
+def test_task_share_is_one_below_the_kink_and_a_pareto_tail_above(cost, value, e, expected):
+    assert float(task_share(cost, value, e, 1e30)) == pytest.approx(expected, rel=1e-9)
+
+
+def test_demand_has_constant_price_elasticity_above_the_kink():
+    for e in (0.5, 1.5, 3.0):
+        p = np.array([10.0, 11.0])
+        q = token_demand(p, 1.0, 100.0, 1000.0, 1e-4, e, 1e40)
+        assert np.log(q[1] / q[0]) / np.log(p[1] / p[0]) == pytest.approx(-e, rel=1e-9)
+
+
+def test_truncation_gives_a_choke_price():
+    assert float(task_share(1001.0, 1.0, 0.8, 1000.0)) == 0.0
+
+
+def test_aggregate_curve_matches_the_sum_of_individual_demands():
+    rng = np.random.default_rng(1)
+    n = 50
+    tasks, tokens, value = rng.uniform(10, 100, n), rng.uniform(500, 5000, n), rng.uniform(1e-3, 1e-1, n)
+    w = rng.uniform(1, 3, n)
+    grid = np.log(np.array([0.1, 1.0, 10.0, 100.0]))
+    curve = aggregate_curve(grid, tasks, tokens, value, 1.4, 1000.0, w)
+    direct = [np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, 1.4, 1000.0)) for g in grid]
+    np.testing.assert_allclose(curve, direct, rtol=1e-12)
+
+
+def test_discrete_bass_adoption_tracks_the_closed_form():
+    p, q, share = 0.03, 0.38, 0.0
+    path = []
+    for _ in range(120):
+        share += (1 - share) * float(bass_hazard(p, q, share, 1 / 12))
+        path.append(share)
+    closed = bass_curve(p, q, np.arange(1, 121) / 12)
+    assert np.max(np.abs(np.array(path) - closed)) < 0.02
+
+
+def test_bass_curve_starts_from_its_initial_share():
+    assert float(bass_curve(0.03, 0.38, 0.0, initial_share=0.2)) == pytest.approx(0.2)
+
+
+def test_saturating_growth_starts_at_the_given_rate_and_levels_off():
+    assert saturating_growth(0, 1.6, 20.0) == 1.0
+    assert saturating_growth(1, 1.6, 20.0) == pytest.approx(1.6 ** (1 / 12), rel=0.01)
+    assert saturating_growth(1200, 1.6, 20.0) == pytest.approx(20.0, rel=1e-3)
+
+
+def test_single_seller_research_reads_the_segment_curve_at_each_candidate():
+    grid = np.linspace(np.log(0.1), np.log(100), 200)
+    curve = np.exp(-1.5 * grid)  # constant elasticity 1.5
+    ratios = np.array([0.8, 1.0, 1.25])
+    q = expected_sales(np.array([[1.0]]), curve[None, :], grid, np.array([5.0]), np.eye(1), ratios, 2.0)
+    np.testing.assert_allclose(q[0], (5.0 * ratios) ** -1.5, rtol=1e-3)
+
+
+def test_research_of_a_lab_includes_its_resellers_and_shares_follow_logit():
+    # columns: lab A, lab B, reseller of A. Lab A moves its own and its reseller's price.
+    util = np.array([0.0, 0.0, 0.0])
+    prob = softmax(util)[None, :]
+    grid = np.linspace(np.log(0.01), np.log(1000), 400)
+    curve = np.ones_like(grid)[None, :]  # perfectly inelastic users: only shares move
+    membership = sparse.csr_matrix(np.array([[1, 0, 1], [0, 1, 0], [0, 0, 1]], dtype=float))
+    theta, r = 2.0, np.array([2.0])
+    q = expected_sales(prob, curve, grid, np.array([1.0, 1.0, 1.5]), membership, r, theta)
+    moved = 2 * np.exp(-theta * np.log(2.0))
+    np.testing.assert_allclose(q[0, 0], moved / (1 + moved), rtol=1e-9)  # A and its reseller
+    np.testing.assert_allclose(q[1, 0], np.exp(-theta * np.log(2.0)) / (2 + np.exp(-theta * np.log(2.0))), rtol=1e-9)

@@ -1,0 +1,56 @@
+"""Property-based tests: random valid configs keep the books and the stocks sound."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from abm import ComputeMarket
+from abm.invariants import violations
+
+STEPS = 18
+
+overrides = st.fixed_dictionaries(
+    {
+        "end_users.simulated_users": st.integers(40, 1500),
+        "end_users.price_elasticity": st.sampled_from([0.2, 0.6, 1.0, 1.5, 3.0, 8.0]),
+        "end_users.price_sensitivity": st.sampled_from([0.0, 0.5, 2.0, 10.0]),
+        "startups.initial_count": st.sampled_from([0, 1, 5, 40]),
+        "startups.entry_rate_per_month": st.sampled_from([0.0, 2.0, 20.0]),
+        "startups.max_count": st.sampled_from([0, 10, 200]),
+        "model_developers.frontier_count": st.integers(0, 5),
+        "model_developers.open_weight_hosts": st.integers(1, 3),
+        "hyperscalers.count": st.integers(1, 5),
+        "hyperscalers.regions": st.sampled_from([["us"], ["eu", "fast"], ["us", "us", "eu"]]),
+        "datacenters.lead_time_multiplier": st.sampled_from([0.01, 0.3, 1.0, 4.0, 10.0]),
+        "gpu.perf_gain_per_generation": st.sampled_from([1.0, 1.5, 4.0]),
+        "gpu.release_interval_months": st.integers(1, 30),
+        "gpu.next_release_month": st.integers(0, 12),
+        "vc.climate": st.sampled_from([0.0, 0.3, 1.0, 3.0]),
+        "hyperscalers.initial_installed_h100e": st.sampled_from([1000.0, 350000.0, 5e6]),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(over=overrides, seed=st.integers(0, 2**31 - 1))
+def test_random_configs_conserve_money_and_keep_stocks_non_negative(over, seed):
+    model = ComputeMarket(rng=seed, **over)
+    for _ in range(STEPS):
+        model.step()
+        assert violations(model) == [], (over, model.steps)
+    df = model.datacollector.get_model_vars_dataframe()
+    assert np.isfinite(df.drop(columns="date").astype(float).to_numpy()).all()
+
+
+def test_one_firm_of_each_kind_and_no_startups():
+    model = ComputeMarket(rng=3, **{"gpu.vendors": [{"name": "solo", "initial_price": 27500.0,
+                                                      "capacity_units_per_month": 50000.0,
+                                                      "capacity_growth_per_month": 0.05}],
+                                    "hyperscalers.count": 1, "hyperscalers.regions": ["us"],
+                                    "model_developers.frontier_count": 1, "model_developers.open_weight_hosts": 0,
+                                    "startups.initial_count": 0, "startups.entry_rate_per_month": 0.0,
+                                    "end_users.simulated_users": 400})
+    for _ in range(60):
+        model.step()
+        assert violations(model) == []
+    assert len(model.startups) == 0 and model.metrics["tokens"] > 0
