@@ -51,14 +51,14 @@ class ComputeMarket(mesa.Model):
         Seed (an int, or a string of digits as Solara hands over) or a numpy Generator.
     record_flows:
         Keep the per-trade flow log and the per-firm panel (for ``abm run`` outputs).
-    **overrides:
+    **kwargs:
         Dotted config keys, e.g. ``**{"end_users.price_elasticity": 2.0}``. Double
         underscores are accepted for dots (``end_users__price_elasticity``) where a
         keyword must be an identifier.
     """
 
     def __init__(self, config: Config | str | Path | None = None, rng: Any = None, *,
-                 seed: Any = None, record_flows: bool = False, **overrides: Any) -> None:
+                 seed: Any = None, record_flows: bool = False, **kwargs: Any) -> None:
         if rng is None and seed is not None:
             rng = seed
         if isinstance(rng, str):
@@ -67,7 +67,8 @@ class ComputeMarket(mesa.Model):
             rng = int(rng)
         super().__init__(rng=rng)
         cfg = config if isinstance(config, Config) else load_config(config)
-        overrides = {k.replace("__", "."): v for k, v in overrides.items()}
+        # dotted config keys (named kwargs because SolaraViz looks for exactly that name)
+        overrides = {k.replace("__", "."): v for k, v in kwargs.items()}
         self.cfg = cfg = config_with_overrides(cfg, overrides)
         self.seed_value = rng if isinstance(rng, int) else None
         self.ledger = Ledger()
