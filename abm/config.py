@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -112,19 +112,27 @@ class HyperscalerConfig(_Section):
     initial_cash: NonNegFloat = 20e9
     initial_compute_price: PosFloat = 4.5  # $ per H100e GPU-hour
     target_utilization: Annotated[float, Field(gt=0, le=1)] = 0.85
-    price_adjustment_speed: NonNegFloat = 0.25
+    pricing: Literal["profit", "utilization"] = "utilization"
+    price_adjustment: Fraction = 0.3  # share of the way to the best response, per month ("profit")
+    price_adjustment_speed: NonNegFloat = 0.25  # tatonnement speed ("utilization")
     max_price_change: Fraction = 0.12
     energy_price_per_kwh: NonNegFloat = 0.08
     opex_per_gpu_hour: NonNegFloat = 0.12
     depreciation_months: PosInt = 60
     forecast_smoothing: Fraction = 0.3
     trend_smoothing: Fraction = 0.2
+    initial_demand_growth: float = 0.0  # the clouds' belief about monthly demand growth at the start
     planning_horizon_months: PosFloat = 12.0
     max_payback_months: PosFloat = 30.0
     order_payback_elasticity: NonNegFloat = 2.0
     max_overbuild: NonNegFloat = 0.25
     interest_rate_per_month: NonNegFloat = 0.005
     buyer_price_sensitivity: NonNegFloat = 6.0  # labs' logit sensitivity to compute price
+    lead_time_aversion: NonNegFloat = 0.3  # logit utility lost per month of a vendor's backlog
+    # a passive compute layer: clouds post this price ($ per GPU-h) and never ration (validation limits)
+    fixed_compute_price: PosFloat | None = None
+    # forecast from the labs' total compute needs (end demand) times own fleet share, not own order stream
+    information_sharing: bool = False
 
 
 # --------------------------------------------------------------------------- model developers
@@ -155,6 +163,7 @@ class ModelDeveloperConfig(_Section):
     staff_cost_per_month: NonNegFloat = 50e6
     first_party_apps: bool = False
     first_party_app_bonus: float = 0.6
+    direct_sales: bool = True  # False: labs sell only wholesale, through wrapper startups
 
 
 # --------------------------------------------------------------------------- startups
@@ -217,6 +226,8 @@ class EndUserConfig(_Section):
     tokens_per_task_max_multiplier: Annotated[float, Field(ge=1)] = 20.0
     value_range: Annotated[float, Field(gt=1)] = 1000.0  # most / least valuable task of a user
     bass: bool = True
+    demand_noise_sigma: NonNegFloat = 0.0  # log-sd of a segment-wide shock to tasks per month (stationary)
+    demand_noise_persistence: Annotated[float, Field(ge=0, lt=1)] = 0.0  # AR(1) coefficient of that shock
     segments: list[SegmentConfig] = Field(min_length=1)
 
 

@@ -21,7 +21,7 @@ from scipy import sparse
 
 from abm.agents.end_users import NO_PROVIDER, EndUserSegment
 from abm.agents.hyperscaler import Hyperscaler
-from abm.agents.model_developer import FRONTIER, OPEN_WEIGHT, ModelDeveloper
+from abm.agents.model_developer import FRONTIER, OPEN_WEIGHT, ModelDeveloper, training_gpu_hours
 from abm.agents.startup import WrapperStartup
 from abm.agents.vendor import GPUVendor
 from abm.config import Config, config_with_overrides, load_config
@@ -128,7 +128,7 @@ class ComputeMarket(mesa.Model):
             q = mc.initial_quality - (mc.quality_spread * i / max(mc.frontier_count - 1, 1) if i else 0.0)
             cash = mc.initial_cash_frontier * float(rng.lognormal(0.0, 0.3))
             budget = cash * mc.training_spend_rate
-            run_share = 10.0**q / (mc.training_window_months * budget / price0)
+            run_share = 10.0**q / (mc.training_window_months * budget / price0) if budget > 0 else 1.0
             lab = ModelDeveloper(self, mc, FRONTIER, q, mc.initial_price_frontier, run_share)
             lab.training_budget = budget
             self.labs.append(lab)
@@ -255,6 +255,8 @@ class ComputeMarket(mesa.Model):
                           [s.app_bonus for s in startups]]
         crowding = np.where(is_startup, -math.log(max(len(startups), 1) / sc.crowding_reference), 0.0)
         base = uc.quality_sensitivity * quality - uc.price_sensitivity * np.log(price)
+        if not mc.direct_sales and startups:
+            base[:len(labs)] = -np.inf  # labs sell only wholesale: users reach them through apps
         choice = np.vstack([
             softmax(base + app_bonus * seg.cfg.app_affinity + np.where(is_startup, crowding, 0.0))
             for seg in self.segments]) if col_ids.size else np.zeros((len(self.segments), 0))
@@ -297,23 +299,28 @@ class ComputeMarket(mesa.Model):
             labs[s.supplier].token_orders += s.token_orders
 
     def _vendor_split(self, prices_per_h100e: np.ndarray) -> np.ndarray:
-        """How clouds split GPU orders across vendors: logit on price per H100e plus
-        each vendor's ecosystem (software lock-in)."""
-        theta = self.cfg.hyperscalers.buyer_price_sensitivity
-        bonus = np.array([v.cfg.ecosystem_bonus for v in self.vendors])
-        return softmax(bonus - theta * np.log(prices_per_h100e))
+        """How clouds split GPU orders across vendors: logit on price per H100e, each
+        vendor's ecosystem (software lock-in) and its queue (months of backlog)."""
+        hc = self.cfg.hyperscalers
+        bonus = np.array([v.cfg.ecosystem_bonus - hc.lead_time_aversion * v.backlog_months
+                          for v in self.vendors])
+        return softmax(bonus - hc.buyer_price_sensitivity * np.log(prices_per_h100e))
 
     def _compute_shares(self) -> np.ndarray:
         """How each lab splits its compute across clouds: logit on posted price."""
         prices = np.array([h.price for h in self.hyperscalers])
         return softmax(-self.cfg.hyperscalers.buyer_price_sensitivity * np.log(prices))
 
+    def trend_compute_price(self) -> float:
+        """The compute price labs expect from the hardware trend ($ per GPU-h)."""
+        mc = self.cfg.model_developers
+        return self.cfg.hyperscalers.initial_compute_price / mc.compute_price_trend_per_year ** (
+            self.month / 12.0)
+
     def labs_plan_compute(self) -> None:
         shares = self._compute_shares()
         expected_price = float(shares @ np.array([h.price for h in self.hyperscalers]))
-        mc = self.cfg.model_developers
-        trend_price = self.cfg.hyperscalers.initial_compute_price / mc.compute_price_trend_per_year ** (
-            self.month / 12.0)
+        trend_price = self.trend_compute_price()
         for lab in self.labs:
             lab.plan_compute(self.month, lab.training_budget, expected_price, trend_price, self.cash(lab))
 
@@ -354,6 +361,8 @@ class ComputeMarket(mesa.Model):
         shares = self._compute_shares()
         requests = np.array([lab.serving_request + lab.training_request for lab in self.labs])
         capacities = np.array([h.gpu_hours for h in self.hyperscalers])
+        if self.cfg.hyperscalers.fixed_compute_price is not None:
+            capacities = np.full(len(self.hyperscalers), np.inf)  # a passive layer never rations
         self.compute_requests = requests[:, None] * shares[None, :]
         self.compute_filled, self.compute_unmet = allocate_with_spillover(self.compute_requests, capacities)
         for lab, row in zip(self.labs, self.compute_filled, strict=True):
@@ -430,10 +439,37 @@ class ComputeMarket(mesa.Model):
 
     # ------------------------------------------------------------------ 5. prices
     def update_prices(self, market: dict[str, Any]) -> None:
-        for h in self.hyperscalers:
-            h.set_price()
+        self._set_compute_prices()
         self._set_gpu_prices()
         self._set_token_prices(market)
+
+    def _set_compute_prices(self) -> None:
+        """Each cloud reads what it would sell at candidate prices: labs' split across
+        clouds (logit) and their training runs (price-elastic) move, serving needs do
+        not, and demand a full rival cannot serve spills over (the market's own
+        clearing rule), so a cloud sees its residual demand."""
+        clouds, labs = self.hyperscalers, self.labs
+        hc = self.cfg.hyperscalers
+        base = np.array([h.price for h in clouds])
+        serving = sum(lab.serving_request for lab in labs)
+        frontier = [lab for lab in labs if lab.is_frontier]
+        budgets = np.array([lab.training_budget for lab in frontier])
+        cash = np.array([self.cash(lab) for lab in frontier])
+        trend = self.trend_compute_price()
+        eta = self.cfg.model_developers.training_price_elasticity
+        capacities = np.array([h.gpu_hours for h in clouds])
+        demand = np.zeros((len(clouds), self._ratios.size))
+        for i in range(len(clouds)):
+            for c, r in enumerate(self._ratios):
+                prices = base.copy()
+                prices[i] *= r
+                shares = softmax(-hc.buyer_price_sensitivity * np.log(prices))
+                expected = float(shares @ prices)
+                training = float(training_gpu_hours(budgets, expected, trend, cash, eta).sum()) if frontier else 0.0
+                filled, _ = allocate_with_spillover((serving + training) * shares[None, :], capacities)
+                demand[i, c] = filled[0, i]
+        for h, row in zip(clouds, demand, strict=True):
+            h.set_price(self._ratios, row)
 
     def _set_gpu_prices(self) -> None:
         """Each vendor reads the clouds' orders at candidate prices (their investment

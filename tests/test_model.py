@@ -104,32 +104,33 @@ def _year(df, year, col):
 
 @pytest.fixture(scope="module")
 def early_years():
-    """2023-2024 from three seeds, for the direction of the calibration facts."""
-    runs = [ComputeMarket(rng=s).run(24).datacollector.get_model_vars_dataframe() for s in (1, 2, 3)]
-    return runs
+    """2023-2024, the mean over five seeds: the calibration facts are about the
+    expected path, not one draw."""
+    runs = [ComputeMarket(rng=s).run(24).datacollector.get_model_vars_dataframe() for s in range(1, 6)]
+    numeric = [r.drop(columns="date") for r in runs]
+    mean = sum(numeric) / len(numeric)
+    mean.insert(0, "date", runs[0]["date"])
+    return mean
 
 
 def test_rental_price_falls_from_its_2023_peak(early_years):
-    for df in early_years:
-        peak = _year(df, 2023, "compute_price").max()
-        assert df["compute_price"].iloc[-1] < peak
+    df = early_years
+    assert df["compute_price"].iloc[-1] < 0.95 * _year(df, 2023, "compute_price").max()
 
 
 def test_vendor_gross_margin_is_near_the_reported_70_to_80_percent(early_years):
-    for df in early_years:
-        m = pd.concat([_year(df, 2023, "vendor_gross_margin"), _year(df, 2024, "vendor_gross_margin")]).mean()
-        assert 0.6 < m < 0.9
+    m = pd.concat([_year(early_years, 2023, "vendor_gross_margin"), _year(early_years, 2024, "vendor_gross_margin")])
+    assert 0.65 < m.mean() < 0.85
 
 
 def test_token_volumes_rise_and_price_at_fixed_capability_falls(early_years):
-    for df in early_years:
-        assert _year(df, 2024, "tokens").sum() > 1.2 * _year(df, 2023, "tokens").sum()
-        assert df["price_at_fixed_capability"].iloc[-1] < 0.5 * df["price_at_fixed_capability"].iloc[1]
+    df = early_years
+    assert _year(df, 2024, "tokens").sum() > 1.2 * _year(df, 2023, "tokens").sum()
+    assert df["price_at_fixed_capability"].iloc[-1] < 0.5 * df["price_at_fixed_capability"].iloc[1]
 
 
 def test_capex_rises_from_2023_to_2024(early_years):
-    for df in early_years:
-        assert _year(df, 2024, "capex").sum() > _year(df, 2023, "capex").sum()
+    assert _year(early_years, 2024, "capex").sum() > _year(early_years, 2023, "capex").sum()
 
 
 def test_mesa_batch_run_works_with_dotted_keywords():

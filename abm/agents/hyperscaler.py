@@ -8,7 +8,7 @@ import mesa
 import numpy as np
 
 from abm.config import DataCentreConfig, HyperscalerConfig, RegionConfig
-from abm.market.pricing import adjust_to_excess_demand
+from abm.market.pricing import adjust_to_excess_demand, best_response
 
 PERMITTING, INTERCONNECTION, CONSTRUCTION = 0, 1, 2
 STAGES = ("land_and_permitting", "power_interconnection", "construction")
@@ -33,7 +33,7 @@ class Hyperscaler(mesa.Agent):
         self.region_name = region
         self.region: RegionConfig = dc.regions[region]
         self.name = f"cloud-{self.unique_id}-{region}"
-        self.price = cfg.initial_compute_price  # $ per GPU-h
+        self.price = cfg.fixed_compute_price or cfg.initial_compute_price  # $ per GPU-h
         self.debt = 0.0
         rng = model.rng
         # fleet: 80% of the installed H100e from legacy parts bought over the past
@@ -65,7 +65,7 @@ class Hyperscaler(mesa.Agent):
             self.p_left[-1] *= rng.random()
         # planning state
         self.forecast = self.gpu_hours * cfg.target_utilization
-        self.trend = 0.0
+        self.trend = cfg.initial_demand_growth  # per month
         # this step
         self.demand = 0.0  # GPU-h asked of it
         self.capacity_gpu_hours = self.gpu_hours
@@ -219,9 +219,28 @@ class Hyperscaler(mesa.Agent):
         return installed
 
     # ---------------------------------------------------------------- step 5: price
-    def set_price(self) -> None:
-        """Utilisation (demand over capacity, above 1 when short) against its target."""
+    def set_price(self, ratios: np.ndarray | None = None, demand: np.ndarray | None = None) -> None:
+        """Post next month's compute price.
+
+        ``pricing = "profit"``: ``demand[c]`` is the GPU-h labs would ask of this cloud
+        at ``ratios[c]`` times its price (rivals' prices as they are); it can sell at
+        most its capacity, so it best-responds as a capacity-constrained Bertrand
+        competitor: near marginal cost when capacity is slack, the market-clearing
+        price when it binds. ``pricing = "utilization"``: tatonnement on utilisation
+        (demand over capacity, above 1 when short) against the target.
+        ``fixed_compute_price`` set: a passive layer that keeps that price.
+        """
+        if self.cfg.fixed_compute_price is not None:
+            self.price = self.cfg.fixed_compute_price
+            return
         capacity = self.gpu_hours
+        if self.cfg.pricing == "profit" and demand is not None and capacity > 0:
+            sales = np.minimum(demand, capacity)
+            if sales.max() > 0:
+                self.price = float(best_response(np.array([self.price]), np.array([self.marginal_cost]),
+                                                 ratios, sales[None, :], self.cfg.price_adjustment,
+                                                 self.marginal_cost)[0])
+            return
         load = self.demand / capacity if capacity > 0 else 2.0
         excess = min(load, 2.0) - self.cfg.target_utilization
         self.price = float(adjust_to_excess_demand(

@@ -12,6 +12,15 @@ from abm.config import ModelDeveloperConfig
 FRONTIER, OPEN_WEIGHT = "frontier", "open_weight"
 
 
+def training_gpu_hours(budget, price, trend_price, cash, elasticity):
+    """GPU-hours of training a lab rents at ``price``: its budget at the trend price,
+    scaled by ``(trend_price / price) ** elasticity``, and never more than its cash buys.
+    Works on arrays (the clouds read their demand curve from it)."""
+    price = np.asarray(price, dtype=float)
+    wanted = np.asarray(budget, dtype=float) / trend_price * (trend_price / price) ** elasticity
+    return np.minimum(wanted, np.maximum(cash, 0.0) / price)
+
+
 class ModelDeveloper(mesa.Agent):
     """A lab. Quality is log10 of the effective training compute (H100e GPU-hours
     times the algorithmic-efficiency multiplier) of its latest model; serving
@@ -85,12 +94,9 @@ class ModelDeveloper(mesa.Agent):
         proportionally and cheaper compute enlarges them (``training_price_elasticity``),
         never spending more than the lab's cash."""
         self.serving_request = self.token_orders * 1e6 / self.tokens_per_gpu_hour(months)
-        if not self.is_frontier or training_budget <= 0:
-            self.training_request = 0.0
-            return
-        eta = self.cfg.training_price_elasticity
-        gpu_hours = training_budget / trend_price * (trend_price / compute_price) ** eta
-        self.training_request = min(gpu_hours, max(cash, 0.0) / compute_price)
+        budget = training_budget if self.is_frontier else 0.0
+        self.training_request = float(training_gpu_hours(budget, compute_price, trend_price, cash,
+                                                         self.cfg.training_price_elasticity))
 
     # ---------------------------------------------------------------- step 3: supply
     def use_compute(self, received: float, months: float) -> None:
