@@ -28,7 +28,7 @@ from abm.config import Config, config_with_overrides, load_config
 from abm.ledger import Ledger
 from abm.market.demand import expected_sales, saturating_growth, softmax
 from abm.market.pricing import best_response, candidate_ratios
-from abm.market.rationing import allocate_with_spillover
+from abm.market.rationing import allocate_with_spillover, spillover_sales
 from abm.metrics import METRICS, compute_metrics
 from abm.supply_graph import SupplyGraph
 
@@ -281,10 +281,11 @@ class ComputeMarket(mesa.Model):
             if uc.bass:
                 seg.adopt(seg.cfg.bass_p, seg.cfg.bass_q)
             seg.grow_tokens_per_task(tpt_multiplier)
+            if uc.demand_noise_sigma > 0:
+                seg.draw_demand_shock(uc.demand_noise_sigma, uc.demand_noise_persistence)
             seg.choose_providers(market["col_ids"], market["choice"][k], market["col_of"], uc.switching_rate)
             if n_cols:
-                self.orders_by_segment[k] = seg.order_tokens(market["col_of"], market["price"],
-                                                             market["quality_factor"])
+                self.orders_by_segment[k] = seg.order_tokens(market["price"], market["quality_factor"])
 
     def firms_total_token_orders(self, market: dict[str, Any]) -> None:
         """Startups pass their users' orders to their supplier; labs total both channels."""
@@ -304,7 +305,7 @@ class ComputeMarket(mesa.Model):
         hc = self.cfg.hyperscalers
         bonus = np.array([v.cfg.ecosystem_bonus - hc.lead_time_aversion * v.backlog_months
                           for v in self.vendors])
-        return softmax(bonus - hc.buyer_price_sensitivity * np.log(prices_per_h100e))
+        return softmax(bonus - hc.buyer_price_sensitivity * np.log(prices_per_h100e), axis=-1)
 
     def _compute_shares(self) -> np.ndarray:
         """How each lab splits its compute across clouds: logit on posted price."""
@@ -332,9 +333,15 @@ class ComputeMarket(mesa.Model):
         vendor_prices = np.array([v.price_per_h100e for v in self.vendors])
         vendor_split = self._vendor_split(vendor_prices)
         newest_kw = float(np.dot(vendor_split, [v.power_kw / v.perf for v in self.vendors]))
-        for h, demand in zip(self.hyperscalers, asked, strict=True):
+        seen = asked
+        if self.cfg.hyperscalers.information_sharing and requests.size:
+            # the labs' total needs (end demand) at each cloud's share of the fleet,
+            # not its own order stream, which also swings with its price against rivals'
+            fleet = np.array([h.installed_h100e + h.inventory_h100e for h in self.hyperscalers])
+            seen = requests.sum() * (fleet / fleet.sum() if fleet.sum() > 0 else shares)
+        for h, demand, signal in zip(self.hyperscalers, asked, seen, strict=True):
             h.demand = float(demand)
-            h.update_forecast(h.demand)
+            h.update_forecast(float(signal))
             on_order = sum(v.backlog.get(h.unique_id, 0.0) for v in self.vendors)
             want = h.gpus_wanted(on_order, float(vendor_split @ vendor_prices))
             for v, s in zip(self.vendors, vendor_split, strict=True):
@@ -387,26 +394,31 @@ class ComputeMarket(mesa.Model):
     # ------------------------------------------------------------------ 4. settle
     def settle(self) -> None:
         tr, graph = self.ledger.transfer, self.supply
-        # end users pay their providers for tokens delivered
+        # end users pay their providers for tokens delivered: one transfer per segment and seller
         sellers = [*self.labs, *self.startups]
-        for k, seg in enumerate(self.segments):
-            for j in np.nonzero(self.delivered_by_segment[k] > 0)[0]:
-                seller = sellers[j]
-                q = float(self.delivered_by_segment[k, j])
-                value = q * seller.price
-                tr("households", seller.unique_id, value, "user_spend")
-                graph.trade(seller.unique_id, seg.unique_id, q, value)
-                seller.revenue += value
+        if sellers:
+            price = np.array([a.price for a in sellers])
+            values = self.delivered_by_segment * price[None, :]
+            seg_idx, col_idx = np.nonzero(self.delivered_by_segment > 0)
+            seller_ids = [sellers[j].unique_id for j in col_idx]
+            buyer_ids = [self.segments[k].unique_id for k in seg_idx]
+            amounts = values[seg_idx, col_idx]
+            self.ledger.transfer_many(["households"] * len(seller_ids), seller_ids, amounts, "user_spend")
+            graph.trade_many(seller_ids, buyer_ids, self.delivered_by_segment[seg_idx, col_idx], amounts)
+            for a, revenue in zip(sellers, values.sum(axis=0), strict=True):
+                a.revenue += float(revenue)
         # startups pay their supplier lab for the tokens they resold
         labs = self.lab_by_id
-        for s in self.startups:
-            if s.tokens_sold > 0:
-                lab = labs[s.supplier]
-                value = s.tokens_sold * lab.price
-                tr(s.unique_id, lab.unique_id, value, "wholesale_tokens")
-                graph.trade(lab.unique_id, s.unique_id, s.tokens_sold, value)
-                s.token_cost = value
-                lab.revenue += value
+        resold = [s for s in self.startups if s.tokens_sold > 0]
+        if resold:
+            qty = np.array([s.tokens_sold for s in resold])
+            amounts = qty * np.array([labs[s.supplier].price for s in resold])
+            self.ledger.transfer_many([s.unique_id for s in resold], [s.supplier for s in resold], amounts,
+                                      "wholesale_tokens")
+            graph.trade_many([s.supplier for s in resold], [s.unique_id for s in resold], qty, amounts)
+            for s, value in zip(resold, amounts, strict=True):
+                s.token_cost = float(value)
+                labs[s.supplier].revenue += float(value)
         for lab in self.labs:
             lab.tokens_sold = lab.token_orders * lab.fill
         # labs pay clouds for compute used; clouds pay for power and operations
@@ -450,6 +462,10 @@ class ComputeMarket(mesa.Model):
         clearing rule), so a cloud sees its residual demand."""
         clouds, labs = self.hyperscalers, self.labs
         hc = self.cfg.hyperscalers
+        if hc.pricing == "utilization":
+            for h in clouds:
+                h.set_price()
+            return
         base = np.array([h.price for h in clouds])
         serving = sum(lab.serving_request for lab in labs)
         frontier = [lab for lab in labs if lab.is_frontier]
@@ -458,16 +474,17 @@ class ComputeMarket(mesa.Model):
         trend = self.trend_compute_price()
         eta = self.cfg.model_developers.training_price_elasticity
         capacities = np.array([h.gpu_hours for h in clouds])
-        demand = np.zeros((len(clouds), self._ratios.size))
-        for i in range(len(clouds)):
-            for c, r in enumerate(self._ratios):
-                prices = base.copy()
-                prices[i] *= r
-                shares = softmax(-hc.buyer_price_sensitivity * np.log(prices))
-                expected = float(shares @ prices)
-                training = float(training_gpu_hours(budgets, expected, trend, cash, eta).sum()) if frontier else 0.0
-                filled, _ = allocate_with_spillover((serving + training) * shares[None, :], capacities)
-                demand[i, c] = filled[0, i]
+        n = len(clouds)
+        # prices[i, c, :]: every cloud's price when cloud i posts ratios[c] times its own
+        prices = np.broadcast_to(base, (n, self._ratios.size, n)).copy()
+        idx = np.arange(n)
+        prices[idx, :, idx] *= self._ratios[None, :]
+        shares = softmax(-hc.buyer_price_sensitivity * np.log(prices))
+        expected = (shares * prices).sum(axis=-1)
+        training = (training_gpu_hours(budgets[None, None, :], expected[..., None], trend,
+                                       cash[None, None, :], eta).sum(axis=-1) if frontier else 0.0)
+        sales = spillover_sales((serving + training)[..., None] * shares, capacities)
+        demand = sales[idx, :, idx]
         for h, row in zip(clouds, demand, strict=True):
             h.set_price(self._ratios, row)
 
@@ -479,13 +496,12 @@ class ComputeMarket(mesa.Model):
         on_order = [sum(v.backlog.get(h.unique_id, 0.0) for v in vendors) for h in clouds]
         orders = np.zeros((len(vendors), self._ratios.size))
         for i in range(len(vendors)):
-            for c, r in enumerate(self._ratios):
-                prices = base.copy()
-                prices[i] *= r
-                split = self._vendor_split(prices)
-                avg = float(split @ prices)
-                wanted = sum(h.gpus_wanted(o, avg) for h, o in zip(clouds, on_order, strict=True))
-                orders[i, c] = wanted * split[i]
+            prices = np.broadcast_to(base, (self._ratios.size, len(vendors))).copy()
+            prices[:, i] *= self._ratios
+            split = self._vendor_split(prices)  # candidates x vendors
+            avg = (split * prices).sum(axis=1)
+            wanted = sum(h.gpus_wanted(o, avg) for h, o in zip(clouds, on_order, strict=True))
+            orders[i] = wanted * split[:, i]
         for v, row in zip(vendors, orders, strict=True):
             v.set_price(self._ratios, row)
 
@@ -613,25 +629,37 @@ class ComputeMarket(mesa.Model):
     def _startups_burn_fund_exit_enter(self) -> None:
         sc, vc = self.cfg.startups, self.cfg.vc
         climate = self.climate()
-        survivors = []
-        for s in self.startups:
+        startups = self.startups
+        if startups:
+            ids = [s.unique_id for s in startups]
+            gross = np.array([s.revenue - s.token_cost for s in startups])
             # growth-mode startups spend their gross profit and more on hiring and marketing
-            s.burn = s.base_burn + sc.reinvest_share * max(s.revenue - s.token_cost, 0.0)
-            self.ledger.transfer(s.unique_id, "households", min(s.burn, max(self.cash(s), 0.0)), "startup_burn")
-            cash = self.cash(s)
-            if s.runway_months(cash) < sc.raise_runway_months:
-                traction = min(2.0, (s.revenue - s.token_cost) / s.burn) if s.burn > 0 else 1.0
-                p = vc.startup_round_probability * climate * max(0.25, 0.5 + traction)
-                if self.rng.random() < min(1.0, p):
-                    amount = sc.round_runway_months * s.burn * (1.0 + max(traction, 0.0))
-                    self.ledger.transfer("venture_capital", s.unique_id, amount, "vc_startups")
-                    s.rounds += 1
-                    cash = self.cash(s)
-            if cash <= 1e-6 * max(s.burn, 1.0) and s.burn > 0:
-                self._exit_startup(s)
-            else:
-                survivors.append(s)
-        self.startups = survivors
+            burn = np.array([s.base_burn for s in startups]) + sc.reinvest_share * np.maximum(gross, 0.0)
+            cash = self.ledger.balances(ids)
+            paid = np.minimum(burn, np.maximum(cash, 0.0))
+            self.ledger.transfer_many(ids, ["households"] * len(ids), paid, "startup_burn")
+            cash = cash - paid
+            net_burn = burn - gross
+            runway = np.divide(cash, net_burn, out=np.full_like(cash, np.inf), where=net_burn > 0)
+            # a round: likelier in a warm climate and with traction (gross profit against burn)
+            traction = np.divide(gross, burn, out=np.ones_like(burn), where=burn > 0).clip(max=2.0)
+            chance = np.minimum(1.0, vc.startup_round_probability * climate * np.maximum(0.25, 0.5 + traction))
+            raised = (runway < sc.raise_runway_months) & (self.rng.random(len(ids)) < chance)
+            amount = sc.round_runway_months * burn * (1.0 + np.maximum(traction, 0.0))
+            winners = np.nonzero(raised)[0]
+            self.ledger.transfer_many(["venture_capital"] * winners.size, [ids[i] for i in winners],
+                                      amount[winners], "vc_startups")
+            cash[winners] += amount[winners]
+            out = (cash <= 1e-6 * np.maximum(burn, 1.0)) & (burn > 0)
+            survivors = []
+            for s, b, r, gone in zip(startups, burn, raised, out, strict=True):
+                s.burn = float(b)
+                s.rounds += int(r)
+                if gone:
+                    self._exit_startup(s)
+                else:
+                    survivors.append(s)
+            self.startups = survivors
         # supplier switching along the graph
         if self.startups and self.cfg.startups.supplier_switch_probability > 0:
             uc = self.cfg.end_users

@@ -23,85 +23,118 @@ GOODS = {
 
 
 class SupplyGraph:
+    """The supply graph and this step's trades on it.
+
+    Trades are checked against the edges when they are made and written onto the
+    edges when someone looks (:attr:`g`), so a step with thousands of trades costs
+    array appends, not thousands of dictionary updates nobody reads.
+    """
+
     def __init__(self, record_flows: bool = True) -> None:
-        self.g = nx.DiGraph()
+        self._g = nx.DiGraph()
         self.record_flows = record_flows
         self.step = 0
         self._log: dict[str, list] = {k: [] for k in ("step", "seller", "buyer", "good", "quantity", "value")}
-        self._traded: list[tuple[int, int]] = []
+        self._pending: list[tuple[list, list, list, list]] = []  # trades not yet on the edges
+        self._written: list[tuple[int, int]] = []  # edges carrying this step's trades
         self._pending_nodes: list[int] = []
         self._pending_edges: list[tuple[int, int]] = []
+
+    @property
+    def g(self) -> nx.DiGraph:
+        """The networkx graph, with this step's trades on its edges (``quantity``,
+        ``value``, ``price``) and nodes (``revenue``)."""
+        self._flush()
+        return self._g
 
     # ---------------------------------------------------------------- structure
     def add_node(self, node: int, layer: str, label: str) -> None:
         if layer not in LAYERS:
             raise ValueError(f"unknown layer {layer!r}")
-        self.g.add_node(node, layer=layer, label=label, revenue=0.0, capacity=0.0)
+        self._g.add_node(node, layer=layer, label=label, revenue=0.0, capacity=0.0)
 
     def remove_node(self, node: int) -> None:
         """Take a node out at the start of the next step, so that this step's trades
         stay on the graph (and a viewer can show the exit); it is flagged ``exiting``."""
-        self.g.nodes[node]["exiting"] = True
+        self._g.nodes[node]["exiting"] = True
         self._pending_nodes.append(node)
 
     def connect(self, seller: int, buyer: int) -> None:
-        if self.g.has_edge(seller, buyer):
-            self.g.edges[seller, buyer].pop("ending", None)  # reconnected before removal
+        g = self._g
+        if g.has_edge(seller, buyer):
+            g.edges[seller, buyer].pop("ending", None)  # reconnected before removal
         else:
-            layers = (self.g.nodes[seller]["layer"], self.g.nodes[buyer]["layer"])
+            layers = (g.nodes[seller]["layer"], g.nodes[buyer]["layer"])
             if layers not in GOODS:
                 raise ValueError(f"no trade between layers {layers}")
-            self.g.add_edge(seller, buyer, good=GOODS[layers], quantity=0.0, value=0.0, price=0.0)
+            g.add_edge(seller, buyer, good=GOODS[layers], quantity=0.0, value=0.0, price=0.0)
 
     def disconnect(self, seller: int, buyer: int) -> None:
         """Remove an edge at the start of the next step (this step's trade stays on it)."""
-        if self.g.has_edge(seller, buyer):
-            self.g.edges[seller, buyer]["ending"] = True
+        if self._g.has_edge(seller, buyer):
+            self._g.edges[seller, buyer]["ending"] = True
             self._pending_edges.append((seller, buyer))
 
     def nodes_in(self, layer: str) -> list[int]:
-        return [n for n, d in self.g.nodes(data=True) if d["layer"] == layer]
+        return [n for n, d in self._g.nodes(data=True) if d["layer"] == layer]
 
     # ---------------------------------------------------------------- trades
     def start_step(self, step: int) -> None:
-        """Clear last step's per-step flows (prices stay as last traded)."""
+        """Clear last step's flows (prices stay as last traded); apply exits and switches."""
         self.step = step
-        for u, v in self._pending_edges:
-            if self.g.has_edge(u, v) and self.g.edges[u, v].get("ending"):
-                self.g.remove_edge(u, v)
-        self.g.remove_nodes_from(self._pending_nodes)
-        self._pending_nodes, self._pending_edges = [], []
-        edges = self.g.edges
-        for u, v in self._traded:
-            if edges.get((u, v)) is not None:
-                e = edges[u, v]
+        g = self._g
+        adj = g._adj  # networkx's own dict of dicts: the fast path for hot loops
+        for u, v in self._written:
+            e = adj.get(u, {}).get(v)
+            if e is not None:
                 e["quantity"] = 0.0
                 e["value"] = 0.0
-        self._traded = []
-        for _, d in self.g.nodes(data=True):
+        self._written = []
+        self._pending = []
+        for u, v in self._pending_edges:
+            if g.has_edge(u, v) and g.edges[u, v].get("ending"):
+                g.remove_edge(u, v)
+        g.remove_nodes_from(self._pending_nodes)
+        self._pending_nodes, self._pending_edges = [], []
+        for d in g._node.values():
             d["revenue"] = 0.0
 
     def trade(self, seller: int, buyer: int, quantity: float, value: float) -> None:
         """Record a delivery of ``quantity`` for ``value`` dollars along seller -> buyer."""
-        if quantity <= 0.0 and value <= 0.0:
-            return
+        self.trade_many([seller], [buyer], [quantity], [value])
+
+    def trade_many(self, sellers, buyers, quantities, values) -> None:
+        """Record parallel sequences of deliveries (quantity, $ value) along seller -> buyer."""
+        adj = self._g._adj
+        sellers, buyers = list(sellers), list(buyers)
+        quantities = [float(q) for q in quantities]
+        values = [float(v) for v in values]
         try:
-            e = self.g.edges[seller, buyer]
+            goods = [adj[u][v]["good"] for u, v in zip(sellers, buyers, strict=True)]
         except KeyError:
-            raise KeyError(f"trade along a missing edge {seller} -> {buyer}") from None
-        e["quantity"] += quantity
-        e["value"] += value
-        e["price"] = e["value"] / e["quantity"] if e["quantity"] > 0 else 0.0
-        self.g.nodes[seller]["revenue"] += value
-        self._traded.append((seller, buyer))
+            bad = next((u, v) for u, v in zip(sellers, buyers, strict=True) if v not in adj.get(u, {}))
+            raise KeyError(f"trade along a missing edge {bad[0]} -> {bad[1]}") from None
+        self._pending.append((sellers, buyers, quantities, values))
         if self.record_flows:
             log = self._log
-            log["step"].append(self.step)
-            log["seller"].append(seller)
-            log["buyer"].append(buyer)
-            log["good"].append(e["good"])
-            log["quantity"].append(float(quantity))
-            log["value"].append(float(value))
+            log["step"].extend([self.step] * len(quantities))
+            log["seller"].extend(sellers)
+            log["buyer"].extend(buyers)
+            log["good"].extend(goods)
+            log["quantity"].extend(quantities)
+            log["value"].extend(values)
+
+    def _flush(self) -> None:
+        adj, nodes = self._g._adj, self._g._node
+        for sellers, buyers, quantities, values in self._pending:
+            for u, v, q, x in zip(sellers, buyers, quantities, values, strict=True):
+                e = adj[u][v]
+                e["quantity"] += q
+                e["value"] += x
+                e["price"] = e["value"] / e["quantity"] if e["quantity"] > 0 else 0.0
+                nodes[u]["revenue"] += x
+            self._written.extend(zip(sellers, buyers, strict=True))
+        self._pending = []
 
     def flow_table(self) -> dict[str, list]:
         """The flow log: one row per trade per step (columns of equal length)."""

@@ -6,7 +6,7 @@ import mesa
 import numpy as np
 
 from abm.config import EndUserConfig, SegmentConfig
-from abm.market.demand import MTOK, aggregate_curve, bass_hazard, token_demand
+from abm.market.demand import MTOK, aggregate_curve, bass_hazard
 
 NO_PROVIDER = -1
 
@@ -41,12 +41,15 @@ class EndUserSegment(mesa.Agent):
         self.value = cfg.value_per_task_median * rng.lognormal(0.0, cfg.value_sigma, n_users)
         self.tasks = cfg.tasks_per_month * rng.lognormal(0.0, cfg.tasks_sigma, n_users)
         self.base_tokens_per_task = cfg.tokens_per_task * rng.lognormal(0.0, cfg.tokens_sigma, n_users)
-        self.tokens_per_task = self.base_tokens_per_task.copy()
+        self.grow_tokens_per_task(1.0)
         self.adopted = rng.random(n_users) < cfg.initial_adoption
         self.provider = np.full(n_users, NO_PROVIDER, dtype=np.int64)
         self.demand = np.zeros(n_users)  # mtok wanted this step
         self.bought = np.zeros(n_users)  # mtok received this step
+        self._col = np.full(n_users, -1, dtype=np.int64)  # each user's column in this month's market
         self.new_adopters = 0
+        self.demand_shock = 1.0  # segment-wide multiplier of tasks per month (mean 1)
+        self._log_shock = 0.0
         # market research panel: a fixed sample that providers use to read this segment's demand
         k = min(n_users, model.cfg.model_developers.demand_sample_users)
         self.panel = rng.choice(n_users, size=k, replace=False) if k < n_users else np.arange(n_users)
@@ -60,35 +63,52 @@ class EndUserSegment(mesa.Agent):
         self.adopted |= newly
         self.new_adopters = int(newly.sum())
 
+    def draw_demand_shock(self, sigma: float, persistence: float) -> None:
+        """A stationary AR(1) shock to the segment's tasks per month: log-sd ``sigma``,
+        autocorrelation ``persistence``, mean multiplier 1 (noisy end demand)."""
+        innovation = sigma * np.sqrt(1.0 - persistence**2) * self.model.rng.standard_normal()
+        self._log_shock = persistence * self._log_shock + innovation
+        self.demand_shock = float(np.exp(self._log_shock - 0.5 * sigma**2))
+
     def grow_tokens_per_task(self, multiplier: float) -> None:
         """Reasoning and agents use more tokens per task over time (a demand shift)."""
         self.tokens_per_task = self.base_tokens_per_task * multiplier
+        # per-user constants of this month's demand law (see abm.market.demand.token_demand)
+        self._full_demand = self.tasks * self.tokens_per_task / MTOK  # mtok if every task is done
+        self._log_cost_ratio = np.log(self.tokens_per_task / MTOK / self.value)
 
     def choose_providers(self, col_ids: np.ndarray, choice_prob: np.ndarray, col_of: np.ndarray,
                          switching_rate: float) -> None:
         """New adopters, users whose provider left, and a random share of the rest re-choose."""
         rng = self.model.rng
-        current_col = column_of(col_of, self.provider)
-        must = self.adopted & (current_col < 0)
+        col = column_of(col_of, self.provider)
+        must = self.adopted & (col < 0)
         may = self.adopted & ~must & (rng.random(self.n) < switching_rate)
         choosers = np.nonzero(must | may)[0]
         if choosers.size and col_ids.size:
             picks = rng.choice(col_ids.size, size=choosers.size, p=choice_prob)
             self.provider[choosers] = col_ids[picks]
+            col[choosers] = picks
         elif not col_ids.size:
             self.provider[:] = NO_PROVIDER
+            col[:] = -1
+        self._col = np.where(self.adopted, col, -1)
 
-    def order_tokens(self, col_of: np.ndarray, col_price: np.ndarray, col_quality_factor: np.ndarray) -> np.ndarray:
-        """Each adopted user's tokens wanted at their provider's posted price; totals per column."""
-        col = column_of(col_of, self.provider)
-        active = self.adopted & (col >= 0)
-        safe = np.maximum(col, 0)
-        q = token_demand(col_price[safe], col_quality_factor[safe], self.tasks, self.tokens_per_task,
-                         self.value, self.elasticity, self.value_range)
-        self.demand = np.where(active, q, 0.0)
-        self._col = col
-        return np.bincount(safe[active], weights=self.demand[active] * self.weight,
-                           minlength=col_price.size)
+    def order_tokens(self, col_price: np.ndarray, col_quality_factor: np.ndarray) -> np.ndarray:
+        """Each adopted user's tokens wanted at their provider's posted price; totals per column.
+
+        The law of :func:`abm.market.demand.token_demand`, in logs: one ``exp`` per user."""
+        col = self._col
+        active = col >= 0
+        safe = np.where(active, col, 0)
+        if col_price.size == 0:
+            self.demand = np.zeros(self.n)
+            return np.zeros(0)
+        z = np.log(col_price / col_quality_factor)[safe] + self._log_cost_ratio  # log(cost / value)
+        e, tail = self.elasticity, self.value_range ** (-self.elasticity)
+        share = np.where(z <= 0.0, 1.0, (np.exp(-e * np.maximum(z, 0.0)) - tail) / (1.0 - tail))
+        self.demand = np.where(active, self._full_demand * self.demand_shock * np.clip(share, 0.0, 1.0), 0.0)
+        return np.bincount(safe, weights=self.demand * self.weight, minlength=col_price.size)
 
     def demand_curve(self, log_x_grid: np.ndarray) -> np.ndarray:
         """Market research: the segment's total demand (mtok/month) on a grid of log
@@ -96,7 +116,7 @@ class EndUserSegment(mesa.Agent):
         idx = self.panel[self.adopted[self.panel]]
         if idx.size == 0:
             return np.zeros(len(log_x_grid))
-        scale = self.adopted.sum() / idx.size * self.weight
+        scale = self.adopted.sum() / idx.size * self.weight * self.demand_shock
         return aggregate_curve(log_x_grid, self.tasks[idx], self.tokens_per_task[idx], self.value[idx],
                                self.elasticity, self.value_range, np.full(idx.size, scale))
 
@@ -104,8 +124,8 @@ class EndUserSegment(mesa.Agent):
     def receive(self, fill_by_col: np.ndarray) -> None:
         """Users get what their provider could deliver (pro rata when it was short)."""
         col = self._col
-        fill = np.where(col >= 0, fill_by_col[np.maximum(col, 0)], 0.0)
-        self.bought = self.demand * fill
+        fill = fill_by_col[np.maximum(col, 0)] if fill_by_col.size else np.zeros(self.n)
+        self.bought = np.where(col >= 0, self.demand * fill, 0.0)
 
     # ---------------------------------------------------------------- reporting
     @property

@@ -165,15 +165,17 @@ class Hyperscaler(mesa.Agent):
         GPU pays back in ``max_payback_months``. Orders are the aim less what is
         installed, waiting and on order."""
         c, hours = self.cfg, self.model.cfg.simulation.hours_per_month
+        price = np.asarray(gpu_price_per_h100e, dtype=float)  # a number, or candidate prices
         margin = (self.price - self.marginal_cost) * hours * c.target_utilization
         if margin <= 0:
-            return 0.0
+            return np.zeros_like(price) if price.ndim else 0.0
         building = self.kw_per_h100e / 1000.0 * self.dc.cost_per_mw * self.region.cost_multiplier
-        payback = (gpu_price_per_h100e + building) / margin
-        appetite = min(1.0 + c.max_overbuild, (c.max_payback_months / payback) ** c.order_payback_elasticity)
+        payback = (price + building) / margin
+        appetite = np.minimum(1.0 + c.max_overbuild, (c.max_payback_months / payback) ** c.order_payback_elasticity)
         horizon_demand = self.forecast * (1.0 + max(self.trend, -0.5)) ** c.planning_horizon_months
         target = horizon_demand / (c.target_utilization * hours) * appetite
-        return max(target - self.installed_h100e - self.inventory_h100e - on_order_h100e, 0.0)
+        wanted = np.maximum(target - self.installed_h100e - self.inventory_h100e - on_order_h100e, 0.0)
+        return wanted if price.ndim else float(wanted)
 
     def plan_data_centres(self, on_order_h100e: float, kw_per_h100e_new: float) -> None:
         """Start projects so that energized plus pipeline MW cover the fleet that is

@@ -44,7 +44,3 @@ class WrapperStartup(mesa.Agent):
     def set_markup(self, new_price: float, supplier_price: float) -> None:
         self.markup = max(new_price / supplier_price - 1.0, 0.0)
         self.price = supplier_price * (1.0 + self.markup)
-
-    def runway_months(self, cash: float) -> float:
-        net_burn = self.burn - (self.revenue - self.token_cost)
-        return cash / net_burn if net_burn > 0 else float("inf")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import mesa
 import numpy as np
 
@@ -30,6 +32,8 @@ class GPUVendor(mesa.Agent):
         self.price = cfg.initial_price  # $ per part
         self.capacity = cfg.capacity_units_per_month  # parts per month
         self.backlog: dict[int, float] = {}  # buyer unique_id -> H100e on order
+        # the last delivery_lead_months of bookings, not yet due to ship (one dict per month)
+        self.booked: deque[dict[int, float]] = deque()
         # this step
         self.orders_h100e = 0.0
         self.shipped_units = 0.0
@@ -59,19 +63,28 @@ class GPUVendor(mesa.Agent):
         if h100e > 0:
             self.backlog[buyer] = self.backlog.get(buyer, 0.0) + h100e
             self.orders_h100e += h100e
+            if self.booked:
+                self.booked[-1][buyer] = self.booked[-1].get(buyer, 0.0) + h100e
 
     def start_step(self) -> None:
         self.orders_h100e = self.shipped_units = self.revenue = self.cogs = 0.0
+        lead = self.gpu.delivery_lead_months
+        if lead > 0:
+            self.booked.append({})  # this month's bookings
+            while len(self.booked) > lead:
+                self.booked.popleft()  # booked delivery_lead_months ago: now due
 
     # ---------------------------------------------------------------- step 3: supply
     def allocate_output(self) -> list[tuple[int, float]]:
         """Ship this month's output, pro rata to each buyer's backlog when short.
 
+        Orders booked less than ``delivery_lead_months`` ago are not yet due.
         Returns (buyer, parts) pairs; the backlog falls by what was shipped."""
         buyers = [b for b, q in self.backlog.items() if q > 0]
         if not buyers:
             return []
-        requests = np.array([self.backlog[b] for b in buyers])
+        requests = np.array([max(self.backlog[b] - sum(m.get(b, 0.0) for m in self.booked), 0.0)
+                             for b in buyers])
         shipped = pro_rata(requests, self.capacity_h100e)
         out = []
         for b, q in zip(buyers, shipped, strict=True):
@@ -83,6 +96,8 @@ class GPUVendor(mesa.Agent):
 
     def forget_buyer(self, buyer: int) -> None:
         self.backlog.pop(buyer, None)
+        for month in self.booked:
+            month.pop(buyer, None)
 
     # ---------------------------------------------------------------- step 5: price
     def set_price(self, ratios: np.ndarray | None = None, orders: np.ndarray | None = None) -> None:

@@ -75,15 +75,32 @@ def aggregate_curve(log_x_grid, tasks, tokens_per_task, value, elasticity, value
     """Total demand (mtok per month) of a group of users at each quality-adjusted
     price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight.
 
-    Same law as :func:`token_demand` (one scalar elasticity for the group), written
-    in logs so the grid x users matrix costs one ``exp``.
+    The law of :func:`token_demand` with one elasticity for the group, summed exactly
+    in O((users + grid) log users): with ``c`` a user's log(cost per task / value) at
+    x = 1, a user is satiated where ``g + c <= 0``, buys the Pareto tail
+    ``exp(-e (g + c))`` (less the truncation) up to ``g + c = ln value_range``, and
+    nothing beyond; the tail factorises as ``exp(-e g) * exp(-e c)``, so sorted
+    prefix sums give every grid point at once.
     """
-    log_ratio = np.log(tokens_per_task / MTOK / value)  # log(cost per task / value) at x = 1
-    z = np.asarray(log_x_grid, dtype=float)[:, None] + log_ratio[None, :]
-    tail = value_range ** (-elasticity)
-    share = np.where(z <= 0.0, 1.0, (np.exp(-elasticity * np.maximum(z, 0.0)) - tail) / (1.0 - tail))
-    share = np.clip(share, 0.0, 1.0)
-    return share @ (weight * tasks * tokens_per_task / MTOK)
+    g = np.asarray(log_x_grid, dtype=float)
+    c = np.log(tokens_per_task / MTOK / value)
+    full = weight * tasks * tokens_per_task / MTOK
+    order = np.argsort(c)
+    c, full = c[order], full[order]
+    e = float(elasticity)
+    tail = value_range ** (-e)
+    top = np.log(value_range)
+    shift = c.min() if c.size else 0.0  # keeps exp(-e c) at most 1
+    tail_weight = full * np.exp(-e * (c - shift))
+    cum_full = np.r_[0.0, np.cumsum(full)]
+    # sums from the top: the terms fall with c, so a window's sum is a large part minus
+    # a smaller one and never loses precision to the satiated users below it
+    from_top = np.r_[np.cumsum(tail_weight[::-1])[::-1], 0.0]
+    lo = np.searchsorted(c, -g, side="right")  # users with c <= -g are satiated
+    hi = np.searchsorted(c, top - g, side="right")  # users with c > top - g buy nothing
+    satiated = cum_full[lo]
+    pareto = np.exp(-e * (g + shift)) * (from_top[lo] - from_top[hi])
+    return satiated + (pareto - tail * (cum_full[hi] - cum_full[lo])) / (1.0 - tail)
 
 
 def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):

@@ -41,3 +41,21 @@ def allocate_with_spillover(
         filled += np.outer(unmet / total_unmet, spare / total_spare) * moved
         unmet = unmet * (1.0 - moved / total_unmet)
     return filled, np.maximum(unmet, 0.0)
+
+
+def spillover_sales(requests: np.ndarray, capacities: np.ndarray) -> np.ndarray:
+    """What each seller sells when one buyer's ``requests[..., s]`` meet ``capacities[s]``.
+
+    The single-buyer case of :func:`allocate_with_spillover`, vectorised over any
+    leading axes (e.g. candidate prices): each seller fills what it can, and the
+    excess moves to sellers with spare capacity in proportion to it.
+    """
+    requests = np.maximum(np.asarray(requests, dtype=float), 0.0)
+    capacities = np.maximum(np.asarray(capacities, dtype=float), 0.0)
+    filled = np.minimum(requests, capacities)
+    excess = (requests - filled).sum(axis=-1, keepdims=True)
+    spare = capacities - filled
+    total_spare = spare.sum(axis=-1, keepdims=True)
+    moved = np.minimum(excess, total_spare)
+    share = np.divide(spare, total_spare, out=np.zeros_like(spare), where=total_spare > 0)
+    return filled + share * moved

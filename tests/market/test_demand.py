@@ -91,3 +91,15 @@ def test_research_of_a_lab_includes_its_resellers_and_shares_follow_logit():
     moved = 2 * np.exp(-theta * np.log(2.0))
     np.testing.assert_allclose(q[0, 0], moved / (1 + moved), rtol=1e-9)  # A and its reseller
     np.testing.assert_allclose(q[1, 0], np.exp(-theta * np.log(2.0)) / (2 + np.exp(-theta * np.log(2.0))), rtol=1e-9)
+
+
+@pytest.mark.parametrize(("e", "value_range"), [(0.3, 5.0), (1.5, 50.0), (4.0, 1e6)])
+def test_aggregate_curve_is_exact_across_satiated_tail_and_choke_regions(e, value_range):
+    rng = np.random.default_rng(2)
+    n = 300
+    tasks, tokens, value = rng.uniform(1, 10, n), rng.uniform(100, 1e4, n), np.exp(rng.normal(-5, 2, n))
+    w = rng.uniform(0.5, 2, n)
+    grid = np.linspace(np.log(1e-4), np.log(1e5), 60)
+    direct = [np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, e, value_range)) for g in grid]
+    np.testing.assert_allclose(aggregate_curve(grid, tasks, tokens, value, e, value_range, w), direct,
+                               rtol=1e-9, atol=1e-12 * max(direct))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from abm.market.rationing import allocate_with_spillover, pro_rata
+from abm.market.rationing import allocate_with_spillover, pro_rata, spillover_sales
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,13 @@ def test_allocation_never_exceeds_capacity_or_requests_and_conserves():
         np.testing.assert_allclose(f.sum(axis=1) + u, req.sum(axis=1), atol=1e-9)
         # sold is the smaller of all demand and all capacity
         assert f.sum() == pytest.approx(min(req.sum(), cap.sum()))
+
+
+def test_single_buyer_spillover_matches_the_general_clearing():
+    rng = np.random.default_rng(1)
+    req = rng.exponential(1.0, size=(50, 4))
+    cap = rng.exponential(1.0, size=4)
+    batch = spillover_sales(req, cap)
+    for row, got in zip(req, batch, strict=True):
+        filled, _ = allocate_with_spillover(row[None, :], cap)
+        np.testing.assert_allclose(got, filled[0], atol=1e-12)
