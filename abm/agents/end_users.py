@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+from scipy import stats
 
 from abm.config import EndUserConfig, SegmentConfig
 from abm.market.demand import MTOK, aggregate_curve, bass_hazard
 
 NO_PROVIDER = -1
+
+
+def stratified_uniform(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n uniform draws, one in each interval [i/n, (i+1)/n), in random order.
+
+    Each draw is uniform on [0, 1) for its user, but together they cover the unit
+    interval evenly: the share of users who adopt, or who pick a provider, is
+    within 1/n of its probability, not within sqrt(p(1-p)/n)."""
+    return (rng.permutation(n) + rng.random(n)) / n
 
 
 def column_of(col_of: np.ndarray, provider: np.ndarray) -> np.ndarray:
@@ -31,18 +41,23 @@ class EndUserSegment(mesa.Agent):
 
     def __init__(self, model, cfg: SegmentConfig, users: EndUserConfig, n_users: int) -> None:
         super().__init__(model)
-        rng = model.rng
+        rng = model.user_rng
         self.name = cfg.name
         self.cfg = cfg
         self.n = n_users
         self.weight = cfg.population / n_users
         self.elasticity = users.price_elasticity * cfg.elasticity_scale
         self.value_range = users.value_range
-        self.value = cfg.value_per_task_median * rng.lognormal(0.0, cfg.value_sigma, n_users)
-        self.tasks = cfg.tasks_per_month * rng.lognormal(0.0, cfg.tasks_sigma, n_users)
-        self.base_tokens_per_task = cfg.tokens_per_task * rng.lognormal(0.0, cfg.tokens_sigma, n_users)
+        # users' traits as a Latin hypercube sample: each is still an independent random
+        # individual, but the population covers every stratum of every distribution,
+        # so aggregates carry far less sampling noise at a given simulated size
+        u = stats.qmc.LatinHypercube(d=4, rng=rng).random(n_users)
+        z = stats.norm.ppf(u[:, :3])
+        self.value = cfg.value_per_task_median * np.exp(cfg.value_sigma * z[:, 0])
+        self.tasks = cfg.tasks_per_month * np.exp(cfg.tasks_sigma * z[:, 1])
+        self.base_tokens_per_task = cfg.tokens_per_task * np.exp(cfg.tokens_sigma * z[:, 2])
         self.grow_tokens_per_task(1.0)
-        self.adopted = rng.random(n_users) < cfg.initial_adoption
+        self.adopted = u[:, 3] < cfg.initial_adoption
         self.provider = np.full(n_users, NO_PROVIDER, dtype=np.int64)
         self.demand = np.zeros(n_users)  # mtok wanted this step
         self.bought = np.zeros(n_users)  # mtok received this step
@@ -59,14 +74,14 @@ class EndUserSegment(mesa.Agent):
         """Bass diffusion: innovators (p) and imitators (q times the adopted share)."""
         share = self.adopted.mean()
         hazard = bass_hazard(bass_p, bass_q, share, 1.0 / 12.0)
-        newly = ~self.adopted & (self.model.rng.random(self.n) < hazard)
+        newly = ~self.adopted & (stratified_uniform(self.model.user_rng, self.n) < hazard)
         self.adopted |= newly
         self.new_adopters = int(newly.sum())
 
     def draw_demand_shock(self, sigma: float, persistence: float) -> None:
         """A stationary AR(1) shock to the segment's tasks per month: log-sd ``sigma``,
         autocorrelation ``persistence``, mean multiplier 1 (noisy end demand)."""
-        innovation = sigma * np.sqrt(1.0 - persistence**2) * self.model.rng.standard_normal()
+        innovation = sigma * np.sqrt(1.0 - persistence**2) * self.model.macro_rng.standard_normal()
         self._log_shock = persistence * self._log_shock + innovation
         self.demand_shock = float(np.exp(self._log_shock - 0.5 * sigma**2))
 
@@ -80,13 +95,14 @@ class EndUserSegment(mesa.Agent):
     def choose_providers(self, col_ids: np.ndarray, choice_prob: np.ndarray, col_of: np.ndarray,
                          switching_rate: float) -> None:
         """New adopters, users whose provider left, and a random share of the rest re-choose."""
-        rng = self.model.rng
+        rng = self.model.user_rng
         col = column_of(col_of, self.provider)
         must = self.adopted & (col < 0)
         may = self.adopted & ~must & (rng.random(self.n) < switching_rate)
         choosers = np.nonzero(must | may)[0]
         if choosers.size and col_ids.size:
-            picks = rng.choice(col_ids.size, size=choosers.size, p=choice_prob)
+            picks = np.minimum(np.searchsorted(np.cumsum(choice_prob), stratified_uniform(rng, choosers.size)),
+                               col_ids.size - 1)
             self.provider[choosers] = col_ids[picks]
             col[choosers] = picks
         elif not col_ids.size:
