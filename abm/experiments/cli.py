@@ -1,0 +1,137 @@
+"""The ``abm sweep`` and ``abm sensitivity`` commands.
+
+The main CLI calls :func:`register` with its subparsers; each subcommand stores
+its handler as ``args.func``, which returns the exit code: 0 ok, 1 some runs
+failed, 2 bad input (nothing written). ``python -m abm.experiments`` runs the
+same commands without the rest of the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from abm.config import ConfigError
+
+EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``sweep`` and ``sensitivity`` subcommands."""
+    p = subparsers.add_parser(
+        "sweep",
+        help="run a batch parameter sweep (resumable)",
+        description="Run every run of a sweep file not yet stored, then write summary.parquet. "
+        "Results go to results/sweeps/<name>/ unless --out is given.",
+    )
+    p.add_argument("sweep_file", type=Path, metavar="SWEEP.toml")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="local worker processes (default: one per core; 1 = in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://host:8786"
+    )
+    where.add_argument(
+        "--dask-local",
+        type=_positive_int,
+        metavar="N",
+        help="run on a local Dask cluster of N worker processes",
+    )
+    p.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep runs already stored in the output directory (default); --no-resume starts over",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    p.add_argument("--out", type=Path, metavar="DIR", help="output directory")
+    p.set_defaults(func=run_sweep_command)
+
+    s = subparsers.add_parser(
+        "sensitivity",
+        help="Sobol or Morris sensitivity indices of a finished sweep",
+        description="Write sensitivity_<outcome>.csv and .png into a sobol or morris sweep's directory.",
+    )
+    s.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR")
+    s.add_argument(
+        "--outcome", action="append", metavar="NAME", help="only this outcome (repeatable)"
+    )
+    s.add_argument("--quiet", action="store_true", help="no messages")
+    s.set_defaults(func=run_sensitivity_command)
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """``abm sweep``: exit 0 when every run succeeded, 1 if some failed, 2 on bad input."""
+    from abm.experiments.sweep import run_sweep
+
+    try:
+        result = run_sweep(
+            args.sweep_file,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            dask_local=args.dask_local,
+            resume=args.resume,
+            quiet=args.quiet,
+            out_dir=args.out,
+        )
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(
+            f"{result.n_runs} runs ({result.n_resumed} already stored, {result.n_run_now} run now) "
+            f"-> {result.out_dir}"
+        )
+    if result.n_failed:
+        print(
+            f"{result.n_failed} of {result.n_runs} runs failed; tracebacks in "
+            f"{result.out_dir / 'failures.jsonl'}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUNS
+    return EXIT_OK
+
+
+def run_sensitivity_command(args: argparse.Namespace) -> int:
+    """``abm sensitivity``: exit 0, or 2 if the directory is not a sobol/morris sweep."""
+    from abm.experiments.sensitivity import analyze_sweep
+
+    try:
+        results = analyze_sweep(args.sweep_dir, outcomes=args.outcome, quiet=args.quiet)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not args.quiet:
+        for label, table in results.items():
+            print(f"{label}:\n{table.to_string(index=False, float_format='%.3f')}\n")
+    return EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch parsed arguments of either subcommand."""
+    return args.func(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m abm.experiments sweep|sensitivity ...``"""
+    parser = argparse.ArgumentParser(prog="python -m abm.experiments")
+    register(parser.add_subparsers(dest="command", required=True))
+    return run(parser.parse_args(argv))

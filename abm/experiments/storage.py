@@ -1,0 +1,156 @@
+"""The on-disk layout of a sweep, written so that a crash never leaves half a file.
+
+::
+
+    <out>/design.parquet       run_id, point_id, replicate, parameters, seed entropy/spawn key/seed
+    <out>/runs/run_000123.parquet   per-step metrics of run 123 (run_id, step, kept columns)
+    <out>/summary.parquet      one row per run: design, status, outcomes
+    <out>/manifest.json        sweep spec, fingerprint, versions, timings, counts
+    <out>/failures.jsonl       one JSON object per failed run: run_id, params, seed, traceback
+
+Every file is written to a temporary name and moved into place with ``os.replace``;
+a run counts as done exactly when its Parquet file exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abm.config import ConfigError
+
+_RUN_FILE = re.compile(r"^run_(\d+)\.parquet$")
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
+    """Write a table so that ``path`` is either absent or complete."""
+    tmp = _tmp_path(path)
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    tmp = _tmp_path(path)
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class SweepStore:
+    """Files of one sweep under a directory."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.runs_dir = self.root / "runs"
+        self.design_path = self.root / "design.parquet"
+        self.summary_path = self.root / "summary.parquet"
+        self.manifest_path = self.root / "manifest.json"
+        self.failures_path = self.root / "failures.jsonl"
+
+    def exists(self) -> bool:
+        return self.manifest_path.exists() or self.design_path.exists()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the directory for one sweep process; the OS releases it if that process dies."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            yield
+            return
+        with (self.root / ".lock").open("w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ConfigError(f"{self.root}: another sweep is writing here") from None
+            yield
+
+    def create(self) -> None:
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.root.rglob(".*.tmp"):  # left by a killed writer
+            stale.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """Remove this sweep's own files (not anything else a user put there)."""
+        if self.runs_dir.is_dir():
+            shutil.rmtree(self.runs_dir)
+        for path in (self.design_path, self.summary_path, self.manifest_path, self.failures_path):
+            path.unlink(missing_ok=True)
+        for path in self.root.glob("sensitivity_*"):
+            path.unlink()
+
+    # ----------------------------------------------------------------- runs
+    def run_path(self, run_id: int) -> Path:
+        return self.runs_dir / f"run_{run_id:06d}.parquet"
+
+    def completed_ids(self) -> set[int]:
+        if not self.runs_dir.is_dir():
+            return set()
+        return {int(m.group(1)) for p in self.runs_dir.iterdir() if (m := _RUN_FILE.match(p.name))}
+
+    def write_run(self, run_id: int, steps: pd.DataFrame) -> None:
+        write_parquet_atomic(steps, self.run_path(run_id))
+
+    def read_run(self, run_id: int, columns: list[str] | None = None) -> pd.DataFrame:
+        return pd.read_parquet(self.run_path(run_id), columns=columns)
+
+    def stored_columns(self) -> list[str] | None:
+        """Columns of one stored run (all runs of a sweep store the same ones)."""
+        import pyarrow.parquet as pq
+
+        done = sorted(self.completed_ids())
+        if not done:
+            return None
+        return pq.read_schema(self.run_path(done[0])).names
+
+    # ----------------------------------------------------------------- tables and manifest
+    def write_design(self, table: pd.DataFrame) -> None:
+        write_parquet_atomic(table, self.design_path)
+
+    def read_design(self) -> pd.DataFrame:
+        return pd.read_parquet(self.design_path)
+
+    def write_summary(self, table: pd.DataFrame) -> None:
+        write_parquet_atomic(table, self.summary_path)
+
+    def read_summary(self) -> pd.DataFrame:
+        return pd.read_parquet(self.summary_path)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_text_atomic(json.dumps(manifest, indent=2, default=str) + "\n", self.manifest_path)
+
+    def read_manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest_path.read_text())
+
+    # ----------------------------------------------------------------- failures
+    def reset_failures(self) -> None:
+        self.failures_path.unlink(missing_ok=True)
+
+    def append_failure(self, record: dict[str, Any]) -> None:
+        # Appended as they happen, so a crash still leaves the tracebacks so far.
+        with self.failures_path.open("a") as fh:
+            fh.write(json.dumps(record, default=str) + "\n")
+
+    def write_failures(self, records: list[dict[str, Any]]) -> None:
+        if records:
+            text = "".join(json.dumps(r, default=str) + "\n" for r in records)
+            write_text_atomic(text, self.failures_path)
+        else:
+            self.failures_path.unlink(missing_ok=True)
+
+    def read_failures(self) -> list[dict[str, Any]]:
+        if not self.failures_path.exists():
+            return []
+        return [json.loads(line) for line in self.failures_path.read_text().splitlines() if line]

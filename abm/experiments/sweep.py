@@ -1,0 +1,437 @@
+"""Running a sweep: every run of a design, in parallel, resumable, results on disk."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from abm.config import PACKAGE_ROOT, ConfigError
+from abm.experiments.design import Design, RunTask, build_design
+from abm.experiments.executors import Backend
+from abm.experiments.outcomes import summarise
+from abm.experiments.runner import RunOutput, execute_run, import_object
+from abm.experiments.spec import SweepSpec, load_sweep, parse_sweep
+from abm.experiments.storage import SweepStore
+
+RESULTS_DIR = Path("results") / "sweeps"
+# Spec fields that decide what each run computes; changing any of them between a
+# sweep and its resumption would mix results of two different experiments.
+RUN_DEFINING_FIELDS = (
+    "run_function",
+    "seed",
+    "steps",
+    "design",
+    "n",
+    "replicates",
+    "common_seeds",
+    "second_order",
+    "morris_levels",
+    "fixed",
+    "parameters",
+)
+_VERSIONED = ("abm", "mesa", "numpy", "pandas", "pyarrow", "scipy", "SALib", "dask", "distributed")
+
+
+@dataclass
+class SweepResult:
+    """What a sweep left on disk, and its counts."""
+
+    out_dir: Path
+    n_runs: int
+    n_failed: int
+    n_run_now: int
+    n_resumed: int
+    summary: pd.DataFrame
+    sensitivity: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.n_failed == 0
+
+
+def run_sweep(
+    sweep: str | Path | dict[str, Any] | SweepSpec,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
+    resume: bool = True,
+    quiet: bool = False,
+    out_dir: str | Path | None = None,
+) -> SweepResult:
+    """Run every run of a sweep that has no stored result yet, then summarise.
+
+    ``sweep`` is a sweep file, or the same as a dict (a relative ``base`` is then
+    taken from the current directory). Runs go to a local process pool of
+    ``workers`` processes (default: one per core; 1 runs in this process), to the
+    Dask scheduler at ``scheduler``, or to a ``LocalCluster`` of ``dask_local``
+    workers. With ``resume`` (the default), runs already stored under ``out_dir``
+    (default ``results/sweeps/<name>``) are kept; without it the sweep's files
+    there are removed first.
+
+    Bad input raises :class:`ConfigError` before anything is written. A run that
+    raises is recorded in ``failures.jsonl`` and the others go on; check
+    ``result.n_failed``.
+    """
+    spec, source = _load(sweep)
+    backend = Backend(workers, scheduler, dask_local)
+    design = build_design(spec)
+    check = getattr(import_object(spec.run_function), "check", None)
+    if check is not None:
+        unique = [t.params for t in design.tasks if t.replicate == 0]
+        check(spec.base, dict(spec.fixed), unique, source)
+    store = SweepStore(out_dir if out_dir is not None else RESULTS_DIR / spec.name)
+    fingerprint = sweep_fingerprint(spec)
+    prior: dict[str, Any] | None = None
+    if resume and store.exists():
+        prior = _check_compatible(store, spec, fingerprint, design, source)
+
+    started = time.time()
+    with backend as executor, store.locked():
+        if not resume:
+            store.clear()
+        store.create()
+        store.write_design(design.table)
+        outcomes, resumed = _read_stored_outcomes(store, spec, design) if resume else ({}, set())
+        session = _Session(spec, source, store, design, fingerprint, backend, prior, started)
+        session.resumed = len(resumed)
+        session.slots = backend.slots
+        store.reset_failures()  # every failed run is tried again
+        store.write_manifest(session.manifest("running", outcomes))
+        pending = [t for t in design.tasks if t.run_id not in resumed]
+        try:
+            _execute(pending, backend, executor, spec, store, session, outcomes, quiet)
+        except BaseException:
+            store.write_manifest(session.manifest("interrupted", outcomes))
+            raise
+
+    summary = summary_table(design, spec, outcomes)
+    store.write_summary(summary)
+    store.write_failures(sorted(session.failures, key=lambda r: r["run_id"]))
+    status = "complete" if not session.failures else "complete with failures"
+    store.write_manifest(session.manifest(status, outcomes))
+
+    sensitivity: dict[str, pd.DataFrame] = {}
+    if spec.design in ("sobol", "morris") and spec.outcomes:
+        from abm.experiments.sensitivity import analyze_sweep
+
+        if session.failures:
+            _say(quiet, f"sensitivity skipped: {len(session.failures)} runs failed")
+        else:
+            sensitivity = analyze_sweep(store.root, quiet=quiet)
+    return SweepResult(
+        out_dir=store.root,
+        n_runs=len(design.tasks),
+        n_failed=len(session.failures),
+        n_run_now=session.run_now,
+        n_resumed=session.resumed,
+        summary=summary,
+        sensitivity=sensitivity,
+    )
+
+
+def _load(sweep: str | Path | dict[str, Any] | SweepSpec) -> tuple[SweepSpec, str]:
+    if isinstance(sweep, SweepSpec):
+        return sweep, f"sweep {sweep.name!r}"
+    if isinstance(sweep, dict):
+        source = f"sweep {sweep.get('name', '?')!r}"
+        return parse_sweep(sweep, source, Path.cwd()), source
+    return load_sweep(sweep), str(sweep)
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- resume
+def sweep_fingerprint(spec: SweepSpec) -> dict[str, Any]:
+    """The spec fields that define each run, plus a hash of the base config file."""
+    fp = spec.model_dump(mode="json", include=set(RUN_DEFINING_FIELDS))
+    fp["base_sha256"] = (
+        hashlib.sha256(Path(spec.base).read_bytes()).hexdigest() if spec.base else None
+    )
+    return json.loads(json.dumps(fp))  # the form it has after a round trip through the manifest
+
+
+def _check_compatible(
+    store: SweepStore, spec: SweepSpec, fingerprint: dict[str, Any], design: Design, source: str
+) -> dict[str, Any] | None:
+    """Refuse to resume into results of a different experiment; return the old manifest."""
+    hint = "start afresh with --no-resume, or write elsewhere with --out"
+    prior = store.read_manifest() if store.manifest_path.exists() else None
+    if prior is not None:
+        old = prior.get("fingerprint", {})
+        for key in fingerprint:
+            if old.get(key) != fingerprint[key]:
+                what = "the base config file" if key == "base_sha256" else repr(key)
+                raise ConfigError(
+                    f"{source}: {what} differs from the sweep stored in {store.root} "
+                    f"(stored {old.get(key)!r}, now {fingerprint[key]!r}); {hint}"
+                )
+    if store.design_path.exists() and _records(store.read_design()) != _records(design.table):
+        raise ConfigError(
+            f"{source}: the design differs from {store.design_path} (changed library versions?); {hint}"
+        )
+    stored = store.stored_columns()
+    if stored is not None:
+        have = set(stored) - {"run_id", "step"}
+        keep = spec.stored_columns
+        missing = sorted({o.metric for o in spec.outcomes} - have)
+        if keep is not None and set(keep) != have:
+            raise ConfigError(
+                f"{source}: 'metrics.keep' plus outcome metrics ({sorted(keep)}) differ from the "
+                f"columns stored in {store.runs_dir} ({sorted(have)}); {hint}"
+            )
+        if missing:
+            raise ConfigError(
+                f"{source}: outcome metric {missing[0]!r} is not stored in {store.runs_dir}; {hint}"
+            )
+    return prior
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    def plain(v: Any) -> Any:
+        if isinstance(v, list | tuple | np.ndarray):
+            return [plain(x) for x in v]
+        return v.item() if isinstance(v, np.generic) else v
+
+    return [{k: plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def _read_stored_outcomes(
+    store: SweepStore, spec: SweepSpec, design: Design
+) -> tuple[dict[int, dict[str, float]], set[int]]:
+    """Outcomes of runs already on disk; an unreadable file is removed and rerun."""
+    outcomes: dict[int, dict[str, float]] = {}
+    wanted = {t.run_id for t in design.tasks}
+    columns = ["step", *dict.fromkeys(o.metric for o in spec.outcomes)]
+    for run_id in sorted(store.completed_ids() & wanted):
+        try:
+            outcomes[run_id] = summarise(store.read_run(run_id, columns), spec.outcomes)
+        except Exception:
+            store.run_path(run_id).unlink(missing_ok=True)
+    return outcomes, set(outcomes)
+
+
+# --------------------------------------------------------------------------- execution
+class _Session:
+    """Counts, failures and timings of one invocation, and the manifest they make."""
+
+    def __init__(self, spec, source, store, design, fingerprint, backend, prior, started):
+        self.spec, self.source, self.store, self.design = spec, source, store, design
+        self.fingerprint, self.backend = fingerprint, backend
+        self.prior, self.started = prior, started
+        self.failures: list[dict[str, Any]] = []
+        self.run_now = 0
+        self.resumed = 0
+        self.slots: int | None = None
+        self.run_seconds = 0.0
+
+    def record(self, task: RunTask, out: RunOutput) -> dict[str, float] | None:
+        """Store one finished run; return its outcomes, or None if it failed."""
+        self.run_now += 1
+        self.run_seconds += out.seconds
+        error = out.traceback
+        if out.ok:
+            try:
+                table = out.steps
+                table.insert(0, "run_id", task.run_id)
+                values = summarise(table, self.spec.outcomes)
+                self.store.write_run(task.run_id, table)
+                return values
+            except Exception:
+                error = traceback.format_exc()
+        record = {
+            "run_id": task.run_id,
+            "point_id": task.point_id,
+            "replicate": task.replicate,
+            "params": task.params,
+            "seed": task.seed,
+            "traceback": error,
+        }
+        self.failures.append(record)
+        self.store.append_failure(record)
+        return None
+
+    def manifest(self, status: str, outcomes: dict[int, dict[str, float]]) -> dict[str, Any]:
+        now = time.time()
+        wall = now - self.started
+        session = {
+            "started": _iso(self.started),
+            "finished": _iso(now) if status != "running" else None,
+            "status": status,
+            "backend": self.backend.description,
+            "slots": self.slots,
+            "runs_done": self.run_now,
+            "runs_failed": len(self.failures),
+            "runs_resumed_from_disk": self.resumed,
+            "wall_seconds": round(wall, 3),
+            "run_seconds_total": round(self.run_seconds, 3),
+            "run_seconds_mean": round(self.run_seconds / self.run_now, 4) if self.run_now else None,
+            "runs_per_second": round(self.run_now / wall, 4) if wall > 0 else None,
+        }
+        earlier = (self.prior or {}).get("sessions", [])
+        return {
+            "name": self.spec.name,
+            "description": self.spec.description,
+            "sweep_file": self.source,
+            "status": status,
+            "counts": {
+                "runs": len(self.design.tasks),
+                "design_points": self.design.n_points,
+                "replicates": self.spec.replicates,
+                "completed": len(outcomes),
+                "failed": len(self.failures),
+            },
+            "spec": self.spec.model_dump(mode="json"),
+            "fingerprint": self.fingerprint,
+            "versions": versions(),
+            "sessions": [*earlier, session],
+        }
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
+
+
+def _execute(
+    tasks: list[RunTask],
+    backend: Backend,
+    executor,
+    spec: SweepSpec,
+    store: SweepStore,
+    session: _Session,
+    outcomes: dict[int, dict[str, float]],
+    quiet: bool,
+) -> None:
+    """Keep a bounded number of runs in flight, so memory stays flat however many runs."""
+    queue = deque(tasks)
+    in_flight: dict[Any, RunTask] = {}
+    limit, limit_checked = 2 * backend.slots, time.monotonic()
+    deaths: Counter[int] = Counter()
+    columns = spec.stored_columns
+    bar = tqdm(
+        total=len(session.design.tasks),
+        initial=len(outcomes),
+        desc=spec.name,
+        unit="run",
+        disable=quiet or not sys.stderr.isatty(),
+        dynamic_ncols=True,
+    )
+    try:
+        while queue or in_flight:
+            if time.monotonic() - limit_checked > 2.0:
+                # Dask workers may join (or leave) while the sweep runs: keep ~2 runs per slot.
+                limit, limit_checked = 2 * backend.slots, time.monotonic()
+            while queue and len(in_flight) < limit:
+                task = queue.popleft()
+                overrides = {**spec.fixed, **task.params}
+                future = executor.submit(
+                    execute_run,
+                    spec.run_function,
+                    spec.base,
+                    overrides,
+                    task.seed,
+                    spec.steps,
+                    columns,
+                )
+                in_flight[future] = task
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            broken: list[RunTask] = []
+            for future in sorted(done, key=lambda f: in_flight[f].run_id):
+                task = in_flight.pop(future)
+                try:
+                    out = future.result()
+                except BrokenProcessPool:
+                    # A worker process died (killed, out of memory, segfault): every run
+                    # in that pool is lost. Try them again; a run that keeps taking
+                    # its pool down is recorded as failed.
+                    deaths[task.run_id] += 1
+                    if deaths[task.run_id] < 3:
+                        broken.append(task)
+                        continue
+                    out = RunOutput(
+                        False, None, "worker process died during this run, 3 times", 0.0
+                    )
+                except Exception:
+                    out = RunOutput(False, None, traceback.format_exc(), 0.0)
+                values = session.record(task, out)
+                if values is not None:
+                    outcomes[task.run_id] = values
+                bar.set_postfix(failed=len(session.failures), refresh=False)
+                bar.update(1)
+            if broken:
+                queue.extendleft(reversed(broken))
+                for future, task in list(in_flight.items()):  # the rest of the dead pool
+                    if future.done() or future.cancel():
+                        in_flight.pop(future)
+                        queue.appendleft(task)
+                queue = deque(sorted(queue, key=lambda t: t.run_id))
+                executor = backend.restart()
+    finally:
+        bar.close()
+
+
+# --------------------------------------------------------------------------- summary
+def summary_table(
+    design: Design, spec: SweepSpec, outcomes: dict[int, dict[str, float]]
+) -> pd.DataFrame:
+    """One row per run, in run-id order: design point, seed, status, outcomes."""
+    keep = ["run_id", "point_id", "replicate", *design.parameter_names, "seed"]
+    table = design.table[keep].copy()
+    table["status"] = ["ok" if r in outcomes else "failed" for r in table["run_id"]]
+    for o in spec.outcomes:
+        table[o.label] = [outcomes.get(r, {}).get(o.label, np.nan) for r in table["run_id"]]
+    return table.reset_index(drop=True)
+
+
+def load_summary(sweep_dir: str | Path) -> pd.DataFrame:
+    """The summary table of a finished sweep."""
+    return SweepStore(sweep_dir).read_summary()
+
+
+def load_runs(sweep_dir: str | Path, run_ids: list[int] | None = None) -> pd.DataFrame:
+    """Per-step metrics of stored runs, stacked (columns run_id, step, metrics...)."""
+    store = SweepStore(sweep_dir)
+    ids = sorted(store.completed_ids()) if run_ids is None else list(run_ids)
+    return pd.concat([store.read_run(i) for i in ids], ignore_index=True)
+
+
+@functools.cache
+def versions() -> dict[str, str | None]:
+    """Versions of Python, the key packages and the git commit of the code."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    try:
+        out["git_commit"] = subprocess.run(
+            ["git", "-C", str(PACKAGE_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out["git_commit"] = None
+    return out
