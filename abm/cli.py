@@ -32,24 +32,24 @@ def resolve_config_path(text: str | None) -> Path:
     return alt if alt.is_file() else path
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(text: str, low: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {'positive' if low == 1 else 'non-negative'}, got {value}")
     return value
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed must be non-negative, got {value}")
-    return value
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    return _int_at_least(text, 1, "a whole number")
+
+
+def seed_int(text: str) -> int:
+    """argparse type: a non-negative integer seed."""
+    return _int_at_least(text, 0, "an integer seed")
 
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one scenario and write results/<name>/")
     run.add_argument("config", nargs="?", help="TOML config (default: configs/baseline.toml)")
-    run.add_argument("--steps", type=_positive_int, help="months to simulate (default: the config's)")
-    run.add_argument("--seed", type=_seed, default=42, help="random seed (default: 42)")
+    run.add_argument("--steps", type=positive_int, help="months to simulate (default: the config's)")
+    run.add_argument("--seed", type=seed_int, default=42, help="random seed (default: 42)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config value, e.g. --set end_users.price_elasticity=2.0")
     run.add_argument("--out", help="output directory (default: results/<name>)")

@@ -12,19 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from abm.cli import positive_int
 from abm.config import ConfigError
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="local worker processes (default: one per core; 1 = in this process)",
     )
@@ -48,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     where.add_argument(
         "--dask-local",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="run on a local Dask cluster of N worker processes",
     )
