@@ -78,6 +78,7 @@ class GPUConfig(_Section):
     price_adjustment_speed: NonNegFloat = 0.08
     max_price_change: Fraction = 0.1  # per month
     target_backlog_months: PosFloat = 3.0
+    delivery_lead_months: NonNegInt = 0  # months from booking an order to its earliest shipment
     price_adjustment: Fraction = 0.3
     vendors: list[VendorConfig] = Field(min_length=1)
 

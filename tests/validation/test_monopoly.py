@@ -1,0 +1,37 @@
+"""Limit 1: a single lab facing constant-elasticity demand at constant marginal cost
+settles at the monopoly price c e / (e - 1), by its own best-response pricing.
+
+Config: ``configs/validation/monopoly.toml`` (e set per case). The lab starts at
+$20 per mtok, far from every target, and only its profit seeking
+(``ComputeMarket._set_token_prices`` -> ``best_response``) moves it. Tolerance: 3%.
+"""
+
+import pytest
+
+from abm.validation.limits import monopoly_price
+
+from .runs import run, settled
+
+COMPUTE_PRICE = 2.0  # $ per GPU-h, fixed by the config
+TOKENS_PER_GPU_HOUR = 1.0e6  # at the reference quality
+UNIT_COST = COMPUTE_PRICE * 1e6 / TOKENS_PER_GPU_HOUR  # $ per mtok
+TOLERANCE = 0.03
+
+
+@pytest.mark.parametrize("elasticity", [1.5, 2.0, 3.0])
+def test_single_lab_settles_at_monopoly_markup(elasticity):
+    model, df = run("monopoly", end_users__price_elasticity=elasticity)
+    (lab,) = model.labs
+    assert df["token_price"].iloc[1] == pytest.approx(20.0)  # it started far away
+    assert model.lab_unit_cost[0] == pytest.approx(UNIT_COST)  # the cost it prices against
+    target = monopoly_price(UNIT_COST, elasticity)
+    assert lab.price == pytest.approx(target, rel=TOLERANCE)
+    assert settled(df, "token_price") == pytest.approx(target, rel=TOLERANCE)
+    # settled, not passing through: the last year stays within the tolerance
+    assert (abs(df["token_price"].iloc[-12:] / target - 1.0) < TOLERANCE).all()
+
+
+def test_monopoly_markup_over_serving_cost_is_the_inverse_elasticity_rule():
+    _, df = run("monopoly")  # e = 2
+    assert settled(df, "lab_markup") == pytest.approx(2.0, rel=TOLERANCE)
+    assert settled(df, "margin_model_devs") == pytest.approx(1.0 / 2.0, rel=TOLERANCE)
