@@ -66,10 +66,13 @@ class ComputeMarket(mesa.Model):
                 raise ValueError(f"rng must be an integer seed, got {rng!r}")
             rng = int(rng)
         super().__init__(rng=rng)
-        # two streams from the model's generator: one for individual users, one for
-        # everything else, so that runs differing only in the simulated population
-        # share their firm-level draws (common random numbers) and converge as it grows
-        self.macro_rng, self.user_rng = self.rng.spawn(2)
+        # Random streams: one per purpose and per step, all derived from the model's
+        # generator. A draw that consumes a variable amount of randomness (a Poisson
+        # count, a gamma duration) then cannot shift any other draw, so runs that differ
+        # in one lever or in the simulated population share every other draw (common
+        # random numbers): their differences are the lever's, not noise.
+        self._stream_key = int(self.rng.integers(2**63))
+        self._streams: dict[tuple[int, str], np.random.Generator] = {}
         cfg = config if isinstance(config, Config) else load_config(config)
         # dotted config keys (named kwargs because SolaraViz looks for exactly that name)
         overrides = {k.replace("__", "."): v for k, v in kwargs.items()}
@@ -99,7 +102,7 @@ class ComputeMarket(mesa.Model):
         self.supply.add_node(agent.unique_id, agent.layer, agent.name)
 
     def _build_agents(self) -> None:
-        cfg, rng = self.cfg, self.macro_rng
+        cfg, rng = self.cfg, self.stream("setup")
         g = cfg.gpu
         # vendors
         self.vendors = [GPUVendor(self, v, g) for v in g.vendors]
@@ -165,17 +168,17 @@ class ComputeMarket(mesa.Model):
         uc = self.cfg.end_users
         util = np.array([uc.quality_sensitivity * lab.quality - uc.price_sensitivity * math.log(lab.price)
                          for lab in self.labs])
-        return self.labs[int(self.macro_rng.choice(len(self.labs), p=softmax(util)))]
+        return self.labs[int(self.stream("startups").choice(len(self.labs), p=softmax(util)))]
 
     def _found_startup(self, initial: bool = False) -> WrapperStartup:
         sc = self.cfg.startups
         lab = self._pick_supplier()
-        burn = sc.burn_per_month_median * float(self.macro_rng.lognormal(0.0, sc.burn_sigma))
-        bonus = sc.app_bonus + sc.app_bonus_sigma * float(self.macro_rng.standard_normal())
+        burn = sc.burn_per_month_median * float(self.stream("startups").lognormal(0.0, sc.burn_sigma))
+        bonus = sc.app_bonus + sc.app_bonus_sigma * float(self.stream("startups").standard_normal())
         s = WrapperStartup(self, sc, lab.unique_id, lab.price, burn, bonus)
         self.startups.append(s)
         # seed funding: a startup exists once venture capital has paid in
-        seed = sc.seed_round * (float(self.macro_rng.uniform(0.5, 1.5)) if initial else 1.0)
+        seed = sc.seed_round * (float(self.stream("startups").uniform(0.5, 1.5)) if initial else 1.0)
         self.ledger.open(s.unique_id)
         self.supply.add_node(s.unique_id, s.layer, s.name)
         self.ledger.transfer("venture_capital", s.unique_id, seed, "vc_startups")
@@ -185,6 +188,19 @@ class ComputeMarket(mesa.Model):
         return s
 
     # ================================================================== helpers
+    STREAMS = ("setup", "users", "projects", "vc", "startups", "shocks")
+
+    def stream(self, purpose: str) -> np.random.Generator:
+        """This step's random generator for one purpose (see ``STREAMS``)."""
+        key = (self.steps, purpose)
+        gen = self._streams.get(key)
+        if gen is None:
+            if len(self._streams) > 4 * len(self.STREAMS):
+                self._streams = {k: v for k, v in self._streams.items() if k[0] == self.steps}
+            gen = np.random.default_rng([self._stream_key, self.steps, self.STREAMS.index(purpose)])
+            self._streams[key] = gen
+        return gen
+
     def cash(self, agent) -> float:
         return self.ledger.balance(agent.unique_id)
 
@@ -619,7 +635,7 @@ class ComputeMarket(mesa.Model):
                     lab.training_budget *= 0.9
             if runway < vc.lab_raise_runway_months:
                 standing = math.exp(-(best_all - lab.quality))  # investors back the leaders
-                if self.macro_rng.random() < min(1.0, vc.lab_round_probability * climate * standing):
+                if self.stream("vc").random() < min(1.0, vc.lab_round_probability * climate * standing):
                     # a round buys runway, but investors size it by what the lab earns
                     wanted = vc.lab_round_runway_months * max(burn, lab.training_budget, staff)
                     cap = climate * (vc.lab_round_base + vc.lab_round_revenue_multiple * 12.0 * lab.revenue)
@@ -648,7 +664,7 @@ class ComputeMarket(mesa.Model):
             # a round: likelier in a warm climate and with traction (gross profit against burn)
             traction = np.divide(gross, burn, out=np.ones_like(burn), where=burn > 0).clip(max=2.0)
             chance = np.minimum(1.0, vc.startup_round_probability * climate * np.maximum(0.25, 0.5 + traction))
-            raised = (runway < sc.raise_runway_months) & (self.macro_rng.random(len(ids)) < chance)
+            raised = (runway < sc.raise_runway_months) & (self.stream("vc").random(len(ids)) < chance)
             amount = sc.round_runway_months * burn * (1.0 + np.maximum(traction, 0.0))
             winners = np.nonzero(raised)[0]
             self.ledger.transfer_many(["venture_capital"] * winners.size, [ids[i] for i in winners],
@@ -673,7 +689,7 @@ class ComputeMarket(mesa.Model):
             labs = self.lab_by_id
             index = {lab.unique_id: i for i, lab in enumerate(self.labs)}
             for s in self.startups:
-                if self.macro_rng.random() < sc.supplier_switch_probability and best != index[s.supplier] \
+                if self.stream("startups").random() < sc.supplier_switch_probability and best != index[s.supplier] \
                         and value[best] > value[index[s.supplier]] + 0.1:
                     self.supply.disconnect(s.supplier, s.unique_id)
                     s.supplier = self.labs[best].unique_id
@@ -683,7 +699,7 @@ class ComputeMarket(mesa.Model):
         # free entry: founders come while incumbents' gross profit covers their burn
         cover = [(s.revenue - s.token_cost) / s.burn for s in self.startups if s.burn > 0]
         attract = float(np.clip(np.median(cover), 0.0, 3.0)) if cover else 1.0
-        n = int(self.macro_rng.poisson(sc.entry_rate_per_month * climate * attract))
+        n = int(self.stream("startups").poisson(sc.entry_rate_per_month * climate * attract))
         n = max(0, min(n, sc.max_count - len(self.startups)))
         for _ in range(n):
             self._found_startup()

@@ -41,7 +41,7 @@ class EndUserSegment(mesa.Agent):
 
     def __init__(self, model, cfg: SegmentConfig, users: EndUserConfig, n_users: int) -> None:
         super().__init__(model)
-        rng = model.user_rng
+        rng = model.stream("users")
         self.name = cfg.name
         self.cfg = cfg
         self.n = n_users
@@ -74,14 +74,14 @@ class EndUserSegment(mesa.Agent):
         """Bass diffusion: innovators (p) and imitators (q times the adopted share)."""
         share = self.adopted.mean()
         hazard = bass_hazard(bass_p, bass_q, share, 1.0 / 12.0)
-        newly = ~self.adopted & (stratified_uniform(self.model.user_rng, self.n) < hazard)
+        newly = ~self.adopted & (stratified_uniform(self.model.stream("users"), self.n) < hazard)
         self.adopted |= newly
         self.new_adopters = int(newly.sum())
 
     def draw_demand_shock(self, sigma: float, persistence: float) -> None:
         """A stationary AR(1) shock to the segment's tasks per month: log-sd ``sigma``,
         autocorrelation ``persistence``, mean multiplier 1 (noisy end demand)."""
-        innovation = sigma * np.sqrt(1.0 - persistence**2) * self.model.macro_rng.standard_normal()
+        innovation = sigma * np.sqrt(1.0 - persistence**2) * self.model.stream("shocks").standard_normal()
         self._log_shock = persistence * self._log_shock + innovation
         self.demand_shock = float(np.exp(self._log_shock - 0.5 * sigma**2))
 
@@ -95,7 +95,7 @@ class EndUserSegment(mesa.Agent):
     def choose_providers(self, col_ids: np.ndarray, choice_prob: np.ndarray, col_of: np.ndarray,
                          switching_rate: float) -> None:
         """New adopters, users whose provider left, and a random share of the rest re-choose."""
-        rng = self.model.user_rng
+        rng = self.model.stream("users")
         col = column_of(col_of, self.provider)
         must = self.adopted & (col < 0)
         may = self.adopted & ~must & (rng.random(self.n) < switching_rate)

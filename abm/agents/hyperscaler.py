@@ -35,7 +35,7 @@ class Hyperscaler(mesa.Agent):
         self.name = f"cloud-{self.unique_id}-{region}"
         self.price = cfg.fixed_compute_price or cfg.initial_compute_price  # $ per GPU-h
         self.debt = 0.0
-        rng = model.macro_rng
+        rng = model.stream("setup")
         # fleet: 80% of the installed H100e from legacy parts bought over the past
         # three years, the rest from first-generation parts over the past six months
         legacy = 0.8 * installed_h100e / legacy_perf / 36.0
@@ -122,7 +122,7 @@ class Hyperscaler(mesa.Agent):
             out = np.full(size, mean)
         else:
             shape = 1.0 / cv**2
-            out = self.model.macro_rng.gamma(shape, mean / shape, size)
+            out = self.model.stream("projects").gamma(shape, mean / shape, size)
         return float(out[0]) if n is None else out
 
     def _stage_mean(self, stage: int) -> float:
