@@ -25,6 +25,14 @@ test: $(STAMP)
 viz: $(STAMP)
 	$(BIN)/abm viz
 
+validate: $(STAMP)
+	$(BIN)/abm validate
+	$(BIN)/abm validate --hypotheses
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/benchmark.py
+	$(BIN)/python benchmarks/sweep_benchmark.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,291 @@
+"""The calibration report: the baseline against every 2023-2024 target.
+
+:func:`run_seeds` runs a config for a few seeds and returns one row per step
+and seed: the contract metrics plus a few firm-level columns the targets need
+(:data:`EXTRA_COLUMNS`). :func:`evaluate` reduces those rows to one row per
+target (model mean and spread over seeds, inside or outside the range), and
+:func:`write_report` writes ``calibration.csv``, ``calibration.md``,
+``calibration.png``, the per-step runs (``runs.parquet``) and a manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from abm.config import Config, load_config
+from abm.validation.targets import ORDER_OF_MAGNITUDE, TARGETS, Measure, Target, series_names
+
+if TYPE_CHECKING:
+    from abm.model import ComputeMarket
+
+DEFAULT_SEEDS = 5
+DEFAULT_STEPS = 120  # to 2032-12: 2023-24 in sample, the rest a projection
+FIRST_SEED = 1
+
+EXTRA_COLUMNS: dict[str, tuple[str, str]] = {
+    "lead_vendor_revenue": ("$ per month", "revenue of the dominant vendor (first [[gpu.vendors]])"),
+    "lead_vendor_gross_profit": ("$ per month", "its revenue less cost of goods"),
+    "lead_vendor_shipments": ("GPUs per month", "parts it shipped"),
+    "gpu_orders_h100e": ("H100e per month", "GPUs ordered by the clouds, all vendors"),
+    "gpu_shipments_h100e": ("H100e per month", "GPUs shipped, all vendors"),
+    "frontier_list_price": ("$ per million tokens", "posted price of the best model"),
+}
+
+
+def observe(model: ComputeMarket) -> dict[str, float]:
+    """The extra columns, read from the firms after a step."""
+    lead = model.vendors[0]
+    best = max(model.labs, key=lambda lab: lab.quality)
+    return {
+        "lead_vendor_revenue": lead.revenue,
+        "lead_vendor_gross_profit": lead.revenue - lead.cogs,
+        "lead_vendor_shipments": lead.shipped_units,
+        "gpu_orders_h100e": sum(v.orders_h100e for v in model.vendors),
+        "gpu_shipments_h100e": sum(v.shipped_units * v.perf for v in model.vendors),
+        "frontier_list_price": best.price,
+    }
+
+
+def run_one(config: Config, seed: int, steps: int) -> pd.DataFrame:
+    """One run: the contract metrics and :data:`EXTRA_COLUMNS`, one row per step (row 0 dropped)."""
+    import mesa
+
+    from abm.model import ComputeMarket
+
+    model = ComputeMarket(config=config, rng=seed)
+    try:
+        extra = []
+        for _ in range(steps):
+            model.step()
+            extra.append(observe(model))
+        df = model.datacollector.get_model_vars_dataframe().iloc[1:].reset_index(drop=True)
+    finally:
+        mesa.Agent._ids.pop(model, None)  # Mesa 3.3.1 would keep every model alive
+    df = pd.concat([df, pd.DataFrame(extra)], axis=1)
+    df.insert(0, "step", np.arange(1, steps + 1))
+    df.insert(0, "seed", seed)
+    return df
+
+
+def run_seeds(config: Config, seeds: Iterable[int], steps: int) -> pd.DataFrame:
+    """:func:`run_one` for each seed, stacked."""
+    return pd.concat([run_one(config, s, steps) for s in seeds], ignore_index=True)
+
+
+# ---------------------------------------------------------------- measuring
+def _months(df: pd.DataFrame, period: str) -> pd.DataFrame:
+    if len(period) == 7 and period[4] == "-" and period[5:].isdigit() and int(period[5:]) <= 12:
+        return df[df["date"] == period]
+    first, _, last = period.partition("-")
+    last = last or first
+    year = df["date"].str[:4].astype(int)
+    return df[(year >= int(first)) & (year <= int(last))]
+
+
+def measure(df: pd.DataFrame, m: Measure) -> float:
+    """The value of measure ``m`` on one run's per-step table (NaN if the run is too short)."""
+    rows = _months(df, m.period)
+    if rows.empty:
+        return float("nan")
+    col = rows[m.column]
+    if m.kind == "sum":
+        value = col.sum()
+    elif m.kind == "mean":
+        value = col.mean()
+    elif m.kind == "max":
+        value = col.max()
+    elif m.kind == "at":
+        value = col.iloc[-1]
+    elif m.kind == "ratio":
+        den = rows[m.denominator].sum()
+        value = col.sum() / den if den > 0 else float("nan")
+    elif m.kind == "annual_fall":
+        first, last = col.iloc[0], col.iloc[-1]
+        years = (len(col) - 1) / 12.0
+        value = (first / last) ** (1.0 / years) if last > 0 and years > 0 else float("nan")
+    elif m.kind == "growth":
+        years = rows["date"].str[:4]
+        totals = col.groupby(years).sum()
+        value = totals.iloc[-1] / totals.iloc[0] if len(totals) >= 2 and totals.iloc[0] > 0 else float("nan")
+    else:  # pragma: no cover - Measure validates its kind
+        raise ValueError(m.kind)
+    return float(value) / m.scale
+
+
+def yearly(df: pd.DataFrame, t: Target) -> pd.Series:
+    """The target's statistic for every whole year of one run (for the figures)."""
+    m = t.measure
+    if m.kind not in ("sum", "mean", "max", "ratio"):
+        return pd.Series(dtype=float)
+    years = sorted({d[:4] for d in df["date"]})
+    out = {}
+    for y in years:
+        if (df["date"].str[:4] == y).sum() == 12:
+            out[int(y)] = measure(df, Measure(m.kind, m.column, y, m.denominator, m.scale))
+    return pd.Series(out, dtype=float)
+
+
+def evaluate(runs: pd.DataFrame, targets: Sequence[Target] = TARGETS) -> pd.DataFrame:
+    """One row per target: the range and the model's mean, min and max over seeds."""
+    rows = []
+    by_seed = [g for _, g in runs.groupby("seed", sort=True)]
+    for t in targets:
+        values = np.array([measure(g, t.measure) for g in by_seed])
+        mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+        rows.append({
+            "key": t.key,
+            "target": t.series,
+            "period": t.period,
+            "unit": t.unit,
+            "observed": t.observed,
+            "source": t.source,
+            "low": t.low,
+            "high": t.high,
+            "model_mean": mean,
+            "model_min": float(np.nanmin(values)) if np.isfinite(values).any() else float("nan"),
+            "model_max": float(np.nanmax(values)) if np.isfinite(values).any() else float("nan"),
+            "seeds": int(np.isfinite(values).sum()),
+            "inside": bool(np.isfinite(mean) and t.inside(mean)),
+            "order_of_magnitude": bool(np.isfinite(mean) and t.order_of_magnitude(mean)),
+            "scope": t.scope,
+        })
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- writing
+def _num(x: float) -> str:
+    if not np.isfinite(x):
+        return "n/a"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    if abs(x) >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The table as Markdown: target, source, range, model mean (min-max over seeds), verdict."""
+    lines = ["| target | period | unit | observed (source) | range | model mean (min-max) | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        verdict = "inside" if r.inside else ("outside, right order of magnitude"
+                                             if r.order_of_magnitude else "**outside, wrong order**")
+        lines.append(
+            f"| {r.target} | {r.period} | {r.unit} | {r.observed} ({r.source}) | "
+            f"{_num(r.low)}-{_num(r.high)} | {_num(r.model_mean)} ({_num(r.model_min)}-{_num(r.model_max)}) "
+            f"| {verdict} |")
+    return "\n".join(lines)
+
+
+def summary_line(table: pd.DataFrame) -> str:
+    n = len(table)
+    return (f"{int(table['inside'].sum())} of {n} targets inside their range; "
+            f"{int(table['order_of_magnitude'].sum())} of {n} within a factor "
+            f"{ORDER_OF_MAGNITUDE:.2f} (half a decade) of it")
+
+
+def plot_report(runs: pd.DataFrame, path: Path, targets: Sequence[Target] = TARGETS,
+                last_in_sample: int = 2024) -> Path:
+    """One panel per compared series: the model over all simulated years (mean and
+    min-max band over seeds; projection years shaded) and the target ranges."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    names = series_names() if targets is TARGETS else list(dict.fromkeys(t.series for t in targets))
+    ncols = 4
+    nrows = int(np.ceil(len(names) / ncols))
+    fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    by_seed = [g.reset_index(drop=True) for _, g in runs.groupby("seed", sort=True)]
+    for ax, name in zip(axes, names, strict=False):
+        group = [t for t in targets if t.series == name]
+        t0 = group[0]
+        if t0.measure.kind in ("sum", "mean", "max", "ratio"):
+            per_year = pd.DataFrame([yearly(g, t0) for g in by_seed])
+            x = per_year.columns.to_numpy()
+            ax.plot(x, per_year.mean(), color="C0", marker="o", ms=3, label="model (mean)")
+            ax.fill_between(x, per_year.min(), per_year.max(), color="C0", alpha=0.2, label="min-max over seeds")
+            for t in group:
+                year = int(t.period[:4])
+                ax.errorbar([year], [(t.low + t.high) / 2], yerr=[[(t.high - t.low) / 2]], color="C3",
+                            capsize=5, lw=2, fmt="none", label="target range" if t is group[0] else None)
+            if x.size and x.max() > last_in_sample:
+                ax.axvspan(last_in_sample + 0.5, x.max() + 0.5, color="0.9", zorder=0)
+            ax.set_xlabel("year")
+        else:
+            col, scale = t0.measure.column, t0.measure.scale
+            for g in by_seed:
+                dates = pd.to_datetime(g["date"], format="%Y-%m")
+                ax.plot(dates, g[col] / scale, color="C0", alpha=0.5, lw=1)
+            values = evaluate(runs, group).iloc[0]
+            ax.text(0.02, 0.95, f"model {_num(values['model_mean'])} {t0.unit}\n"
+                    f"target {_num(t0.low)}-{_num(t0.high)}", transform=ax.transAxes, va="top", fontsize=8,
+                    bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
+            if t0.measure.kind == "at":
+                ax.errorbar([pd.Timestamp(t0.period)], [(t0.low + t0.high) / 2],
+                            yerr=[[(t0.high - t0.low) / 2]], color="C3", capsize=5, lw=2, fmt="none")
+            ax.axvspan(pd.Timestamp(f"{last_in_sample + 1}-01"), pd.to_datetime(by_seed[0]["date"].iloc[-1]),
+                       color="0.9", zorder=0)
+            ax.set_yscale("log")
+            ax.set_ylabel(f"{col}" + (f" / {scale:g}" if scale != 1 else ""), fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.set_title(t0.unit, fontsize=7, loc="right", color="0.4")
+        ax.tick_params(labelsize=7)
+        if name == names[0]:
+            ax.legend(fontsize=6)
+    for ax in axes[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Baseline against the 2023-2024 targets (shaded: projection)", fontsize=11)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def write_report(runs: pd.DataFrame, out: Path, config_source: str = "", wall: float = 0.0) -> pd.DataFrame:
+    """Write the table (CSV and Markdown), the figure, the runs and a manifest to ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = evaluate(runs)
+    table.to_csv(out / "calibration.csv", index=False)
+    seeds = sorted(int(s) for s in runs["seed"].unique())
+    md = ["# Calibration: the baseline against 2023-2024 targets\n",
+          f"Config `{config_source}`, seeds {seeds}, {runs['step'].max()} monthly steps "
+          f"({runs['date'].iloc[0]} to {runs['date'].iloc[-1]}).\n",
+          summary_line(table) + ".\n", markdown_table(table), "",
+          "Scope notes (where the model's quantity differs from the observed one):\n"]
+    md += [f"- **{r.target}, {r.period}**: {r.scope}" for r in table.itertuples() if r.scope]
+    (out / "calibration.md").write_text("\n".join(md) + "\n")
+    plot_report(runs, out / "calibration.png")
+    runs.to_parquet(out / "runs.parquet", index=False)
+    from abm.run_output import git_commit, package_versions
+
+    manifest: dict[str, Any] = {
+        "config_file": config_source, "seeds": seeds, "steps": int(runs["step"].max()),
+        "targets": [t.key for t in TARGETS], "inside": int(table["inside"].sum()),
+        "order_of_magnitude": int(table["order_of_magnitude"].sum()), "git_commit": git_commit(),
+        "versions": package_versions(), "wall_time_s": round(wall, 2),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": ["calibration.csv", "calibration.md", "calibration.png", "runs.parquet"],
+    }
+    (out / "calibration.json").write_text(json.dumps(manifest, indent=2))
+    return table
+
+
+def calibration_report(config: str | Path | None = None, seeds: int = DEFAULT_SEEDS,
+                       steps: int = DEFAULT_STEPS, out: str | Path = "results/validation",
+                       overrides: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run ``config`` (default: the baseline) for ``seeds`` seeds and write the report to ``out``."""
+    cfg = load_config(config, overrides=overrides)
+    t0 = time.perf_counter()
+    runs = run_seeds(cfg, range(FIRST_SEED, FIRST_SEED + seeds), steps)
+    return write_report(runs, Path(out), str(config or "configs/baseline.toml"), time.perf_counter() - t0)

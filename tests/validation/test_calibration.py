@@ -1,0 +1,176 @@
+"""The calibration report: how targets are measured, that the report covers every
+target, and that the baseline reproduces the 2023-2024 directions."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from abm import load_config
+from abm.cli import main
+from abm.validation.calibration import EXTRA_COLUMNS, evaluate, measure, run_seeds, write_report
+from abm.validation.targets import (
+    ORDER_OF_MAGNITUDE,
+    POINT_TOLERANCE,
+    TARGETS,
+    Measure,
+    around,
+    target,
+)
+
+
+def _table(values: dict[str, list[float]], start: str = "2023-01") -> pd.DataFrame:
+    n = len(next(iter(values.values())))
+    dates = pd.period_range(start, periods=n, freq="M").strftime("%Y-%m")
+    return pd.DataFrame({"date": dates, **values})
+
+
+# ---------------------------------------------------------------- measuring, table-driven
+TWO_YEARS = _table({"x": [1.0] * 12 + [3.0] * 12, "y": [2.0] * 24,
+                    "p": [100.0 * 0.1 ** (m / 12.0) for m in range(24)]})
+
+
+@pytest.mark.parametrize("m, expected", [
+    (Measure("sum", "x", "2023"), 12.0),
+    (Measure("sum", "x", "2024", scale=2.0), 18.0),
+    (Measure("mean", "x", "2023-2024"), 2.0),
+    (Measure("max", "x", "2023"), 1.0),
+    (Measure("at", "x", "2024-04"), 3.0),
+    (Measure("ratio", "x", "2024", denominator="y"), 1.5),
+    (Measure("growth", "x", "2023-2024"), 3.0),
+    (Measure("annual_fall", "p", "2023-2024"), 10.0),  # 10x cheaper every 12 months
+])
+def test_each_measure_reads_the_number_it_names(m, expected):
+    assert measure(TWO_YEARS, m) == pytest.approx(expected)
+
+
+def test_a_measure_over_months_the_run_did_not_reach_is_nan():
+    assert math.isnan(measure(TWO_YEARS, Measure("sum", "x", "2025")))
+
+
+def test_a_point_estimate_stands_for_a_range_of_the_stated_tolerance():
+    low, high = around(100.0)
+    assert low == pytest.approx(100.0 / POINT_TOLERANCE) and high == pytest.approx(100.0 * POINT_TOLERANCE)
+    t = target("vendor_revenue_2023")
+    assert t.inside(47.5) and not t.inside(30.0)
+    assert t.order_of_magnitude(t.low / ORDER_OF_MAGNITUDE * 1.01) and not t.order_of_magnitude(t.low / 4)
+
+
+def test_targets_have_unique_keys_sources_and_ordered_ranges():
+    keys = [t.key for t in TARGETS]
+    assert len(keys) == len(set(keys))
+    for t in TARGETS:
+        assert t.source and t.observed and t.unit
+        assert 0 < t.low <= t.high
+
+
+def test_every_target_series_of_calibration_md_is_compared():
+    series = {t.series for t in TARGETS}
+    for name in ("vendor data-centre revenue", "vendor gross margin", "H100 rental price", "hyperscaler capex",
+                 "H100 shipments", "frontier token list price", "price at fixed capability", "token volume",
+                 "token volume growth", "lab revenue vs hyperscaler capex"):
+        assert name in series
+
+
+# ---------------------------------------------------------------- the baseline, 2023-2024
+@pytest.fixture(scope="module")
+def baseline_runs():
+    """The baseline's 2023-2024 for two seeds: the in-sample years of the report."""
+    return run_seeds(load_config(), seeds=(1, 2), steps=24)
+
+
+@pytest.fixture(scope="module")
+def report(baseline_runs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("validation")
+    table = write_report(baseline_runs, out, "configs/baseline.toml")
+    return out, table
+
+
+def test_runs_carry_the_contract_metrics_and_the_extra_columns(baseline_runs):
+    assert set(EXTRA_COLUMNS) <= set(baseline_runs.columns)
+    assert {"compute_price", "capex", "tokens", "vendor_revenue"} <= set(baseline_runs.columns)
+    assert baseline_runs.groupby("seed").size().tolist() == [24, 24]
+    assert baseline_runs["date"].iloc[0] == "2023-01" and baseline_runs["date"].iloc[23] == "2024-12"
+
+
+def test_report_is_written_with_every_target_present(report):
+    out, table = report
+    assert {p.name for p in out.iterdir()} >= {"calibration.csv", "calibration.md", "calibration.png",
+                                               "runs.parquet", "calibration.json"}
+    csv = pd.read_csv(out / "calibration.csv")
+    assert csv["key"].tolist() == [t.key for t in TARGETS]
+    assert {"target", "source", "low", "high", "model_mean", "model_min", "model_max", "inside"} <= set(csv.columns)
+    assert csv["model_mean"].notna().all() and (csv["seeds"] == 2).all()
+    assert (csv["model_min"] <= csv["model_mean"] + 1e-12).all()
+    assert (csv["model_mean"] <= csv["model_max"] + 1e-12).all()
+    md = (out / "calibration.md").read_text()
+    for t in TARGETS:
+        assert t.series in md and t.source in md
+    assert (out / "calibration.png").stat().st_size > 10_000
+
+
+def test_every_target_is_within_half_a_decade_and_most_are_inside(report):
+    _, table = report
+    assert table["order_of_magnitude"].all(), table.loc[~table["order_of_magnitude"], "key"].tolist()
+    assert table["inside"].sum() >= len(table) // 2
+
+
+def _value(table: pd.DataFrame, key: str) -> float:
+    return float(table.loc[table["key"] == key, "model_mean"].iloc[0])
+
+
+def _pair(runs: pd.DataFrame, kind: str, column: str) -> tuple[float, float]:
+    """The 2023 and 2024 values of a measure, averaged over seeds."""
+    values = [[measure(g, Measure(kind, column, y)) for y in ("2023", "2024")] for _, g in runs.groupby("seed")]
+    a, b = zip(*values, strict=True)
+    return sum(a) / len(a), sum(b) / len(b)
+
+
+def test_rental_price_falls_from_its_2023_peak(baseline_runs):
+    peak_2023, _ = _pair(baseline_runs, "max", "compute_price")
+    _, mean_2024 = _pair(baseline_runs, "mean", "compute_price")
+    assert mean_2024 < 0.8 * peak_2023
+
+
+def test_vendor_revenue_shipments_and_capex_rise_from_2023_to_2024(baseline_runs):
+    for column in ("lead_vendor_revenue", "lead_vendor_shipments", "capex"):
+        a, b = _pair(baseline_runs, "sum", column)
+        assert b > 1.2 * a, column
+
+
+def test_vendor_margin_is_near_nvidias_and_lab_revenue_an_order_below_capex(report):
+    _, table = report
+    for key in ("vendor_margin_2023", "vendor_margin_2024"):
+        assert 0.65 < _value(table, key) < 0.85
+    assert _value(table, "lab_revenue_vs_capex") < 0.2
+
+
+def test_tokens_rise_and_price_at_fixed_capability_and_frontier_price_fall(report, baseline_runs):
+    _, table = report
+    assert _value(table, "token_growth") > 1.5
+    assert _value(table, "fixed_capability_fall") > 2.0  # more than halves every year
+    assert _value(table, "frontier_price_2024") < 0.6 * _value(table, "frontier_price_2023")
+
+
+# ---------------------------------------------------------------- the command
+def test_abm_validate_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "val"
+    assert main(["validate", "--seeds", "1", "--steps", "24", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "targets inside their range" in printed
+    assert (out / "calibration.csv").is_file() and (out / "calibration.png").is_file()
+    assert len(pd.read_csv(out / "calibration.csv")) == len(TARGETS)
+
+
+def test_abm_validate_refuses_runs_too_short_for_the_targets(tmp_path, capsys):
+    assert main(["validate", "--steps", "12", "--out", str(tmp_path / "x")]) == 2
+    assert "24 months" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_evaluate_marks_values_outside_a_range(baseline_runs):
+    t = target("capex_2024")
+    row = evaluate(baseline_runs, [t]).iloc[0]
+    assert row["inside"] == (t.low <= row["model_mean"] <= t.high)
