@@ -407,9 +407,9 @@ class ComputeMarket(mesa.Model):
         for seg in self.segments:
             seg.receive(col_fill)
         self.delivered_by_segment = self.orders_by_segment * col_fill[None, :]
-        n_labs = market["n_labs"]
-        for i, s in enumerate(self.startups):
-            s.tokens_sold = float(self.delivered_by_segment[:, n_labs + i].sum())
+        sold = self.delivered_by_segment[:, market["n_labs"]:].sum(axis=0)
+        for s, q in zip(self.startups, sold.tolist(), strict=True):
+            s.tokens_sold = q
 
     # ------------------------------------------------------------------ 4. settle
     def settle(self) -> None:
@@ -560,9 +560,12 @@ class ComputeMarket(mesa.Model):
                             floor=np.r_[np.full(n_labs, 1e-6), supplier_price])
         for lab, p in zip(labs, new[:n_labs], strict=True):
             lab.price = float(p)
-        for s, p, sp in zip(startups, new[n_labs:], supplier_price, strict=True):
-            s.set_markup(float(p), float(sp))
-            s.follow_supplier_price(labs[lab_index[s.supplier]].price)
+        # a startup keeps the markup it chose over the price its supplier just set
+        if startups:
+            markup = np.maximum(new[n_labs:] / supplier_price - 1.0, 0.0)
+            supplier_new = np.array([labs[lab_index[s.supplier]].price for s in startups])
+            for s, m_, p in zip(startups, markup.tolist(), (supplier_new * (1.0 + markup)).tolist(), strict=True):
+                s.markup, s.price = m_, p
         self.lab_unit_cost = lab_cost
 
     # ------------------------------------------------------------------ 6. lifecycle
@@ -688,9 +691,9 @@ class ComputeMarket(mesa.Model):
             best = int(np.argmax(value))
             labs = self.lab_by_id
             index = {lab.unique_id: i for i, lab in enumerate(self.labs)}
-            for s in self.startups:
-                if self.stream("startups").random() < sc.supplier_switch_probability and best != index[s.supplier] \
-                        and value[best] > value[index[s.supplier]] + 0.1:
+            reviews = self.stream("startups").random(len(self.startups)) < sc.supplier_switch_probability
+            for s, review in zip(self.startups, reviews, strict=True):
+                if review and best != index[s.supplier] and value[best] > value[index[s.supplier]] + 0.1:
                     self.supply.disconnect(s.supplier, s.unique_id)
                     s.supplier = self.labs[best].unique_id
                     self.supply.connect(s.supplier, s.unique_id)

@@ -40,7 +40,3 @@ class WrapperStartup(mesa.Agent):
     def follow_supplier_price(self, supplier_price: float) -> None:
         """Retail price = supplier price x (1 + markup): a wholesale change passes through."""
         self.price = supplier_price * (1.0 + self.markup)
-
-    def set_markup(self, new_price: float, supplier_price: float) -> None:
-        self.markup = max(new_price / supplier_price - 1.0, 0.0)
-        self.price = supplier_price * (1.0 + self.markup)
