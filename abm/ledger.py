@@ -76,8 +76,11 @@ class Ledger:
             return 0.0
         if not np.all(np.isfinite(amounts)) or np.any(amounts < 0):
             raise ValueError(f"transfer_many {kind}: bad amounts")
-        si = np.fromiter((self._index[k] for k in src), dtype=np.int64, count=amounts.size)
-        di = np.fromiter((self._index[k] for k in dst), dtype=np.int64, count=amounts.size)
+        index = self._index
+        si = np.array([index[k] for k in src], dtype=np.int64)
+        di = np.array([index[k] for k in dst], dtype=np.int64)
+        if si.size != amounts.size or di.size != amounts.size:
+            raise ValueError(f"transfer_many {kind}: {si.size} payers, {di.size} payees, {amounts.size} amounts")
         np.subtract.at(self._balance, si, amounts)
         np.add.at(self._balance, di, amounts)
         total = float(amounts.sum())

@@ -420,13 +420,13 @@ class ComputeMarket(mesa.Model):
             price = np.array([a.price for a in sellers])
             values = self.delivered_by_segment * price[None, :]
             seg_idx, col_idx = np.nonzero(self.delivered_by_segment > 0)
-            seller_ids = [sellers[j].unique_id for j in col_idx]
-            buyer_ids = [self.segments[k].unique_id for k in seg_idx]
+            seller_ids = np.array([a.unique_id for a in sellers])[col_idx].tolist()
+            buyer_ids = np.array([g.unique_id for g in self.segments])[seg_idx].tolist()
             amounts = values[seg_idx, col_idx]
             self.ledger.transfer_many(["households"] * len(seller_ids), seller_ids, amounts, "user_spend")
             graph.trade_many(seller_ids, buyer_ids, self.delivered_by_segment[seg_idx, col_idx], amounts)
-            for a, revenue in zip(sellers, values.sum(axis=0), strict=True):
-                a.revenue += float(revenue)
+            for a, revenue in zip(sellers, values.sum(axis=0).tolist(), strict=True):
+                a.revenue += revenue
         # startups pay their supplier lab for the tokens they resold
         labs = self.lab_by_id
         resold = [s for s in self.startups if s.tokens_sold > 0]

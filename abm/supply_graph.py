@@ -11,6 +11,7 @@ log that runs write to Parquet.
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 
 LAYERS = ("vendor", "hyperscaler", "model_developer", "startup", "segment")
 GOODS = {
@@ -107,8 +108,8 @@ class SupplyGraph:
         """Record parallel sequences of deliveries (quantity, $ value) along seller -> buyer."""
         adj = self._g._adj
         sellers, buyers = list(sellers), list(buyers)
-        quantities = [float(q) for q in quantities]
-        values = [float(v) for v in values]
+        quantities = np.asarray(quantities, dtype=float).tolist()
+        values = np.asarray(values, dtype=float).tolist()
         try:
             goods = [adj[u][v]["good"] for u, v in zip(sellers, buyers, strict=True)]
         except KeyError:
