@@ -96,7 +96,7 @@ def main() -> None:
         m = med[kind]
         ratio = m["agent_steps_per_s"] / ref
         target = TARGETS.get(kind, ("", 0))[0]
-        if kind != "boltzmann":
+        if kind == "large":
             target += ", >= 50x Boltzmann"
         print(f"{names[kind]:<26}{m['users']:>11,.0f}{m['firms']:>8.0f}{m['steps_per_s']:>10.1f}"
               f"{m['agent_steps_per_s']:>15,.0f}{m['peak_mb']:>9.0f}{ratio:>13.1f}  {target}")
