@@ -32,6 +32,7 @@ validate: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/benchmark.py
 	$(BIN)/python benchmarks/sweep_benchmark.py
+	$(BIN)/python benchmarks/viz_frame.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import time
 import warnings
 
 import pytest
@@ -136,34 +134,6 @@ def test_every_plotted_column_is_a_collected_metric():
 
     plotted = {s.column for c in plots.CHARTS for p in c.panels for s in p.series}
     assert plotted <= set(METRICS)
-
-
-def test_a_frame_step_and_redraw_of_the_first_tab_is_interactive():
-    """Step + supply graph + the first tab's charts, drawn to SVG as the page does."""
-    model = app.VizMarket()
-    for _ in range(24):
-        model.step()
-    df = model.datacollector.get_model_vars_dataframe()
-    first_tab = {c.name for c in plots.CHARTS} & {"Prices", "Capacity", "Startups"}
-    charts = [plots.ChartFigure(c, df, app.CHART_SIZE) for c in plots.CHARTS if c.name in first_tab]
-    memory: dict = {}
-
-    def frame() -> None:
-        model.step()
-        frame_df = model.datacollector.get_model_vars_dataframe()
-        figs = [app.supply_graph_figure(model, memory)] + [c.update(frame_df) for c in charts]
-        for fig in figs:
-            fig.savefig(io.BytesIO(), format="svg")
-
-    frame()  # warm caches (fonts, text metrics)
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        frame()
-        times.append(time.perf_counter() - t)
-    median = sorted(times)[2]
-    print(f"frame (step + redraw of tab 1): {median * 1000:.0f} ms")
-    assert median < 2.0
 
 
 def test_a_config_given_to_abm_viz_joins_the_scenario_menu(tmp_path):
