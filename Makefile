@@ -25,6 +25,9 @@ test: $(STAMP)
 viz: $(STAMP)
 	$(BIN)/abm viz
 
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/run_all.py
+
 validate: $(STAMP)
 	$(BIN)/abm validate
 	$(BIN)/abm validate --hypotheses

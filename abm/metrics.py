@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from abm.market.demand import saturating_growth
+
 if TYPE_CHECKING:
     from abm.model import ComputeMarket
 
@@ -144,8 +146,9 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["frontier_quality"] = max(lab.quality for lab in labs)
     pop = sum(seg.cfg.population for seg in segments)
     out["adoption"] = sum(seg.population_adopted for seg in segments) / pop
-    out["tokens_per_task_index"] = m.cfg.end_users.tokens_per_task_growth_per_year ** (max(m.month, 0) / 12.0) \
-        if m.steps > 0 else 1.0
+    uc = m.cfg.end_users
+    out["tokens_per_task_index"] = saturating_growth(max(m.month, 0), uc.tokens_per_task_growth_per_year,
+                                                     uc.tokens_per_task_max_multiplier) if m.steps > 0 else 1.0
     serving = sum(lab.serving_cost for lab in labs)
     out["lab_markup"] = _ratio(lab_rev, serving, 0.0)
     out["lab_revenue"] = lab_rev

@@ -141,3 +141,10 @@ def test_mesa_batch_run_works_with_dotted_keywords():
     assert len(df) >= 4 and {"tokens", "compute_price"} <= set(df.columns)
     assert df.groupby(["end_users.price_elasticity", "rng"]).size().shape[0] == 4
     assert all(math.isfinite(v) for v in df["tokens"])
+
+
+def test_tokens_per_task_index_is_the_multiplier_users_apply(baseline):
+    model, df, _ = baseline
+    seg = model.segments[0]
+    assert df["tokens_per_task_index"].iloc[-1] == pytest.approx(
+        float(np.mean(seg.tokens_per_task / seg.base_tokens_per_task)), rel=1e-12)

@@ -1,0 +1,109 @@
+"""Execute the research notebooks and write them, with outputs, to results/notebooks/.
+
+    python notebooks/run_all.py              # full size (what `make notebooks` runs)
+    python notebooks/run_all.py --fast       # ABM_FAST=1: small and quick
+    python notebooks/run_all.py 02 05        # only notebooks whose name starts with these
+
+The notebooks in notebooks/ stay as committed (no outputs); executed copies go to
+``results/notebooks/<name>.ipynb``, and ``<name>.html`` too when nbconvert is
+installed. Each notebook runs in a fresh ``python3`` kernel of this interpreter with
+notebooks/ as its working directory. A notebook that fails is still written (up to
+the failing cell, with the traceback) and the script exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent
+ROOT = NOTEBOOK_DIR.parent
+OUT_DIR = ROOT / "results" / "notebooks"
+
+
+def notebooks(prefixes: list[str]) -> list[Path]:
+    found = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if prefixes:
+        found = [p for p in found if any(p.name.startswith(x) for x in prefixes)]
+    return found
+
+
+def execute(path: Path, timeout: int) -> tuple[nbformat.NotebookNode, str | None]:
+    """Run one notebook top to bottom; return it with outputs and the error, if any."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        return nb, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return nb, None
+
+
+def write_html(nb: nbformat.NotebookNode, path: Path) -> bool:
+    try:
+        from nbconvert import HTMLExporter
+    except ImportError:
+        return False
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    path.write_text(body, encoding="utf-8")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("only", nargs="*", help="run only notebooks whose name starts with these")
+    parser.add_argument("--fast", action="store_true", help="ABM_FAST=1: small, quick runs")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help=f"output directory ({OUT_DIR})")
+    parser.add_argument("--timeout", type=int, default=4 * 3600, help="seconds per cell")
+    args = parser.parse_args(argv)
+
+    # the kernels inherit this environment
+    if args.fast:
+        os.environ["ABM_FAST"] = "1"
+    else:
+        os.environ.pop("ABM_FAST", None)
+    paths = notebooks(args.only)
+    if not paths:
+        print(f"no notebooks match {args.only}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    total = time.perf_counter()
+    for path in paths:
+        start = time.perf_counter()
+        print(f"{path.name} ...", end=" ", flush=True)
+        nb, error = execute(path, args.timeout)
+        target = args.out / path.name
+        nbformat.write(nb, target)
+        html = write_html(nb, target.with_suffix(".html"))
+        status = "ok" if error is None else f"FAILED: {error}"
+        print(
+            f"{status} ({time.perf_counter() - start:.0f} s) -> {target}"
+            + (" (+ .html)" if html else ""),
+            flush=True,
+        )
+        if error is not None:
+            failed.append(path.name)
+    mode = "fast" if args.fast else "full size"
+    print(
+        f"{len(paths) - len(failed)} of {len(paths)} notebooks ran ({mode}) in "
+        f"{time.perf_counter() - total:.0f} s"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
