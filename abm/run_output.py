@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from abm.config import PACKAGE_ROOT, Config
@@ -72,7 +73,9 @@ def summary_table(df: pd.DataFrame) -> str:
     picks = rows[rows["date"].str.endswith("-12")]
     if rows.index[-1] not in picks.index:
         picks = pd.concat([picks, rows.iloc[[-1]]])
-    picks = picks.iloc[-6:]
+    if len(picks) > 6:  # the calibration years first, then evenly to the end
+        keep = [0, 1, *np.linspace(2, len(picks) - 1, 4).round().astype(int)]
+        picks = picks.iloc[sorted(set(keep))]
     header = f"{'metric':<28}{'unit':<10}" + "".join(f"{d:>11}" for d in picks["date"])
     lines = [header, "-" * len(header)]
     for col, label, unit, fmt in SUMMARY_COLUMNS:
