@@ -76,9 +76,6 @@ class SupplyGraph:
             self._g.edges[seller, buyer]["ending"] = True
             self._pending_edges.append((seller, buyer))
 
-    def nodes_in(self, layer: str) -> list[int]:
-        return [n for n, d in self._g.nodes(data=True) if d["layer"] == layer]
-
     # ---------------------------------------------------------------- trades
     def start_step(self, step: int) -> None:
         """Clear last step's flows (prices stay as last traded); apply exits and switches."""

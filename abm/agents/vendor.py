@@ -94,12 +94,6 @@ class GPUVendor(mesa.Agent):
                 out.append((b, q / self.perf))
         return out
 
-    def forget_buyer(self, buyer: int) -> None:
-        self.backlog.pop(buyer, None)
-        for month in self.booked:
-            month.pop(buyer, None)
-
-    # ---------------------------------------------------------------- step 5: price
     def set_price(self, ratios: np.ndarray | None = None, orders: np.ndarray | None = None) -> None:
         """Post next month's price.
 
