@@ -38,7 +38,9 @@ def _int_at_least(text: str, low: int, what: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
     if value < low:
-        raise argparse.ArgumentTypeError(f"must be {'positive' if low == 1 else 'non-negative'}, got {value}")
+        raise argparse.ArgumentTypeError(
+            f"must be {'positive' if low == 1 else 'non-negative'}, got {value}"
+        )
     return value
 
 
@@ -64,22 +66,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / config.name
     out_dir, df, wall = run_scenario(config, args.seed, args.steps, out, source=str(path))
     steps = len(df) - 1
-    print(f"{config.name}: {steps} monthly steps from {config.simulation.start}, seed {args.seed}, "
-          f"{wall:.2f} s ({wall / max(steps, 1) * 1e3:.1f} ms/step)")
+    print(
+        f"{config.name}: {steps} monthly steps from {config.simulation.start}, seed {args.seed}, "
+        f"{wall:.2f} s ({wall / max(steps, 1) * 1e3:.1f} ms/step)"
+    )
     print(summary_table(df))
-    print(f"results: {out_dir}/ (metrics.parquet, flows.parquet, firms.parquet, manifest.json, dashboard.png)")
+    print(
+        f"results: {out_dir}/ (metrics.parquet, flows.parquet, firms.parquet, manifest.json, dashboard.png)"
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="abm", description="Agent-based market of GPUs, compute and tokens.")
+    parser = argparse.ArgumentParser(
+        prog="abm", description="Agent-based market of GPUs, compute and tokens."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run one scenario and write results/<name>/")
     run.add_argument("config", nargs="?", help="TOML config (default: configs/baseline.toml)")
-    run.add_argument("--steps", type=positive_int, help="months to simulate (default: the config's)")
+    run.add_argument(
+        "--steps", type=positive_int, help="months to simulate (default: the config's)"
+    )
     run.add_argument("--seed", type=seed_int, default=42, help="random seed (default: 42)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override a config value, e.g. --set end_users.price_elasticity=2.0")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set end_users.price_elasticity=2.0",
+    )
     run.add_argument("--out", help="output directory (default: results/<name>)")
     run.set_defaults(func=cmd_run)
     for module in _PLUGINS:

@@ -122,7 +122,9 @@ class HyperscalerConfig(_Section):
     depreciation_months: PosInt = 60
     forecast_smoothing: Fraction = 0.3
     trend_smoothing: Fraction = 0.2
-    initial_demand_growth: float = 0.0  # the clouds' belief about monthly demand growth at the start
+    initial_demand_growth: float = (
+        0.0  # the clouds' belief about monthly demand growth at the start
+    )
     planning_horizon_months: PosFloat = 12.0
     max_payback_months: PosFloat = 30.0
     order_payback_elasticity: NonNegFloat = 2.0
@@ -154,7 +156,9 @@ class ModelDeveloperConfig(_Section):
     training_window_months: PosInt = 6
     training_budget_growth_per_month: NonNegFloat = 0.05
     training_price_elasticity: NonNegFloat = 1.6
-    compute_price_trend_per_year: PosFloat = 1.3  # labs expect compute to get this much cheaper a year
+    compute_price_trend_per_year: PosFloat = (
+        1.3  # labs expect compute to get this much cheaper a year
+    )
     initial_price_frontier: PosFloat = 20.0  # $ per mtok
     initial_price_open: PosFloat = 2.0
     price_adjustment: Fraction = 0.3
@@ -227,8 +231,12 @@ class EndUserConfig(_Section):
     tokens_per_task_max_multiplier: Annotated[float, Field(ge=1)] = 20.0
     value_range: Annotated[float, Field(gt=1)] = 1000.0  # most / least valuable task of a user
     bass: bool = True
-    demand_noise_sigma: NonNegFloat = 0.0  # log-sd of a segment-wide shock to tasks per month (stationary)
-    demand_noise_persistence: Annotated[float, Field(ge=0, lt=1)] = 0.0  # AR(1) coefficient of that shock
+    demand_noise_sigma: NonNegFloat = (
+        0.0  # log-sd of a segment-wide shock to tasks per month (stationary)
+    )
+    demand_noise_persistence: Annotated[float, Field(ge=0, lt=1)] = (
+        0.0  # AR(1) coefficient of that shock
+    )
     segments: list[SegmentConfig] = Field(min_length=1)
 
 
@@ -303,7 +311,9 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
             where = ".".join(parts[: i + 1])
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
-                    raise ConfigError(f"{source}: {where!r} is not an index of a {len(node)}-item list")
+                    raise ConfigError(
+                        f"{source}: {where!r} is not an index of a {len(node)}-item list"
+                    )
                 if last:
                     node[int(part)] = value
                 else:
@@ -344,9 +354,7 @@ def validate(data: dict[str, Any], source: str) -> Config:
         raise ConfigError(f"{source}: {_format_error(first)}{tail}") from None
 
 
-def load_config(
-    path: str | Path | None = None, overrides: dict[str, Any] | None = None
-) -> Config:
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Read a TOML config (following ``extends``), apply dotted overrides, validate."""
     path = Path(path) if path is not None else DEFAULT_CONFIG
     resolved = path.resolve()
@@ -357,7 +365,9 @@ def load_config(
     return validate(data, str(path))
 
 
-def config_with_overrides(config: Config, overrides: dict[str, Any], source: str = "overrides") -> Config:
+def config_with_overrides(
+    config: Config, overrides: dict[str, Any], source: str = "overrides"
+) -> Config:
     """A new validated config: ``config`` with dotted ``overrides`` applied."""
     if not overrides:
         return config
@@ -369,7 +379,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not p for p in key.split(".")):
-        raise ConfigError(f"--set {text!r}: expected key=value, e.g. end_users.price_elasticity=1.5")
+        raise ConfigError(
+            f"--set {text!r}: expected key=value, e.g. end_users.price_elasticity=1.5"
+        )
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]

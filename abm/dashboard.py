@@ -73,8 +73,12 @@ def plot_dashboard(df: pd.DataFrame, path: Path | str, title: str = "") -> Path:
     ax.bar(x, -df["startup_exits"], width=20, alpha=0.4, label="exits / month (negative)")
     ax.set_ylabel("startups")
     ax2 = ax.twinx()
-    ax2.plot(x, df["vc_funding"].rolling(12, min_periods=1).mean() / 1e9, color="tab:gray",
-             label="VC funding ($B/month, 12-mo mean)")
+    ax2.plot(
+        x,
+        df["vc_funding"].rolling(12, min_periods=1).mean() / 1e9,
+        color="tab:gray",
+        label="VC funding ($B/month, 12-mo mean)",
+    )
     ax2.set_ylabel("$B per month")
     ax.set_title("Startups and venture capital")
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
@@ -82,8 +86,14 @@ def plot_dashboard(df: pd.DataFrame, path: Path | str, title: str = "") -> Path:
 
     ax = axes[1, 2]
     for layer in ("vendor", "hyperscalers", "model_devs", "startups"):
-        ax.plot(x, df[f"profit_{layer}"].rolling(3, min_periods=1).mean() / 1e9, label=layer.replace("_", " "))
-    ax.plot(x, df["capex"].rolling(3, min_periods=1).mean() / 1e9, color="black", ls=":", label="capex")
+        ax.plot(
+            x,
+            df[f"profit_{layer}"].rolling(3, min_periods=1).mean() / 1e9,
+            label=layer.replace("_", " "),
+        )
+    ax.plot(
+        x, df["capex"].rolling(3, min_periods=1).mean() / 1e9, color="black", ls=":", label="capex"
+    )
     ax.set_title("Gross profit by layer, and capex (3-mo mean)")
     ax.set_ylabel("$B per month")
     ax.legend(fontsize=7)

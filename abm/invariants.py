@@ -32,18 +32,32 @@ def violations(m: ComputeMarket) -> list[str]:
         if v.capacity < 0 or any(q < 0 for q in v.backlog.values()) or v.price <= 0:
             out.append(f"{v.name}: negative capacity, backlog or price")
     for h in m.hyperscalers:
-        arrays = {"fleet": h.units, "inventory": h.inv_units, "project MW": h.p_mw, "project cost": h.p_cost}
-        out += [f"{h.name}: negative {k}" for k, arr in arrays.items() if arr.size and arr.min() < -1e-9]
+        arrays = {
+            "fleet": h.units,
+            "inventory": h.inv_units,
+            "project MW": h.p_mw,
+            "project cost": h.p_cost,
+        }
+        out += [
+            f"{h.name}: negative {k}" for k, arr in arrays.items() if arr.size and arr.min() < -1e-9
+        ]
         if h.energized_mw < 0 or h.price <= 0:
             out.append(f"{h.name}: negative energized MW or price")
         if h.used_mw > h.energized_mw * (1 + 1e-9) + 1e-9:
-            out.append(f"{h.name}: GPUs installed beyond energized MW ({h.used_mw:.1f} > {h.energized_mw:.1f})")
+            out.append(
+                f"{h.name}: GPUs installed beyond energized MW ({h.used_mw:.1f} > {h.energized_mw:.1f})"
+            )
         if h.sold > h.capacity_gpu_hours * (1 + 1e-9) + 1e-6:
-            out.append(f"{h.name}: sold {h.sold:.4g} GPU-h above capacity {h.capacity_gpu_hours:.4g}")
+            out.append(
+                f"{h.name}: sold {h.sold:.4g} GPU-h above capacity {h.capacity_gpu_hours:.4g}"
+            )
     for lab in m.labs:
         if lab.tokens_sold > lab.token_orders * (1 + 1e-9) + 1e-9 or lab.price <= 0:
             out.append(f"{lab.name}: sold more tokens than ordered, or non-positive price")
-        if lab.serving_gpu_hours + lab.training_gpu_hours > lab.compute_received * (1 + 1e-9) + 1e-6:
+        if (
+            lab.serving_gpu_hours + lab.training_gpu_hours
+            > lab.compute_received * (1 + 1e-9) + 1e-6
+        ):
             out.append(f"{lab.name}: used more compute than received")
     for seg in m.segments:
         if (seg.demand < 0).any() or (seg.bought > seg.demand * (1 + 1e-12) + 1e-15).any():
@@ -51,7 +65,9 @@ def violations(m: ComputeMarket) -> list[str]:
     # goods: what sellers shipped equals what buyers received, along the graph
     if m.steps > 0:
         shipped = sum(v.shipped_units for v in m.vendors)
-        on_edges = sum(d["quantity"] for u, v, d in m.supply.g.edges(data=True) if d["good"] == "gpus")
+        on_edges = sum(
+            d["quantity"] for u, v, d in m.supply.g.edges(data=True) if d["good"] == "gpus"
+        )
         if not np.isclose(shipped, on_edges, rtol=1e-9, atol=1e-9):
             out.append(f"GPUs shipped {shipped:.6g} != GPUs on edges {on_edges:.6g}")
         sold = sum(h.sold for h in m.hyperscalers)
@@ -59,8 +75,13 @@ def violations(m: ComputeMarket) -> list[str]:
         if not np.isclose(sold, received, rtol=1e-9, atol=1e-6):
             out.append(f"compute sold {sold:.6g} != compute received {received:.6g}")
         tokens_users = sum(seg.tokens_bought() for seg in m.segments)
-        tokens_sellers = sum(d["quantity"] for u, v, d in m.supply.g.edges(data=True)
-                             if d["good"] == "tokens" and m.supply.g.nodes[v]["layer"] == "segment")
+        tokens_sellers = sum(
+            d["quantity"]
+            for u, v, d in m.supply.g.edges(data=True)
+            if d["good"] == "tokens" and m.supply.g.nodes[v]["layer"] == "segment"
+        )
         if not np.isclose(tokens_users, tokens_sellers, rtol=1e-9, atol=1e-6):
-            out.append(f"tokens received by users {tokens_users:.6g} != delivered {tokens_sellers:.6g}")
+            out.append(
+                f"tokens received by users {tokens_users:.6g} != delivered {tokens_sellers:.6g}"
+            )
     return out

@@ -80,7 +80,9 @@ class Ledger:
         si = np.array([index[k] for k in src], dtype=np.int64)
         di = np.array([index[k] for k in dst], dtype=np.int64)
         if si.size != amounts.size or di.size != amounts.size:
-            raise ValueError(f"transfer_many {kind}: {si.size} payers, {di.size} payees, {amounts.size} amounts")
+            raise ValueError(
+                f"transfer_many {kind}: {si.size} payers, {di.size} payees, {amounts.size} amounts"
+            )
         np.subtract.at(self._balance, si, amounts)
         np.add.at(self._balance, di, amounts)
         total = float(amounts.sum())

@@ -19,14 +19,23 @@ if TYPE_CHECKING:
     from abm.model import ComputeMarket
 
 METRICS: dict[str, tuple[str, str]] = {
-    "date": ("YYYY-MM", "month simulated by this step (row 0: initial state, the month before the start)"),
+    "date": (
+        "YYYY-MM",
+        "month simulated by this step (row 0: initial state, the month before the start)",
+    ),
     # GPUs
-    "gpu_price": ("$ per GPU", "average price paid per GPU shipped (posted price when none shipped)"),
+    "gpu_price": (
+        "$ per GPU",
+        "average price paid per GPU shipped (posted price when none shipped)",
+    ),
     "gpu_price_per_h100e": ("$ per H100e", "average price paid per H100-equivalent of performance"),
     "vendor_revenue": ("$ per month", "GPU vendors' revenue"),
     "vendor_gross_margin": ("fraction", "GPU vendors' (revenue - cost of goods) / revenue"),
     "vendor_backlog_months": ("months", "vendors' order backlog over monthly output"),
-    "gpu_orders": ("GPUs per month", "GPUs ordered by hyperscalers, in parts of the current generation"),
+    "gpu_orders": (
+        "GPUs per month",
+        "GPUs ordered by hyperscalers, in parts of the current generation",
+    ),
     "gpu_shipments": ("GPUs per month", "GPUs shipped"),
     "gpu_inventory": ("H100e", "GPUs delivered but not installed (waiting for energized MW)"),
     "installed_gpus": ("H100e", "installed fleet, H100-equivalents"),
@@ -45,9 +54,15 @@ METRICS: dict[str, tuple[str, str]] = {
     "dc_projects_started": ("projects per month", "data-centre projects started"),
     "hyperscaler_debt": ("$", "hyperscalers' outstanding debt"),
     # tokens
-    "token_price": ("$ per million tokens", "volume-weighted price of model developers' token sales (direct and wholesale)"),
+    "token_price": (
+        "$ per million tokens",
+        "volume-weighted price of model developers' token sales (direct and wholesale)",
+    ),
     "retail_token_price": ("$ per million tokens", "what end users pay per token, all channels"),
-    "price_at_fixed_capability": ("$ per million tokens", "cheapest model at least as capable as the best model at step 0"),
+    "price_at_fixed_capability": (
+        "$ per million tokens",
+        "cheapest model at least as capable as the best model at step 0",
+    ),
     "frontier_quality": ("log10 effective H100-hours", "quality of the best model"),
     "tokens": ("million tokens per month", "tokens consumed by end users"),
     "token_demand": ("million tokens per month", "tokens end users wanted at posted prices"),
@@ -65,7 +80,10 @@ METRICS: dict[str, tuple[str, str]] = {
     "vc_funding": ("$ per month", "venture capital paid into labs and startups"),
     # layers
     "margin_vendor": ("fraction", "gross margin: (revenue - cost of goods) / revenue"),
-    "margin_hyperscalers": ("fraction", "(revenue - power and operations - depreciation) / revenue"),
+    "margin_hyperscalers": (
+        "fraction",
+        "(revenue - power and operations - depreciation) / revenue",
+    ),
     "margin_model_devs": ("fraction", "(token revenue - serving compute) / token revenue"),
     "margin_startups": ("fraction", "(revenue - token cost) / revenue"),
     "profit_vendor": ("$ per month", "gross profit"),
@@ -84,7 +102,13 @@ def _ratio(num: float, den: float, default: float = 0.0) -> float:
 
 
 def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
-    vendors, clouds, labs, startups, segments = m.vendors, m.hyperscalers, m.labs, m.startups, m.segments
+    vendors, clouds, labs, startups, segments = (
+        m.vendors,
+        m.hyperscalers,
+        m.labs,
+        m.startups,
+        m.segments,
+    )
     hours = m.cfg.simulation.hours_per_month
     out: dict[str, float | str] = {"date": m.date}
 
@@ -95,12 +119,15 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     v_cogs = sum(v.cogs for v in vendors)
     posted = float(np.mean([v.price for v in vendors]))
     out["gpu_price"] = _ratio(v_rev, units, posted)
-    out["gpu_price_per_h100e"] = _ratio(v_rev, h100e, float(np.mean([v.price_per_h100e for v in vendors])))
+    out["gpu_price_per_h100e"] = _ratio(
+        v_rev, h100e, float(np.mean([v.price_per_h100e for v in vendors]))
+    )
     out["vendor_revenue"] = v_rev
     posted_margin = float(np.mean([1 - v.unit_cost / v.price for v in vendors]))
     out["vendor_gross_margin"] = _ratio(v_rev - v_cogs, v_rev, posted_margin)
-    out["vendor_backlog_months"] = _ratio(sum(v.backlog_h100e for v in vendors),
-                                          sum(v.capacity_h100e for v in vendors))
+    out["vendor_backlog_months"] = _ratio(
+        sum(v.backlog_h100e for v in vendors), sum(v.capacity_h100e for v in vendors)
+    )
     perf_now = float(np.mean([v.perf for v in vendors]))
     out["gpu_orders"] = sum(v.orders_h100e for v in vendors) / perf_now
     out["gpu_shipments"] = units
@@ -121,9 +148,11 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["dc_capacity_mw"] = sum(h.energized_mw for h in clouds)
     out["dc_pipeline_mw"] = sum(h.pipeline_mw for h in clouds)
     stages = [h.stage_counts() for h in clouds]
-    for name, key in (("dc_permitting_mw", "land_and_permitting"),
-                      ("dc_interconnection_mw", "power_interconnection"),
-                      ("dc_construction_mw", "construction")):
+    for name, key in (
+        ("dc_permitting_mw", "land_and_permitting"),
+        ("dc_interconnection_mw", "power_interconnection"),
+        ("dc_construction_mw", "construction"),
+    ):
         out[name] = sum(s[key] for s in stages)
     out["dc_projects_started"] = float(sum(h.projects_started for h in clouds))
     out["hyperscaler_debt"] = sum(h.debt for h in clouds)
@@ -135,7 +164,11 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["token_price"] = _ratio(lab_rev, lab_tokens, posted_lab)
     tokens = sum(seg.tokens_bought() for seg in segments)
     wanted = sum(float(seg.demand.sum() * seg.weight) for seg in segments)
-    spend = sum(lab.revenue for lab in labs) - sum(s.token_cost for s in startups) + sum(s.revenue for s in startups)
+    spend = (
+        sum(lab.revenue for lab in labs)
+        - sum(s.token_cost for s in startups)
+        + sum(s.revenue for s in startups)
+    )
     out["tokens"] = tokens
     out["token_demand"] = wanted
     out["token_shortage"] = max(0.0, _ratio(wanted - tokens, wanted))
@@ -147,8 +180,13 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     pop = sum(seg.cfg.population for seg in segments)
     out["adoption"] = sum(seg.population_adopted for seg in segments) / pop
     uc = m.cfg.end_users
-    out["tokens_per_task_index"] = saturating_growth(max(m.month, 0), uc.tokens_per_task_growth_per_year,
-                                                     uc.tokens_per_task_max_multiplier) if m.steps > 0 else 1.0
+    out["tokens_per_task_index"] = (
+        saturating_growth(
+            max(m.month, 0), uc.tokens_per_task_growth_per_year, uc.tokens_per_task_max_multiplier
+        )
+        if m.steps > 0
+        else 1.0
+    )
     serving = sum(lab.serving_cost for lab in labs)
     out["lab_markup"] = _ratio(lab_rev, serving, 0.0)
     out["lab_revenue"] = lab_rev
@@ -159,7 +197,9 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["startup_entries"] = float(m.counters["entries"])
     out["startup_exits"] = float(m.counters["exits"])
     out["startup_share"] = _ratio(sum(s.tokens_sold for s in startups), tokens)
-    out["vc_funding"] = flows.get("vc_labs", 0.0) + flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
+    out["vc_funding"] = (
+        flows.get("vc_labs", 0.0) + flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
+    )
 
     # layers
     profit = {
@@ -168,8 +208,12 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         "model_devs": lab_rev - serving,
         "startups": sum(s.revenue - s.token_cost for s in startups),
     }
-    revenue = {"vendor": v_rev, "hyperscalers": c_rev, "model_devs": lab_rev,
-               "startups": sum(s.revenue for s in startups)}
+    revenue = {
+        "vendor": v_rev,
+        "hyperscalers": c_rev,
+        "model_devs": lab_rev,
+        "startups": sum(s.revenue for s in startups),
+    }
     for layer, p in profit.items():
         out[f"profit_{layer}"] = p
         out[f"margin_{layer}"] = _ratio(p, revenue[layer])

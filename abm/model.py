@@ -57,8 +57,15 @@ class ComputeMarket(mesa.Model):
         keyword must be an identifier.
     """
 
-    def __init__(self, config: Config | str | Path | None = None, rng: Any = None, *,
-                 seed: Any = None, record_flows: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        config: Config | str | Path | None = None,
+        rng: Any = None,
+        *,
+        seed: Any = None,
+        record_flows: bool = False,
+        **kwargs: Any,
+    ) -> None:
         if rng is None and seed is not None:
             rng = seed
         if isinstance(rng, str):
@@ -84,14 +91,16 @@ class ComputeMarket(mesa.Model):
         self.firm_log: list[dict[str, Any]] = []  # per-step firm panel, when record_flows
         self.month = 0  # months since the start, of the month being simulated
         self.date = _month_label(cfg.simulation.start, -1)
-        self._ratios = candidate_ratios(cfg.model_developers.price_search_width,
-                                        cfg.model_developers.price_candidates)
+        self._ratios = candidate_ratios(
+            cfg.model_developers.price_search_width, cfg.model_developers.price_candidates
+        )
         self._build_agents()
         self.quality_bar = max(lab.quality for lab in self.labs)  # best model at step 0
         self.flows_step: dict[str, float] = {}
         self.counters = {"entries": 0, "exits": 0}
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in METRICS})
+            model_reporters={name: _reporter(name) for name in METRICS}
+        )
         self.metrics = compute_metrics(self)
         self.datacollector.collect(self)
 
@@ -115,9 +124,18 @@ class ComputeMarket(mesa.Model):
         self.hyperscalers = []
         for i in range(hc.count):
             region = hc.regions[i % len(hc.regions)]
-            h = Hyperscaler(self, hc, cfg.datacenters, region, hc.initial_installed_h100e * shares[i],
-                            g.legacy_perf, g.legacy_power_kw, first.perf, first.power_kw,
-                            legacy_unit_value=0.4 * first.price)
+            h = Hyperscaler(
+                self,
+                hc,
+                cfg.datacenters,
+                region,
+                hc.initial_installed_h100e * shares[i],
+                g.legacy_perf,
+                g.legacy_power_kw,
+                first.perf,
+                first.power_kw,
+                legacy_unit_value=0.4 * first.price,
+            )
             self.hyperscalers.append(h)
             self._open_account(h, hc.initial_cash * shares[i] * hc.count, "households")
             for v in self.vendors:
@@ -132,17 +150,23 @@ class ComputeMarket(mesa.Model):
         self.labs: list[ModelDeveloper] = []
         price0 = hc.initial_compute_price
         for i in range(mc.frontier_count):
-            q = mc.initial_quality - (mc.quality_spread * i / max(mc.frontier_count - 1, 1) if i else 0.0)
+            q = mc.initial_quality - (
+                mc.quality_spread * i / max(mc.frontier_count - 1, 1) if i else 0.0
+            )
             cash = mc.initial_cash_frontier * float(rng.lognormal(0.0, 0.3))
             budget = cash * mc.training_spend_rate
-            run_share = 10.0**q / (mc.training_window_months * budget / price0) if budget > 0 else 1.0
+            run_share = (
+                10.0**q / (mc.training_window_months * budget / price0) if budget > 0 else 1.0
+            )
             lab = ModelDeveloper(self, mc, FRONTIER, q, mc.initial_price_frontier, run_share)
             lab.training_budget = budget
             self.labs.append(lab)
             self._open_account(lab, cash, "venture_capital")
         best = max((lab.quality for lab in self.labs), default=mc.initial_quality)
         for _ in range(mc.open_weight_hosts):
-            lab = ModelDeveloper(self, mc, OPEN_WEIGHT, best - mc.open_weight_gap, mc.initial_price_open, 1.0)
+            lab = ModelDeveloper(
+                self, mc, OPEN_WEIGHT, best - mc.open_weight_gap, mc.initial_price_open, 1.0
+            )
             lab.training_budget = 0.0
             self.labs.append(lab)
             self._open_account(lab, mc.initial_cash_open, "venture_capital")
@@ -153,7 +177,9 @@ class ComputeMarket(mesa.Model):
         uc = cfg.end_users
         weights = np.array([s.simulated_share for s in uc.segments])
         counts = np.maximum(np.floor(uc.simulated_users * weights / weights.sum()).astype(int), 1)
-        self.segments = [EndUserSegment(self, s, uc, int(n)) for s, n in zip(uc.segments, counts, strict=True)]
+        self.segments = [
+            EndUserSegment(self, s, uc, int(n)) for s, n in zip(uc.segments, counts, strict=True)
+        ]
         for seg in self.segments:
             self.supply.add_node(seg.unique_id, seg.layer, seg.name)
             for lab in self.labs:
@@ -166,19 +192,27 @@ class ComputeMarket(mesa.Model):
     def _pick_supplier(self) -> ModelDeveloper:
         """A lab chosen the way users choose: logit on quality and price."""
         uc = self.cfg.end_users
-        util = np.array([uc.quality_sensitivity * lab.quality - uc.price_sensitivity * math.log(lab.price)
-                         for lab in self.labs])
+        util = np.array(
+            [
+                uc.quality_sensitivity * lab.quality - uc.price_sensitivity * math.log(lab.price)
+                for lab in self.labs
+            ]
+        )
         return self.labs[int(self.stream("startups").choice(len(self.labs), p=softmax(util)))]
 
     def _found_startup(self, initial: bool = False) -> WrapperStartup:
         sc = self.cfg.startups
         lab = self._pick_supplier()
-        burn = sc.burn_per_month_median * float(self.stream("startups").lognormal(0.0, sc.burn_sigma))
+        burn = sc.burn_per_month_median * float(
+            self.stream("startups").lognormal(0.0, sc.burn_sigma)
+        )
         bonus = sc.app_bonus + sc.app_bonus_sigma * float(self.stream("startups").standard_normal())
         s = WrapperStartup(self, sc, lab.unique_id, lab.price, burn, bonus)
         self.startups.append(s)
         # seed funding: a startup exists once venture capital has paid in
-        seed = sc.seed_round * (float(self.stream("startups").uniform(0.5, 1.5)) if initial else 1.0)
+        seed = sc.seed_round * (
+            float(self.stream("startups").uniform(0.5, 1.5)) if initial else 1.0
+        )
         self.ledger.open(s.unique_id)
         self.supply.add_node(s.unique_id, s.layer, s.name)
         self.ledger.transfer("venture_capital", s.unique_id, seed, "vc_startups")
@@ -267,34 +301,59 @@ class ComputeMarket(mesa.Model):
         labs, startups = self.labs, self.startups
         lab_col = {lab.unique_id: i for i, lab in enumerate(labs)}
         col_ids = np.array([a.unique_id for a in (*labs, *startups)], dtype=np.int64)
-        quality = np.array([lab.quality for lab in labs]
-                           + [labs[lab_col[s.supplier]].quality for s in startups])
+        quality = np.array(
+            [lab.quality for lab in labs] + [labs[lab_col[s.supplier]].quality for s in startups]
+        )
         price = np.array([lab.price for lab in labs] + [s.price for s in startups])
         is_startup = np.r_[np.zeros(len(labs), bool), np.ones(len(startups), bool)]
-        app_bonus = np.r_[np.full(len(labs), mc.first_party_app_bonus if mc.first_party_apps else 0.0),
-                          [s.app_bonus for s in startups]]
-        crowding = np.where(is_startup, -math.log(max(len(startups), 1) / sc.crowding_reference), 0.0)
+        app_bonus = np.r_[
+            np.full(len(labs), mc.first_party_app_bonus if mc.first_party_apps else 0.0),
+            [s.app_bonus for s in startups],
+        ]
+        crowding = np.where(
+            is_startup, -math.log(max(len(startups), 1) / sc.crowding_reference), 0.0
+        )
         base = uc.quality_sensitivity * quality - uc.price_sensitivity * np.log(price)
         if not mc.direct_sales and startups:
-            base[:len(labs)] = -np.inf  # labs sell only wholesale: users reach them through apps
-        choice = np.vstack([
-            softmax(base + app_bonus * seg.cfg.app_affinity + np.where(is_startup, crowding, 0.0))
-            for seg in self.segments]) if col_ids.size else np.zeros((len(self.segments), 0))
+            base[: len(labs)] = -np.inf  # labs sell only wholesale: users reach them through apps
+        choice = (
+            np.vstack(
+                [
+                    softmax(
+                        base
+                        + app_bonus * seg.cfg.app_affinity
+                        + np.where(is_startup, crowding, 0.0)
+                    )
+                    for seg in self.segments
+                ]
+            )
+            if col_ids.size
+            else np.zeros((len(self.segments), 0))
+        )
         col_of = np.full(int(col_ids.max()) + 1 if col_ids.size else 1, -1, dtype=np.int64)
         col_of[col_ids] = np.arange(col_ids.size)
         quality_factor = np.exp(uc.value_per_quality * (quality - mc.reference_quality))
         # which lab each column's tokens come from
-        source = np.array(list(range(len(labs))) + [lab_col[s.supplier] for s in startups],
-                          dtype=np.int64)
-        return {"col_ids": col_ids, "col_of": col_of, "price": price, "quality": quality,
-                "quality_factor": quality_factor, "choice": choice, "source": source,
-                "n_labs": len(labs)}
+        source = np.array(
+            list(range(len(labs))) + [lab_col[s.supplier] for s in startups], dtype=np.int64
+        )
+        return {
+            "col_ids": col_ids,
+            "col_of": col_of,
+            "price": price,
+            "quality": quality,
+            "quality_factor": quality_factor,
+            "choice": choice,
+            "source": source,
+            "n_labs": len(labs),
+        }
 
     # ------------------------------------------------------------------ 2. demand
     def users_choose_and_order(self, market: dict[str, Any]) -> None:
         uc = self.cfg.end_users
-        tpt_multiplier = saturating_growth(self.month, uc.tokens_per_task_growth_per_year,
-                                           uc.tokens_per_task_max_multiplier)
+        tpt_multiplier = saturating_growth(
+            self.month, uc.tokens_per_task_growth_per_year, uc.tokens_per_task_max_multiplier
+        )
         n_cols = market["col_ids"].size
         self.orders_by_segment = np.zeros((len(self.segments), n_cols))
         for k, seg in enumerate(self.segments):
@@ -303,9 +362,13 @@ class ComputeMarket(mesa.Model):
             seg.grow_tokens_per_task(tpt_multiplier)
             if uc.demand_noise_sigma > 0:
                 seg.draw_demand_shock(uc.demand_noise_sigma, uc.demand_noise_persistence)
-            seg.choose_providers(market["col_ids"], market["choice"][k], market["col_of"], uc.switching_rate)
+            seg.choose_providers(
+                market["col_ids"], market["choice"][k], market["col_of"], uc.switching_rate
+            )
             if n_cols:
-                self.orders_by_segment[k] = seg.order_tokens(market["price"], market["quality_factor"])
+                self.orders_by_segment[k] = seg.order_tokens(
+                    market["price"], market["quality_factor"]
+                )
 
     def firms_total_token_orders(self, market: dict[str, Any]) -> None:
         """Startups pass their users' orders to their supplier; labs total both channels."""
@@ -323,8 +386,9 @@ class ComputeMarket(mesa.Model):
         """How clouds split GPU orders across vendors: logit on price per H100e, each
         vendor's ecosystem (software lock-in) and its queue (months of backlog)."""
         hc = self.cfg.hyperscalers
-        bonus = np.array([v.cfg.ecosystem_bonus - hc.lead_time_aversion * v.backlog_months
-                          for v in self.vendors])
+        bonus = np.array(
+            [v.cfg.ecosystem_bonus - hc.lead_time_aversion * v.backlog_months for v in self.vendors]
+        )
         return softmax(bonus - hc.buyer_price_sensitivity * np.log(prices_per_h100e), axis=-1)
 
     def _compute_shares(self) -> np.ndarray:
@@ -336,14 +400,17 @@ class ComputeMarket(mesa.Model):
         """The compute price labs expect from the hardware trend ($ per GPU-h)."""
         mc = self.cfg.model_developers
         return self.cfg.hyperscalers.initial_compute_price / mc.compute_price_trend_per_year ** (
-            self.month / 12.0)
+            self.month / 12.0
+        )
 
     def labs_plan_compute(self) -> None:
         shares = self._compute_shares()
         expected_price = float(shares @ np.array([h.price for h in self.hyperscalers]))
         trend_price = self.trend_compute_price()
         for lab in self.labs:
-            lab.plan_compute(self.month, lab.training_budget, expected_price, trend_price, self.cash(lab))
+            lab.plan_compute(
+                self.month, lab.training_budget, expected_price, trend_price, self.cash(lab)
+            )
 
     def hyperscalers_order_and_plan(self) -> None:
         """Forecast demand, order GPUs (order-up-to), start data-centre projects."""
@@ -391,7 +458,9 @@ class ComputeMarket(mesa.Model):
         if self.cfg.hyperscalers.fixed_compute_price is not None:
             capacities = np.full(len(self.hyperscalers), np.inf)  # a passive layer never rations
         self.compute_requests = requests[:, None] * shares[None, :]
-        self.compute_filled, self.compute_unmet = allocate_with_spillover(self.compute_requests, capacities)
+        self.compute_filled, self.compute_unmet = allocate_with_spillover(
+            self.compute_requests, capacities
+        )
         for lab, row in zip(self.labs, self.compute_filled, strict=True):
             lab.use_compute(float(row.sum()), self.month)
         for h, col, cap in zip(self.hyperscalers, self.compute_filled.T, capacities, strict=True):
@@ -407,7 +476,7 @@ class ComputeMarket(mesa.Model):
         for seg in self.segments:
             seg.receive(col_fill)
         self.delivered_by_segment = self.orders_by_segment * col_fill[None, :]
-        sold = self.delivered_by_segment[:, market["n_labs"]:].sum(axis=0)
+        sold = self.delivered_by_segment[:, market["n_labs"] :].sum(axis=0)
         for s, q in zip(self.startups, sold.tolist(), strict=True):
             s.tokens_sold = q
 
@@ -423,8 +492,12 @@ class ComputeMarket(mesa.Model):
             seller_ids = np.array([a.unique_id for a in sellers])[col_idx].tolist()
             buyer_ids = np.array([g.unique_id for g in self.segments])[seg_idx].tolist()
             amounts = values[seg_idx, col_idx]
-            self.ledger.transfer_many(["households"] * len(seller_ids), seller_ids, amounts, "user_spend")
-            graph.trade_many(seller_ids, buyer_ids, self.delivered_by_segment[seg_idx, col_idx], amounts)
+            self.ledger.transfer_many(
+                ["households"] * len(seller_ids), seller_ids, amounts, "user_spend"
+            )
+            graph.trade_many(
+                seller_ids, buyer_ids, self.delivered_by_segment[seg_idx, col_idx], amounts
+            )
             for a, revenue in zip(sellers, values.sum(axis=0).tolist(), strict=True):
                 a.revenue += revenue
         # startups pay their supplier lab for the tokens they resold
@@ -433,9 +506,15 @@ class ComputeMarket(mesa.Model):
         if resold:
             qty = np.array([s.tokens_sold for s in resold])
             amounts = qty * np.array([labs[s.supplier].price for s in resold])
-            self.ledger.transfer_many([s.unique_id for s in resold], [s.supplier for s in resold], amounts,
-                                      "wholesale_tokens")
-            graph.trade_many([s.supplier for s in resold], [s.unique_id for s in resold], qty, amounts)
+            self.ledger.transfer_many(
+                [s.unique_id for s in resold],
+                [s.supplier for s in resold],
+                amounts,
+                "wholesale_tokens",
+            )
+            graph.trade_many(
+                [s.supplier for s in resold], [s.unique_id for s in resold], qty, amounts
+            )
             for s, value in zip(resold, amounts, strict=True):
                 s.token_cost = float(value)
                 labs[s.supplier].revenue += float(value)
@@ -501,8 +580,13 @@ class ComputeMarket(mesa.Model):
         prices[idx, :, idx] *= self._ratios[None, :]
         shares = softmax(-hc.buyer_price_sensitivity * np.log(prices))
         expected = (shares * prices).sum(axis=-1)
-        training = (training_gpu_hours(budgets[None, None, :], expected[..., None], trend,
-                                       cash[None, None, :], eta).sum(axis=-1) if frontier else 0.0)
+        training = (
+            training_gpu_hours(
+                budgets[None, None, :], expected[..., None], trend, cash[None, None, :], eta
+            ).sum(axis=-1)
+            if frontier
+            else 0.0
+        )
         sales = spillover_sales((serving + training)[..., None] * shares, capacities)
         demand = sales[idx, :, idx]
         for h, row in zip(clouds, demand, strict=True):
@@ -545,26 +629,43 @@ class ComputeMarket(mesa.Model):
         rows += [lab_index[s.supplier] for s in startups]
         cols += [n_labs + i for i in range(len(startups))]
         membership = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_cols, n_cols))
-        quantity = expected_sales(market["choice"], curves, log_x_grid, col_x, membership,
-                                  self._ratios, uc.price_sensitivity)
+        quantity = expected_sales(
+            market["choice"],
+            curves,
+            log_x_grid,
+            col_x,
+            membership,
+            self._ratios,
+            uc.price_sensitivity,
+        )
         shares = self._compute_shares()
         posted = float(shares @ np.array([h.price for h in self.hyperscalers]))
-        lab_cost = np.array([lab.serving_cost_per_mtok(lab.compute_unit_cost or posted, self.month)
-                             for lab in labs])
+        lab_cost = np.array(
+            [lab.serving_cost_per_mtok(lab.compute_unit_cost or posted, self.month) for lab in labs]
+        )
         supplier_price = np.array([labs[lab_index[s.supplier]].price for s in startups])
         price = market["price"]
         cost = np.r_[lab_cost, supplier_price]
-        new = best_response(price, cost, self._ratios, quantity,
-                            np.r_[np.full(n_labs, self.cfg.model_developers.price_adjustment),
-                                  np.full(len(startups), self.cfg.startups.markup_adjustment)],
-                            floor=np.r_[np.full(n_labs, 1e-6), supplier_price])
+        new = best_response(
+            price,
+            cost,
+            self._ratios,
+            quantity,
+            np.r_[
+                np.full(n_labs, self.cfg.model_developers.price_adjustment),
+                np.full(len(startups), self.cfg.startups.markup_adjustment),
+            ],
+            floor=np.r_[np.full(n_labs, 1e-6), supplier_price],
+        )
         for lab, p in zip(labs, new[:n_labs], strict=True):
             lab.price = float(p)
         # a startup keeps the markup it chose over the price its supplier just set
         if startups:
             markup = np.maximum(new[n_labs:] / supplier_price - 1.0, 0.0)
             supplier_new = np.array([labs[lab_index[s.supplier]].price for s in startups])
-            for s, m_, p in zip(startups, markup.tolist(), (supplier_new * (1.0 + markup)).tolist(), strict=True):
+            for s, m_, p in zip(
+                startups, markup.tolist(), (supplier_new * (1.0 + markup)).tolist(), strict=True
+            ):
                 s.markup, s.price = m_, p
         self.lab_unit_cost = lab_cost
 
@@ -595,14 +696,21 @@ class ComputeMarket(mesa.Model):
     def _vendors_expand_and_release(self) -> None:
         g = self.cfg.gpu
         release = self.month >= g.next_release_month and (
-            (self.month - g.next_release_month) % g.release_interval_months == 0)
+            (self.month - g.next_release_month) % g.release_interval_months == 0
+        )
         for v in self.vendors:
             cost = v.expand_capacity()
             if cost > 0:
-                self.ledger.transfer(v.unique_id, "foundry_components",
-                                     min(cost, max(self.cash(v), 0.0)), "capacity_expansion")
+                self.ledger.transfer(
+                    v.unique_id,
+                    "foundry_components",
+                    min(cost, max(self.cash(v), 0.0)),
+                    "capacity_expansion",
+                )
             opex = v.revenue * v.cfg.opex_share_of_revenue
-            self.ledger.transfer(v.unique_id, "households", min(opex, max(self.cash(v), 0.0)), "vendor_opex")
+            self.ledger.transfer(
+                v.unique_id, "households", min(opex, max(self.cash(v), 0.0)), "vendor_opex"
+            )
             if release:
                 v.release_generation()
 
@@ -626,7 +734,9 @@ class ComputeMarket(mesa.Model):
             if best is not None:
                 lab.follow_open_frontier(best)
             staff = mc.staff_cost_per_month * (1.0 if lab.is_frontier else 0.2)
-            self.ledger.transfer(lab.unique_id, "households", min(staff, max(self.cash(lab), 0.0)), "lab_staff")
+            self.ledger.transfer(
+                lab.unique_id, "households", min(staff, max(self.cash(lab), 0.0)), "lab_staff"
+            )
             cash = self.cash(lab)
             burn = lab.training_cost + lab.serving_cost + staff - lab.revenue
             runway = cash / burn if burn > 0 else math.inf
@@ -638,11 +748,17 @@ class ComputeMarket(mesa.Model):
                     lab.training_budget *= 0.9
             if runway < vc.lab_raise_runway_months:
                 standing = math.exp(-(best_all - lab.quality))  # investors back the leaders
-                if self.stream("vc").random() < min(1.0, vc.lab_round_probability * climate * standing):
+                if self.stream("vc").random() < min(
+                    1.0, vc.lab_round_probability * climate * standing
+                ):
                     # a round buys runway, but investors size it by what the lab earns
                     wanted = vc.lab_round_runway_months * max(burn, lab.training_budget, staff)
-                    cap = climate * (vc.lab_round_base + vc.lab_round_revenue_multiple * 12.0 * lab.revenue)
-                    self.ledger.transfer("venture_capital", lab.unique_id, min(wanted, cap), "vc_labs")
+                    cap = climate * (
+                        vc.lab_round_base + vc.lab_round_revenue_multiple * 12.0 * lab.revenue
+                    )
+                    self.ledger.transfer(
+                        "venture_capital", lab.unique_id, min(wanted, cap), "vc_labs"
+                    )
             # labs repay credit-line debt out of cash
             if lab.debt > 0 and self.cash(lab) > 0:
                 repay = min(lab.debt, self.cash(lab))
@@ -657,7 +773,9 @@ class ComputeMarket(mesa.Model):
             ids = [s.unique_id for s in startups]
             gross = np.array([s.revenue - s.token_cost for s in startups])
             # growth-mode startups spend their gross profit and more on hiring and marketing
-            burn = np.array([s.base_burn for s in startups]) + sc.reinvest_share * np.maximum(gross, 0.0)
+            burn = np.array([s.base_burn for s in startups]) + sc.reinvest_share * np.maximum(
+                gross, 0.0
+            )
             cash = self.ledger.balances(ids)
             paid = np.minimum(burn, np.maximum(cash, 0.0))
             self.ledger.transfer_many(ids, ["households"] * len(ids), paid, "startup_burn")
@@ -666,12 +784,20 @@ class ComputeMarket(mesa.Model):
             runway = np.divide(cash, net_burn, out=np.full_like(cash, np.inf), where=net_burn > 0)
             # a round: likelier in a warm climate and with traction (gross profit against burn)
             traction = np.divide(gross, burn, out=np.ones_like(burn), where=burn > 0).clip(max=2.0)
-            chance = np.minimum(1.0, vc.startup_round_probability * climate * np.maximum(0.25, 0.5 + traction))
-            raised = (runway < sc.raise_runway_months) & (self.stream("vc").random(len(ids)) < chance)
+            chance = np.minimum(
+                1.0, vc.startup_round_probability * climate * np.maximum(0.25, 0.5 + traction)
+            )
+            raised = (runway < sc.raise_runway_months) & (
+                self.stream("vc").random(len(ids)) < chance
+            )
             amount = sc.round_runway_months * burn * (1.0 + np.maximum(traction, 0.0))
             winners = np.nonzero(raised)[0]
-            self.ledger.transfer_many(["venture_capital"] * winners.size, [ids[i] for i in winners],
-                                      amount[winners], "vc_startups")
+            self.ledger.transfer_many(
+                ["venture_capital"] * winners.size,
+                [ids[i] for i in winners],
+                amount[winners],
+                "vc_startups",
+            )
             cash[winners] += amount[winners]
             out = (cash <= 1e-6 * np.maximum(burn, 1.0)) & (burn > 0)
             survivors = []
@@ -686,14 +812,25 @@ class ComputeMarket(mesa.Model):
         # supplier switching along the graph
         if self.startups and self.cfg.startups.supplier_switch_probability > 0:
             uc = self.cfg.end_users
-            value = np.array([uc.quality_sensitivity * lab.quality - uc.price_sensitivity * math.log(lab.price)
-                              for lab in self.labs])
+            value = np.array(
+                [
+                    uc.quality_sensitivity * lab.quality
+                    - uc.price_sensitivity * math.log(lab.price)
+                    for lab in self.labs
+                ]
+            )
             best = int(np.argmax(value))
             labs = self.lab_by_id
             index = {lab.unique_id: i for i, lab in enumerate(self.labs)}
-            reviews = self.stream("startups").random(len(self.startups)) < sc.supplier_switch_probability
+            reviews = (
+                self.stream("startups").random(len(self.startups)) < sc.supplier_switch_probability
+            )
             for s, review in zip(self.startups, reviews, strict=True):
-                if review and best != index[s.supplier] and value[best] > value[index[s.supplier]] + 0.1:
+                if (
+                    review
+                    and best != index[s.supplier]
+                    and value[best] > value[index[s.supplier]] + 0.1
+                ):
                     self.supply.disconnect(s.supplier, s.unique_id)
                     s.supplier = self.labs[best].unique_id
                     self.supply.connect(s.supplier, s.unique_id)
@@ -721,25 +858,75 @@ class ComputeMarket(mesa.Model):
         """One row per firm alive now: its layer, cash, debt and key state."""
         rows = []
         for v in self.vendors:
-            rows.append({"id": v.unique_id, "layer": v.layer, "name": v.name, "cash": self.cash(v),
-                         "debt": 0.0, "price": v.price, "capacity": v.capacity,
-                         "backlog_h100e": v.backlog_h100e, "revenue": v.revenue})
+            rows.append(
+                {
+                    "id": v.unique_id,
+                    "layer": v.layer,
+                    "name": v.name,
+                    "cash": self.cash(v),
+                    "debt": 0.0,
+                    "price": v.price,
+                    "capacity": v.capacity,
+                    "backlog_h100e": v.backlog_h100e,
+                    "revenue": v.revenue,
+                }
+            )
         for h in self.hyperscalers:
-            rows.append({"id": h.unique_id, "layer": h.layer, "name": h.name, "cash": self.cash(h),
-                         "debt": h.debt, "price": h.price, "installed_h100e": h.installed_h100e,
-                         "energized_mw": h.energized_mw, "pipeline_mw": h.pipeline_mw,
-                         "revenue": h.revenue, "region": h.region_name})
+            rows.append(
+                {
+                    "id": h.unique_id,
+                    "layer": h.layer,
+                    "name": h.name,
+                    "cash": self.cash(h),
+                    "debt": h.debt,
+                    "price": h.price,
+                    "installed_h100e": h.installed_h100e,
+                    "energized_mw": h.energized_mw,
+                    "pipeline_mw": h.pipeline_mw,
+                    "revenue": h.revenue,
+                    "region": h.region_name,
+                }
+            )
         for lab in self.labs:
-            rows.append({"id": lab.unique_id, "layer": lab.layer, "name": lab.name, "cash": self.cash(lab),
-                         "debt": lab.debt, "price": lab.price, "quality": lab.quality, "kind": lab.kind,
-                         "revenue": lab.revenue, "tokens_sold": lab.tokens_sold})
+            rows.append(
+                {
+                    "id": lab.unique_id,
+                    "layer": lab.layer,
+                    "name": lab.name,
+                    "cash": self.cash(lab),
+                    "debt": lab.debt,
+                    "price": lab.price,
+                    "quality": lab.quality,
+                    "kind": lab.kind,
+                    "revenue": lab.revenue,
+                    "tokens_sold": lab.tokens_sold,
+                }
+            )
         for s in self.startups:
-            rows.append({"id": s.unique_id, "layer": s.layer, "name": s.name, "cash": self.cash(s),
-                         "debt": 0.0, "price": s.price, "markup": s.markup, "supplier": s.supplier,
-                         "revenue": s.revenue, "tokens_sold": s.tokens_sold})
+            rows.append(
+                {
+                    "id": s.unique_id,
+                    "layer": s.layer,
+                    "name": s.name,
+                    "cash": self.cash(s),
+                    "debt": 0.0,
+                    "price": s.price,
+                    "markup": s.markup,
+                    "supplier": s.supplier,
+                    "revenue": s.revenue,
+                    "tokens_sold": s.tokens_sold,
+                }
+            )
         for seg in self.segments:
-            rows.append({"id": seg.unique_id, "layer": seg.layer, "name": seg.name,
-                         "adopted_share": seg.adopted_share, "tokens_sold": seg.tokens_bought()})
+            rows.append(
+                {
+                    "id": seg.unique_id,
+                    "layer": seg.layer,
+                    "name": seg.name,
+                    "adopted_share": seg.adopted_share,
+                    "tokens_sold": seg.tokens_bought(),
+                }
+            )
         return rows
 
 

@@ -43,7 +43,13 @@ SUMMARY_COLUMNS = [
     ("margin_model_devs", "lab gross margin", "", "{:.1%}"),
     ("margin_startups", "startup gross margin", "", "{:.1%}"),
 ]
-_SCALE = {"tokens": 1e6, "user_spend": 1e9, "capex": 1e9, "installed_gpus": 1e6, "dc_capacity_mw": 1e3}
+_SCALE = {
+    "tokens": 1e6,
+    "user_spend": 1e9,
+    "capex": 1e9,
+    "installed_gpus": 1e6,
+    "dc_capacity_mw": 1e3,
+}
 
 
 def package_versions() -> dict[str, str]:
@@ -58,10 +64,21 @@ def package_versions() -> dict[str, str]:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PACKAGE_ROOT, capture_output=True,
-                             text=True, timeout=5, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PACKAGE_ROOT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PACKAGE_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PACKAGE_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -90,8 +107,9 @@ def summary_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def run_scenario(config: Config, seed: int, steps: int | None, out_dir: Path,
-                 source: str = "") -> tuple[Path, pd.DataFrame, float]:
+def run_scenario(
+    config: Config, seed: int, steps: int | None, out_dir: Path, source: str = ""
+) -> tuple[Path, pd.DataFrame, float]:
     """Run ``config`` with ``seed`` and write ``out_dir`` atomically.
 
     Returns the directory, the metrics dataframe and the wall time of the run (s).

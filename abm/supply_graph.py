@@ -35,7 +35,9 @@ class SupplyGraph:
         self._g = nx.DiGraph()
         self.record_flows = record_flows
         self.step = 0
-        self._log: dict[str, list] = {k: [] for k in ("step", "seller", "buyer", "good", "quantity", "value")}
+        self._log: dict[str, list] = {
+            k: [] for k in ("step", "seller", "buyer", "good", "quantity", "value")
+        }
         self._pending: list[tuple[list, list, list, list]] = []  # trades not yet on the edges
         self._written: list[tuple[int, int]] = []  # edges carrying this step's trades
         self._pending_nodes: list[int] = []
@@ -110,7 +112,9 @@ class SupplyGraph:
         try:
             goods = [adj[u][v]["good"] for u, v in zip(sellers, buyers, strict=True)]
         except KeyError:
-            bad = next((u, v) for u, v in zip(sellers, buyers, strict=True) if v not in adj.get(u, {}))
+            bad = next(
+                (u, v) for u, v in zip(sellers, buyers, strict=True) if v not in adj.get(u, {})
+            )
             raise KeyError(f"trade along a missing edge {bad[0]} -> {bad[1]}") from None
         self._pending.append((sellers, buyers, quantities, values))
         if self.record_flows:

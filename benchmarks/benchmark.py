@@ -36,12 +36,19 @@ def measure_model(config: str, steps: int, warmup: int) -> dict:
     t0 = time.perf_counter()
     for _ in range(steps):
         model.step()
-        firms.append(len(model.vendors) + len(model.hyperscalers) + len(model.labs) + len(model.startups))
+        firms.append(
+            len(model.vendors) + len(model.hyperscalers) + len(model.labs) + len(model.startups)
+        )
     wall = time.perf_counter() - t0
     users = sum(seg.n for seg in model.segments)
     mean_firms = statistics.mean(firms)
-    return {"users": users, "firms": mean_firms, "steps_per_s": steps / wall,
-            "agent_steps_per_s": steps * (users + mean_firms) / wall, "peak_mb": _peak_mb()}
+    return {
+        "users": users,
+        "firms": mean_firms,
+        "steps_per_s": steps / wall,
+        "agent_steps_per_s": steps * (users + mean_firms) / wall,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def measure_boltzmann(agents: int, steps: int) -> dict:
@@ -52,13 +59,23 @@ def measure_boltzmann(agents: int, steps: int) -> dict:
     for _ in range(steps):
         model.step()
     wall = time.perf_counter() - t0
-    return {"users": 0, "firms": agents, "steps_per_s": steps / wall, "agent_steps_per_s": steps * agents / wall,
-            "peak_mb": _peak_mb()}
+    return {
+        "users": 0,
+        "firms": agents,
+        "steps_per_s": steps / wall,
+        "agent_steps_per_s": steps * agents / wall,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def _one(kind: str, steps: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", kind, "--steps", str(steps)], capture_output=True,
-                         text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", kind, "--steps", str(steps)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -75,33 +92,50 @@ def main() -> None:
         if args.one == "boltzmann":
             res = measure_boltzmann(10_000, args.steps)
         else:
-            res = measure_model(f"configs/{'baseline.toml' if args.one == 'baseline' else 'scenarios/large.toml'}",
-                                args.steps, warmup=2)
+            res = measure_model(
+                f"configs/{'baseline.toml' if args.one == 'baseline' else 'scenarios/large.toml'}",
+                args.steps,
+                warmup=2,
+            )
         print(json.dumps(res))
         return
 
-    runs = {"baseline": args.baseline_steps, "large": args.large_steps, "boltzmann": args.boltzmann_steps}
+    runs = {
+        "baseline": args.baseline_steps,
+        "large": args.large_steps,
+        "boltzmann": args.boltzmann_steps,
+    }
     results: dict[str, list[dict]] = {k: [] for k in runs}
     for _ in range(args.repeats):  # interleaved, so drifts in machine load hit all alike
         for kind, steps in runs.items():
             results[kind].append(_one(kind, steps))
     med = {k: {f: statistics.median(r[f] for r in rs) for f in rs[0]} for k, rs in results.items()}
     ref = med["boltzmann"]["agent_steps_per_s"]
-    header = (f"{'scenario':<26}{'sim. users':>11}{'firms':>8}{'steps/s':>10}{'agent-steps/s':>15}"
-              f"{'peak MB':>9}{'x Boltzmann':>13}  target")
+    header = (
+        f"{'scenario':<26}{'sim. users':>11}{'firms':>8}{'steps/s':>10}{'agent-steps/s':>15}"
+        f"{'peak MB':>9}{'x Boltzmann':>13}  target"
+    )
     print(header)
     print("-" * len(header))
-    names = {"baseline": "baseline", "large": "large (scenarios/large)", "boltzmann": "Mesa Boltzmann, 10k agents"}
+    names = {
+        "baseline": "baseline",
+        "large": "large (scenarios/large)",
+        "boltzmann": "Mesa Boltzmann, 10k agents",
+    }
     for kind in ("baseline", "large", "boltzmann"):
         m = med[kind]
         ratio = m["agent_steps_per_s"] / ref
         target = TARGETS.get(kind, ("", 0))[0]
         if kind == "large":
             target += ", >= 50x Boltzmann"
-        print(f"{names[kind]:<26}{m['users']:>11,.0f}{m['firms']:>8.0f}{m['steps_per_s']:>10.1f}"
-              f"{m['agent_steps_per_s']:>15,.0f}{m['peak_mb']:>9.0f}{ratio:>13.1f}  {target}")
-    print(f"medians of {args.repeats} runs; baseline {args.baseline_steps} steps, large {args.large_steps} steps "
-          f"(after 2 warm-up steps), Boltzmann {args.boltzmann_steps} steps")
+        print(
+            f"{names[kind]:<26}{m['users']:>11,.0f}{m['firms']:>8.0f}{m['steps_per_s']:>10.1f}"
+            f"{m['agent_steps_per_s']:>15,.0f}{m['peak_mb']:>9.0f}{ratio:>13.1f}  {target}"
+        )
+    print(
+        f"medians of {args.repeats} runs; baseline {args.baseline_steps} steps, large {args.large_steps} steps "
+        f"(after 2 warm-up steps), Boltzmann {args.boltzmann_steps} steps"
+    )
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ def main() -> None:
     print(f"{args.runs} baseline runs of {args.steps} steps each, {os.cpu_count()} cores")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     print("summaries identical across backends:", table.attrs["identical"])
-    print(f"machine ceiling (2 processes of pure Python vs 1, measured now): {machine_ceiling():.2f}x")
+    print(
+        f"machine ceiling (2 processes of pure Python vs 1, measured now): {machine_ceiling():.2f}x"
+    )
 
 
 if __name__ == "__main__":  # worker processes are spawned and re-import this file

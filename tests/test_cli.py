@@ -13,18 +13,40 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def abm(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "abm", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "abm", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_run_writes_results_and_prints_a_summary(tmp_path):
     out = tmp_path / "res" / "quick"
-    r = abm("run", str(ROOT / "configs/baseline.toml"), "--steps", "6", "--seed", "3",
-            "--set", "end_users.simulated_users=1000", "--out", str(out), cwd=tmp_path)
+    r = abm(
+        "run",
+        str(ROOT / "configs/baseline.toml"),
+        "--steps",
+        "6",
+        "--seed",
+        "3",
+        "--set",
+        "end_users.simulated_users=1000",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert "compute price" in r.stdout and "max ledger error" in r.stdout
-    assert {p.name for p in out.iterdir()} == {"metrics.parquet", "flows.parquet", "firms.parquet",
-                                               "manifest.json", "dashboard.png"}
+    assert {p.name for p in out.iterdir()} == {
+        "metrics.parquet",
+        "flows.parquet",
+        "firms.parquet",
+        "manifest.json",
+        "dashboard.png",
+    }
     df = pd.read_parquet(out / "metrics.parquet")
     assert len(df) == 7 and df["date"].iloc[-1] == "2023-06"
     flows = pd.read_parquet(out / "flows.parquet")
@@ -33,15 +55,28 @@ def test_run_writes_results_and_prints_a_summary(tmp_path):
     assert manifest["seed"] == 3 and manifest["steps"] == 6
     assert manifest["config"]["end_users"]["simulated_users"] == 1000
     assert manifest["versions"]["mesa"] == "3.3.1"
-    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no temporary folders left
+    assert not [
+        p for p in out.parent.iterdir() if p.name.startswith(".")
+    ]  # no temporary folders left
 
 
 def test_same_seed_gives_identical_metrics_files(tmp_path):
     for name in ("a", "b"):
-        r = abm("run", "--steps", "4", "--set", "end_users.simulated_users=500", "--out", name, cwd=tmp_path)
+        r = abm(
+            "run",
+            "--steps",
+            "4",
+            "--set",
+            "end_users.simulated_users=500",
+            "--out",
+            name,
+            cwd=tmp_path,
+        )
         assert r.returncode == 0, r.stderr
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a/metrics.parquet"),
-                                  pd.read_parquet(tmp_path / "b/metrics.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "a/metrics.parquet"),
+        pd.read_parquet(tmp_path / "b/metrics.parquet"),
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,7 +84,10 @@ def test_same_seed_gives_identical_metrics_files(tmp_path):
     [
         (["--set", "end_users.price_elasticty=1.5"], "unknown key 'end_users.price_elasticty'"),
         (["--set", "startups.initial_count=-4"], "bad value for 'startups.initial_count'"),
-        (["--set", "end_users.price_elasticity=cheap"], "bad value for 'end_users.price_elasticity'"),
+        (
+            ["--set", "end_users.price_elasticity=cheap"],
+            "bad value for 'end_users.price_elasticity'",
+        ),
         (["--set", "startups.initial_count"], "expected key=value"),
         (["no/such/config.toml"], "config file not found"),
         (["--steps", "-5"], "must be positive"),
@@ -65,8 +103,13 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, fragme
 
 
 def test_help_is_quick_to_start_and_lists_run():
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "abm", "run", "--help"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "abm", "run", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0 and "--set" in r.stdout
     imported = r.stderr
     assert "mesa" not in imported.split() and "solara" not in imported

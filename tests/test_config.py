@@ -13,9 +13,14 @@ def test_baseline_loads_with_units_of_the_contract():
 
 
 def test_dotted_overrides_reach_nested_values_and_list_items():
-    cfg = load_config(DEFAULT_CONFIG, overrides={"end_users.price_elasticity": 2.5,
-                                                 "gpu.vendors.0.initial_price": 30000.0,
-                                                 "end_users.segments.3.population": 1e5})
+    cfg = load_config(
+        DEFAULT_CONFIG,
+        overrides={
+            "end_users.price_elasticity": 2.5,
+            "gpu.vendors.0.initial_price": 30000.0,
+            "end_users.segments.3.population": 1e5,
+        },
+    )
     assert cfg.end_users.price_elasticity == 2.5
     assert cfg.gpu.vendors[0].initial_price == 30000.0
     assert cfg.end_users.segments[3].population == 1e5
@@ -23,7 +28,8 @@ def test_dotted_overrides_reach_nested_values_and_list_items():
 
 def test_a_scenario_extends_its_base_and_overrides_a_few_keys(tmp_path):
     (tmp_path / "s.toml").write_text(
-        f'extends = "{DEFAULT_CONFIG}"\nname = "s"\n[end_users]\nprice_elasticity = 0.8\n')
+        f'extends = "{DEFAULT_CONFIG}"\nname = "s"\n[end_users]\nprice_elasticity = 0.8\n'
+    )
     cfg = load_config(tmp_path / "s.toml")
     assert cfg.name == "s" and cfg.end_users.price_elasticity == 0.8
     assert len(cfg.end_users.segments) == 4  # inherited
@@ -64,8 +70,13 @@ def test_extends_cycle_is_caught(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "key", "value"),
-    [("a.b=1.5", "a.b", 1.5), ("a=3", "a", 3), ("a.c=true", "a.c", True), ("x=hello", "x", "hello"),
-     ("x=[1, 2]", "x", [1, 2])],
+    [
+        ("a.b=1.5", "a.b", 1.5),
+        ("a=3", "a", 3),
+        ("a.c=true", "a.c", True),
+        ("x=hello", "x", "hello"),
+        ("x=[1, 2]", "x", [1, 2]),
+    ],
 )
 def test_command_line_overrides_parse_as_toml_values(text, key, value):
     assert parse_override(text) == (key, value)

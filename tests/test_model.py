@@ -52,11 +52,28 @@ def test_ledger_error_is_at_rounding_level_of_each_steps_flows(baseline):
 
 def test_shares_and_fractions_stay_in_range(baseline):
     _, df, _ = baseline
-    for col in ("utilization", "compute_shortage", "token_shortage", "adoption", "startup_share",
-                "vendor_profit_share"):
+    for col in (
+        "utilization",
+        "compute_shortage",
+        "token_shortage",
+        "adoption",
+        "startup_share",
+        "vendor_profit_share",
+    ):
         assert df[col].between(0.0, 1.0 + 1e-9).all(), col
-    for col in ("gpu_price", "compute_price", "token_price", "price_at_fixed_capability", "installed_gpus",
-                "dc_capacity_mw", "dc_pipeline_mw", "tokens", "user_spend", "capex", "gpu_shipments"):
+    for col in (
+        "gpu_price",
+        "compute_price",
+        "token_price",
+        "price_at_fixed_capability",
+        "installed_gpus",
+        "dc_capacity_mw",
+        "dc_pipeline_mw",
+        "tokens",
+        "user_spend",
+        "capex",
+        "gpu_shipments",
+    ):
         assert (df[col] >= 0).all(), col
 
 
@@ -82,8 +99,9 @@ def test_same_seed_same_results_and_different_seeds_differ(baseline):
 def test_seed_given_as_a_string_of_digits_is_the_same_seed():
     a = ComputeMarket(rng="5", **{"end_users.simulated_users": 800}).run(3)
     b = ComputeMarket(rng=5, **{"end_users.simulated_users": 800}).run(3)
-    pd.testing.assert_frame_equal(a.datacollector.get_model_vars_dataframe(),
-                                  b.datacollector.get_model_vars_dataframe())
+    pd.testing.assert_frame_equal(
+        a.datacollector.get_model_vars_dataframe(), b.datacollector.get_model_vars_dataframe()
+    )
 
 
 def test_dotted_keyword_overrides_reach_the_config():
@@ -106,7 +124,9 @@ def _year(df, year, col):
 def early_years():
     """2023-2024, the mean over five seeds: the calibration facts are about the
     expected path, not one draw."""
-    runs = [ComputeMarket(rng=s).run(24).datacollector.get_model_vars_dataframe() for s in range(1, 6)]
+    runs = [
+        ComputeMarket(rng=s).run(24).datacollector.get_model_vars_dataframe() for s in range(1, 6)
+    ]
     numeric = [r.drop(columns="date") for r in runs]
     mean = sum(numeric) / len(numeric)
     mean.insert(0, "date", runs[0]["date"])
@@ -119,7 +139,12 @@ def test_rental_price_falls_from_its_2023_peak(early_years):
 
 
 def test_vendor_gross_margin_is_near_the_reported_70_to_80_percent(early_years):
-    m = pd.concat([_year(early_years, 2023, "vendor_gross_margin"), _year(early_years, 2024, "vendor_gross_margin")])
+    m = pd.concat(
+        [
+            _year(early_years, 2023, "vendor_gross_margin"),
+            _year(early_years, 2024, "vendor_gross_margin"),
+        ]
+    )
     assert 0.65 < m.mean() < 0.85
 
 
@@ -134,9 +159,17 @@ def test_capex_rises_from_2023_to_2024(early_years):
 
 
 def test_mesa_batch_run_works_with_dotted_keywords():
-    rows = mesa.batch_run(ComputeMarket, parameters={"end_users.price_elasticity": [1.2, 2.0], "rng": [1, 2],
-                                                     "end_users.simulated_users": 1000},
-                          max_steps=12, number_processes=1, display_progress=False)
+    rows = mesa.batch_run(
+        ComputeMarket,
+        parameters={
+            "end_users.price_elasticity": [1.2, 2.0],
+            "rng": [1, 2],
+            "end_users.simulated_users": 1000,
+        },
+        max_steps=12,
+        number_processes=1,
+        display_progress=False,
+    )
     df = pd.DataFrame(rows)
     assert len(df) >= 4 and {"tokens", "compute_price"} <= set(df.columns)
     assert df.groupby(["end_users.price_elasticity", "rng"]).size().shape[0] == 4
@@ -147,4 +180,5 @@ def test_tokens_per_task_index_is_the_multiplier_users_apply(baseline):
     model, df, _ = baseline
     seg = model.segments[0]
     assert df["tokens_per_task_index"].iloc[-1] == pytest.approx(
-        float(np.mean(seg.tokens_per_task / seg.base_tokens_per_task)), rel=1e-12)
+        float(np.mean(seg.tokens_per_task / seg.base_tokens_per_task)), rel=1e-12
+    )

@@ -43,13 +43,26 @@ def test_random_configs_conserve_money_and_keep_stocks_non_negative(over, seed):
 
 
 def test_one_firm_of_each_kind_and_no_startups():
-    model = ComputeMarket(rng=3, **{"gpu.vendors": [{"name": "solo", "initial_price": 27500.0,
-                                                      "capacity_units_per_month": 50000.0,
-                                                      "capacity_growth_per_month": 0.05}],
-                                    "hyperscalers.count": 1, "hyperscalers.regions": ["us"],
-                                    "model_developers.frontier_count": 1, "model_developers.open_weight_hosts": 0,
-                                    "startups.initial_count": 0, "startups.entry_rate_per_month": 0.0,
-                                    "end_users.simulated_users": 400})
+    model = ComputeMarket(
+        rng=3,
+        **{
+            "gpu.vendors": [
+                {
+                    "name": "solo",
+                    "initial_price": 27500.0,
+                    "capacity_units_per_month": 50000.0,
+                    "capacity_growth_per_month": 0.05,
+                }
+            ],
+            "hyperscalers.count": 1,
+            "hyperscalers.regions": ["us"],
+            "model_developers.frontier_count": 1,
+            "model_developers.open_weight_hosts": 0,
+            "startups.initial_count": 0,
+            "startups.entry_rate_per_month": 0.0,
+            "end_users.simulated_users": 400,
+        },
+    )
     for _ in range(60):
         model.step()
         assert violations(model) == []

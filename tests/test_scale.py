@@ -18,8 +18,11 @@ COLUMNS = ["tokens", "user_spend", "token_price", "retail_token_price", "compute
 def _means(users: int, seeds) -> np.ndarray:
     rows = []
     for seed in seeds:
-        df = ComputeMarket(rng=seed, **{"end_users.simulated_users": users}).run(12) \
+        df = (
+            ComputeMarket(rng=seed, **{"end_users.simulated_users": users})
+            .run(12)
             .datacollector.get_model_vars_dataframe()
+        )
         rows.append(df[COLUMNS].iloc[1:].mean().to_numpy())
     return np.mean(rows, axis=0)
 
@@ -37,6 +40,10 @@ def test_runs_of_different_sizes_share_their_firm_level_draws():
     a = ComputeMarket(rng=3, **{"end_users.simulated_users": 2_000})
     b = ComputeMarket(rng=3, **{"end_users.simulated_users": 20_000})
     assert [a.cash(x) for x in a.labs] == [b.cash(x) for x in b.labs]
-    assert [(s.base_burn, s.app_bonus) for s in a.startups] == [(s.base_burn, s.app_bonus) for s in b.startups]
-    assert [h.p_left.tolist() for h in a.hyperscalers] == [h.p_left.tolist() for h in b.hyperscalers]
+    assert [(s.base_burn, s.app_bonus) for s in a.startups] == [
+        (s.base_burn, s.app_bonus) for s in b.startups
+    ]
+    assert [h.p_left.tolist() for h in a.hyperscalers] == [
+        h.p_left.tolist() for h in b.hyperscalers
+    ]
     assert a.segments[0].n != b.segments[0].n

@@ -61,13 +61,17 @@ class EndUserSegment(mesa.Agent):
         self.provider = np.full(n_users, NO_PROVIDER, dtype=np.int64)
         self.demand = np.zeros(n_users)  # mtok wanted this step
         self.bought = np.zeros(n_users)  # mtok received this step
-        self._col = np.full(n_users, -1, dtype=np.int64)  # each user's column in this month's market
+        self._col = np.full(
+            n_users, -1, dtype=np.int64
+        )  # each user's column in this month's market
         self.new_adopters = 0
         self.demand_shock = 1.0  # segment-wide multiplier of tasks per month (mean 1)
         self._log_shock = 0.0
         # market research panel: a fixed sample that providers use to read this segment's demand
         k = min(n_users, model.cfg.model_developers.demand_sample_users)
-        self.panel = rng.choice(n_users, size=k, replace=False) if k < n_users else np.arange(n_users)
+        self.panel = (
+            rng.choice(n_users, size=k, replace=False) if k < n_users else np.arange(n_users)
+        )
 
     # ---------------------------------------------------------------- step 2: demand
     def adopt(self, bass_p: float, bass_q: float) -> None:
@@ -81,7 +85,9 @@ class EndUserSegment(mesa.Agent):
     def draw_demand_shock(self, sigma: float, persistence: float) -> None:
         """A stationary AR(1) shock to the segment's tasks per month: log-sd ``sigma``,
         autocorrelation ``persistence``, mean multiplier 1 (noisy end demand)."""
-        innovation = sigma * np.sqrt(1.0 - persistence**2) * self.model.stream("shocks").standard_normal()
+        innovation = (
+            sigma * np.sqrt(1.0 - persistence**2) * self.model.stream("shocks").standard_normal()
+        )
         self._log_shock = persistence * self._log_shock + innovation
         self.demand_shock = float(np.exp(self._log_shock - 0.5 * sigma**2))
 
@@ -92,8 +98,13 @@ class EndUserSegment(mesa.Agent):
         self._full_demand = self.tasks * self.tokens_per_task / MTOK  # mtok if every task is done
         self._log_cost_ratio = np.log(self.tokens_per_task / MTOK / self.value)
 
-    def choose_providers(self, col_ids: np.ndarray, choice_prob: np.ndarray, col_of: np.ndarray,
-                         switching_rate: float) -> None:
+    def choose_providers(
+        self,
+        col_ids: np.ndarray,
+        choice_prob: np.ndarray,
+        col_of: np.ndarray,
+        switching_rate: float,
+    ) -> None:
         """New adopters, users whose provider left, and a random share of the rest re-choose."""
         rng = self.model.stream("users")
         col = column_of(col_of, self.provider)
@@ -101,8 +112,10 @@ class EndUserSegment(mesa.Agent):
         may = self.adopted & ~must & (rng.random(self.n) < switching_rate)
         choosers = np.nonzero(must | may)[0]
         if choosers.size and col_ids.size:
-            picks = np.minimum(np.searchsorted(np.cumsum(choice_prob), stratified_uniform(rng, choosers.size)),
-                               col_ids.size - 1)
+            picks = np.minimum(
+                np.searchsorted(np.cumsum(choice_prob), stratified_uniform(rng, choosers.size)),
+                col_ids.size - 1,
+            )
             self.provider[choosers] = col_ids[picks]
             col[choosers] = picks
         elif not col_ids.size:
@@ -123,7 +136,9 @@ class EndUserSegment(mesa.Agent):
         z = np.log(col_price / col_quality_factor)[safe] + self._log_cost_ratio  # log(cost / value)
         e, tail = self.elasticity, self.value_range ** (-self.elasticity)
         share = np.where(z <= 0.0, 1.0, (np.exp(-e * np.maximum(z, 0.0)) - tail) / (1.0 - tail))
-        self.demand = np.where(active, self._full_demand * self.demand_shock * np.clip(share, 0.0, 1.0), 0.0)
+        self.demand = np.where(
+            active, self._full_demand * self.demand_shock * np.clip(share, 0.0, 1.0), 0.0
+        )
         return np.bincount(safe, weights=self.demand * self.weight, minlength=col_price.size)
 
     def demand_curve(self, log_x_grid: np.ndarray) -> np.ndarray:
@@ -133,8 +148,15 @@ class EndUserSegment(mesa.Agent):
         if idx.size == 0:
             return np.zeros(len(log_x_grid))
         scale = self.adopted.sum() / idx.size * self.weight * self.demand_shock
-        return aggregate_curve(log_x_grid, self.tasks[idx], self.tokens_per_task[idx], self.value[idx],
-                               self.elasticity, self.value_range, np.full(idx.size, scale))
+        return aggregate_curve(
+            log_x_grid,
+            self.tasks[idx],
+            self.tokens_per_task[idx],
+            self.value[idx],
+            self.elasticity,
+            self.value_range,
+            np.full(idx.size, scale),
+        )
 
     # ---------------------------------------------------------------- step 3: delivery
     def receive(self, fill_by_col: np.ndarray) -> None:

@@ -25,9 +25,19 @@ class Hyperscaler(mesa.Agent):
 
     layer = "hyperscaler"
 
-    def __init__(self, model, cfg: HyperscalerConfig, dc: DataCentreConfig, region: str,
-                 installed_h100e: float, legacy_perf: float, legacy_kw: float,
-                 new_perf: float, new_kw: float, legacy_unit_value: float) -> None:
+    def __init__(
+        self,
+        model,
+        cfg: HyperscalerConfig,
+        dc: DataCentreConfig,
+        region: str,
+        installed_h100e: float,
+        legacy_perf: float,
+        legacy_kw: float,
+        new_perf: float,
+        new_kw: float,
+        legacy_unit_value: float,
+    ) -> None:
         super().__init__(model)
         self.cfg, self.dc = cfg, dc
         self.region_name = region
@@ -58,7 +68,9 @@ class Hyperscaler(mesa.Agent):
         self.p_stage = np.zeros(0, dtype=np.int64)
         self.p_left = np.zeros(0)  # months left in the current stage
         self.p_cost = np.zeros(0)  # $ of construction still to pay
-        n_initial = int(round(cfg.initial_pipeline_mw / model.cfg.hyperscalers.count / dc.project_size_mw))
+        n_initial = int(
+            round(cfg.initial_pipeline_mw / model.cfg.hyperscalers.count / dc.project_size_mw)
+        )
         for _ in range(n_initial):
             stage = int(rng.integers(0, 3))
             self._add_projects(stage, dc.project_size_mw)
@@ -130,8 +142,12 @@ class Hyperscaler(mesa.Agent):
         return (r.permitting_months, r.interconnection_months, r.construction_months)[stage]
 
     def _add_projects(self, stage: int, mw: float, n: int = 1) -> None:
-        cost = mw * self.dc.cost_per_mw * self.region.cost_multiplier * (
-            1.0 + self.region.labour_share * self.region.labour_premium)
+        cost = (
+            mw
+            * self.dc.cost_per_mw
+            * self.region.cost_multiplier
+            * (1.0 + self.region.labour_share * self.region.labour_premium)
+        )
         self.p_mw = _grow(self.p_mw, np.full(n, mw))
         self.p_stage = _grow(self.p_stage, np.full(n, stage))
         self.p_left = _grow(self.p_left, self._draw_duration(self._stage_mean(stage), n))
@@ -149,7 +165,8 @@ class Hyperscaler(mesa.Agent):
         c = self.cfg
         previous = self.forecast
         self.forecast = c.forecast_smoothing * observed_demand + (1 - c.forecast_smoothing) * (
-            previous * (1.0 + self.trend))
+            previous * (1.0 + self.trend)
+        )
         growth = self.forecast / previous - 1.0 if previous > 0 else 0.0
         self.trend = c.trend_smoothing * growth + (1 - c.trend_smoothing) * self.trend
 
@@ -171,19 +188,27 @@ class Hyperscaler(mesa.Agent):
             return np.zeros_like(price) if price.ndim else 0.0
         building = self.kw_per_h100e / 1000.0 * self.dc.cost_per_mw * self.region.cost_multiplier
         payback = (price + building) / margin
-        appetite = np.minimum(1.0 + c.max_overbuild, (c.max_payback_months / payback) ** c.order_payback_elasticity)
+        appetite = np.minimum(
+            1.0 + c.max_overbuild, (c.max_payback_months / payback) ** c.order_payback_elasticity
+        )
         horizon_demand = self.forecast * (1.0 + max(self.trend, -0.5)) ** c.planning_horizon_months
         target = horizon_demand / (c.target_utilization * hours) * appetite
-        wanted = np.maximum(target - self.installed_h100e - self.inventory_h100e - on_order_h100e, 0.0)
+        wanted = np.maximum(
+            target - self.installed_h100e - self.inventory_h100e - on_order_h100e, 0.0
+        )
         return wanted if price.ndim else float(wanted)
 
     def plan_data_centres(self, on_order_h100e: float, kw_per_h100e_new: float) -> None:
         """Start projects so that energized plus pipeline MW cover the fleet that is
         installed, waiting and on order, with headroom."""
-        need = (self.used_mw + (self.inventory_h100e + on_order_h100e) * kw_per_h100e_new / 1000.0)
+        need = self.used_mw + (self.inventory_h100e + on_order_h100e) * kw_per_h100e_new / 1000.0
         need *= 1.0 + self.dc.power_headroom
         gap = need - self.energized_mw - self.pipeline_mw
-        n = min(math.ceil(gap / self.dc.project_size_mw), self.dc.max_starts_per_month) if gap > 0 else 0
+        n = (
+            min(math.ceil(gap / self.dc.project_size_mw), self.dc.max_starts_per_month)
+            if gap > 0
+            else 0
+        )
         if n:
             self._add_projects(PERMITTING, self.dc.project_size_mw, n)
         self.projects_started = n
@@ -213,7 +238,8 @@ class Hyperscaler(mesa.Agent):
             self.kw = _grow(self.kw, self.inv_kw[i])
             self.vintage = _grow(self.vintage, step)
             self.depreciation_per_month = _grow(
-                self.depreciation_per_month, n * self.inv_value[i] / self.cfg.depreciation_months)
+                self.depreciation_per_month, n * self.inv_value[i] / self.cfg.depreciation_months
+            )
             installed += n * self.inv_perf[i]
         keep = self.inv_units > 1e-9
         self.inv_units, self.inv_perf = self.inv_units[keep], self.inv_perf[keep]
@@ -239,15 +265,28 @@ class Hyperscaler(mesa.Agent):
         if self.cfg.pricing == "profit" and demand is not None and capacity > 0:
             sales = np.minimum(demand, capacity)
             if sales.max() > 0:
-                self.price = float(best_response(np.array([self.price]), np.array([self.marginal_cost]),
-                                                 ratios, sales[None, :], self.cfg.price_adjustment,
-                                                 self.marginal_cost)[0])
+                self.price = float(
+                    best_response(
+                        np.array([self.price]),
+                        np.array([self.marginal_cost]),
+                        ratios,
+                        sales[None, :],
+                        self.cfg.price_adjustment,
+                        self.marginal_cost,
+                    )[0]
+                )
             return
         load = self.demand / capacity if capacity > 0 else 2.0
         excess = min(load, 2.0) - self.cfg.target_utilization
-        self.price = float(adjust_to_excess_demand(
-            self.price, excess, self.cfg.price_adjustment_speed, self.cfg.max_price_change,
-            self.marginal_cost))
+        self.price = float(
+            adjust_to_excess_demand(
+                self.price,
+                excess,
+                self.cfg.price_adjustment_speed,
+                self.cfg.max_price_change,
+                self.marginal_cost,
+            )
+        )
 
     # ---------------------------------------------------------------- step 6: lifecycle
     def build(self) -> tuple[float, float]:
@@ -281,7 +320,12 @@ class Hyperscaler(mesa.Agent):
         self.p_left, self.p_cost = self.p_left[keep], self.p_cost[keep]
         total = float(pay.sum())
         r = self.region
-        labour = total * r.labour_share * (1 + r.labour_premium) / (1 + r.labour_share * r.labour_premium)
+        labour = (
+            total
+            * r.labour_share
+            * (1 + r.labour_premium)
+            / (1 + r.labour_share * r.labour_premium)
+        )
         return labour, total - labour
 
     def retire(self) -> None:

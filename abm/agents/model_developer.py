@@ -30,8 +30,15 @@ class ModelDeveloper(mesa.Agent):
 
     layer = "model_developer"
 
-    def __init__(self, model, cfg: ModelDeveloperConfig, kind: str, quality: float,
-                 price: float, run_share: float) -> None:
+    def __init__(
+        self,
+        model,
+        cfg: ModelDeveloperConfig,
+        kind: str,
+        quality: float,
+        price: float,
+        run_share: float,
+    ) -> None:
         super().__init__(model)
         self.cfg = cfg
         self.kind = kind
@@ -42,8 +49,9 @@ class ModelDeveloper(mesa.Agent):
         self.run_share = run_share  # share of the training window's compute in the released model
         # past training compute consistent with today's quality
         per_month = 10.0**quality / run_share / cfg.training_window_months
-        self.training_window: deque[float] = deque([per_month] * cfg.training_window_months,
-                                                   maxlen=cfg.training_window_months)
+        self.training_window: deque[float] = deque(
+            [per_month] * cfg.training_window_months, maxlen=cfg.training_window_months
+        )
         self.debt = 0.0
         self.start_step()
 
@@ -78,15 +86,24 @@ class ModelDeveloper(mesa.Agent):
         c = self.cfg
         years = months / 12.0
         raw_quality = self.quality - years * np.log10(c.training_algo_gain_per_year)
-        return (c.tokens_per_gpu_hour * 10.0 ** (-c.size_cost_exponent * (raw_quality - c.reference_quality))
-                * c.serving_algo_gain_per_year**years)
+        return (
+            c.tokens_per_gpu_hour
+            * 10.0 ** (-c.size_cost_exponent * (raw_quality - c.reference_quality))
+            * c.serving_algo_gain_per_year**years
+        )
 
     def serving_cost_per_mtok(self, compute_price: float, months: float) -> float:
         return compute_price * 1e6 / self.tokens_per_gpu_hour(months)
 
     # ---------------------------------------------------------------- step 2: demand
-    def plan_compute(self, months: float, training_budget: float, compute_price: float,
-                     trend_price: float, cash: float) -> None:
+    def plan_compute(
+        self,
+        months: float,
+        training_budget: float,
+        compute_price: float,
+        trend_price: float,
+        cash: float,
+    ) -> None:
         """GPU-hours to rent: what this month's token orders need, plus training.
 
         Training runs are planned in GPU-hours at the price the hardware trend leads
@@ -95,8 +112,11 @@ class ModelDeveloper(mesa.Agent):
         never spending more than the lab's cash."""
         self.serving_request = self.token_orders * 1e6 / self.tokens_per_gpu_hour(months)
         budget = training_budget if self.is_frontier else 0.0
-        self.training_request = float(training_gpu_hours(budget, compute_price, trend_price, cash,
-                                                         self.cfg.training_price_elasticity))
+        self.training_request = float(
+            training_gpu_hours(
+                budget, compute_price, trend_price, cash, self.cfg.training_price_elasticity
+            )
+        )
 
     # ---------------------------------------------------------------- step 3: supply
     def use_compute(self, received: float, months: float) -> None:
@@ -104,7 +124,9 @@ class ModelDeveloper(mesa.Agent):
         self.compute_received = received
         self.serving_gpu_hours = min(received, self.serving_request)
         self.training_gpu_hours = max(received - self.serving_gpu_hours, 0.0)
-        self.fill = self.serving_gpu_hours / self.serving_request if self.serving_request > 0 else 1.0
+        self.fill = (
+            self.serving_gpu_hours / self.serving_request if self.serving_request > 0 else 1.0
+        )
         self.tokens_sold = self.token_orders * self.fill
 
     # ---------------------------------------------------------------- step 6: lifecycle

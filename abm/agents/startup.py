@@ -15,8 +15,15 @@ class WrapperStartup(mesa.Agent):
 
     layer = "startup"
 
-    def __init__(self, model, cfg: StartupConfig, supplier: int, supplier_price: float,
-                 burn: float, app_bonus: float) -> None:
+    def __init__(
+        self,
+        model,
+        cfg: StartupConfig,
+        supplier: int,
+        supplier_price: float,
+        burn: float,
+        app_bonus: float,
+    ) -> None:
         super().__init__(model)
         self.cfg = cfg
         self.name = f"startup-{self.unique_id}"

@@ -83,8 +83,9 @@ class GPUVendor(mesa.Agent):
         buyers = [b for b, q in self.backlog.items() if q > 0]
         if not buyers:
             return []
-        requests = np.array([max(self.backlog[b] - sum(m.get(b, 0.0) for m in self.booked), 0.0)
-                             for b in buyers])
+        requests = np.array(
+            [max(self.backlog[b] - sum(m.get(b, 0.0) for m in self.booked), 0.0) for b in buyers]
+        )
         shipped = pro_rata(requests, self.capacity_h100e)
         out = []
         for b, q in zip(buyers, shipped, strict=True):
@@ -111,14 +112,22 @@ class GPUVendor(mesa.Agent):
         if self.cfg.profit_seeking and orders is not None and room > 0:
             if orders.max() <= 0:
                 return
-            new = best_response(np.array([self.price_per_h100e]), np.array([self.unit_cost / self.perf]),
-                                ratios, np.minimum(orders, room)[None, :], g.price_adjustment,
-                                floor / self.perf)
+            new = best_response(
+                np.array([self.price_per_h100e]),
+                np.array([self.unit_cost / self.perf]),
+                ratios,
+                np.minimum(orders, room)[None, :],
+                g.price_adjustment,
+                floor / self.perf,
+            )
             self.price = float(new[0]) * self.perf
             return
         excess = self.backlog_months / g.target_backlog_months - 1.0
-        self.price = float(adjust_to_excess_demand(
-            self.price, excess, g.price_adjustment_speed, g.max_price_change, floor))
+        self.price = float(
+            adjust_to_excess_demand(
+                self.price, excess, g.price_adjustment_speed, g.max_price_change, floor
+            )
+        )
 
     # ---------------------------------------------------------------- step 6: lifecycle
     def expand_capacity(self) -> float:

@@ -26,7 +26,9 @@ def task_share(cost_per_task, value, elasticity, value_range):
     return np.clip(np.where(x <= 1.0, 1.0, share), 0.0, 1.0)
 
 
-def token_demand(price_mtok, quality_factor, tasks, tokens_per_task, value, elasticity, value_range):
+def token_demand(
+    price_mtok, quality_factor, tasks, tokens_per_task, value, elasticity, value_range
+):
     """Million tokens a user buys per month at ``price_mtok`` ($ per million tokens)."""
     cost_per_task = price_mtok * tokens_per_task / MTOK
     share = task_share(cost_per_task, value * quality_factor, elasticity, value_range)

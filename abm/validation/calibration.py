@@ -30,7 +30,10 @@ DEFAULT_STEPS = 120  # to 2032-12: 2023-24 in sample, the rest a projection
 FIRST_SEED = 1
 
 EXTRA_COLUMNS: dict[str, tuple[str, str]] = {
-    "lead_vendor_revenue": ("$ per month", "revenue of the dominant vendor (first [[gpu.vendors]])"),
+    "lead_vendor_revenue": (
+        "$ per month",
+        "revenue of the dominant vendor (first [[gpu.vendors]])",
+    ),
     "lead_vendor_gross_profit": ("$ per month", "its revenue less cost of goods"),
     "lead_vendor_shipments": ("GPUs per month", "parts it shipped"),
     "gpu_orders_h100e": ("H100e per month", "GPUs ordered by the clouds, all vendors"),
@@ -113,7 +116,11 @@ def measure(df: pd.DataFrame, m: Measure) -> float:
     elif m.kind == "growth":
         years = rows["date"].str[:4]
         totals = col.groupby(years).sum()
-        value = totals.iloc[-1] / totals.iloc[0] if len(totals) >= 2 and totals.iloc[0] > 0 else float("nan")
+        value = (
+            totals.iloc[-1] / totals.iloc[0]
+            if len(totals) >= 2 and totals.iloc[0] > 0
+            else float("nan")
+        )
     else:  # pragma: no cover - Measure validates its kind
         raise ValueError(m.kind)
     return float(value) / m.scale
@@ -139,23 +146,29 @@ def evaluate(runs: pd.DataFrame, targets: Sequence[Target] = TARGETS) -> pd.Data
     for t in targets:
         values = np.array([measure(g, t.measure) for g in by_seed])
         mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-        rows.append({
-            "key": t.key,
-            "target": t.series,
-            "period": t.period,
-            "unit": t.unit,
-            "observed": t.observed,
-            "source": t.source,
-            "low": t.low,
-            "high": t.high,
-            "model_mean": mean,
-            "model_min": float(np.nanmin(values)) if np.isfinite(values).any() else float("nan"),
-            "model_max": float(np.nanmax(values)) if np.isfinite(values).any() else float("nan"),
-            "seeds": int(np.isfinite(values).sum()),
-            "inside": bool(np.isfinite(mean) and t.inside(mean)),
-            "order_of_magnitude": bool(np.isfinite(mean) and t.order_of_magnitude(mean)),
-            "scope": t.scope,
-        })
+        rows.append(
+            {
+                "key": t.key,
+                "target": t.series,
+                "period": t.period,
+                "unit": t.unit,
+                "observed": t.observed,
+                "source": t.source,
+                "low": t.low,
+                "high": t.high,
+                "model_mean": mean,
+                "model_min": float(np.nanmin(values))
+                if np.isfinite(values).any()
+                else float("nan"),
+                "model_max": float(np.nanmax(values))
+                if np.isfinite(values).any()
+                else float("nan"),
+                "seeds": int(np.isfinite(values).sum()),
+                "inside": bool(np.isfinite(mean) and t.inside(mean)),
+                "order_of_magnitude": bool(np.isfinite(mean) and t.order_of_magnitude(mean)),
+                "scope": t.scope,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -174,27 +187,40 @@ def _num(x: float) -> str:
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The table as Markdown: target, source, range, model mean (min-max over seeds), verdict."""
-    lines = ["| target | period | unit | observed (source) | range | model mean (min-max) | verdict |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| target | period | unit | observed (source) | range | model mean (min-max) | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in table.itertuples():
-        verdict = "inside" if r.inside else ("outside, right order of magnitude"
-                                             if r.order_of_magnitude else "**outside, wrong order**")
+        verdict = (
+            "inside"
+            if r.inside
+            else (
+                "outside, right order of magnitude"
+                if r.order_of_magnitude
+                else "**outside, wrong order**"
+            )
+        )
         lines.append(
             f"| {r.target} | {r.period} | {r.unit} | {r.observed} ({r.source}) | "
             f"{_num(r.low)}-{_num(r.high)} | {_num(r.model_mean)} ({_num(r.model_min)}-{_num(r.model_max)}) "
-            f"| {verdict} |")
+            f"| {verdict} |"
+        )
     return "\n".join(lines)
 
 
 def summary_line(table: pd.DataFrame) -> str:
     n = len(table)
-    return (f"{int(table['inside'].sum())} of {n} targets inside their range; "
-            f"{int(table['order_of_magnitude'].sum())} of {n} within a factor "
-            f"{ORDER_OF_MAGNITUDE:.2f} (half a decade) of it")
+    return (
+        f"{int(table['inside'].sum())} of {n} targets inside their range; "
+        f"{int(table['order_of_magnitude'].sum())} of {n} within a factor "
+        f"{ORDER_OF_MAGNITUDE:.2f} (half a decade) of it"
+    )
 
 
-def plot_report(runs: pd.DataFrame, path: Path, targets: Sequence[Target] = TARGETS,
-                last_in_sample: int = 2024) -> Path:
+def plot_report(
+    runs: pd.DataFrame, path: Path, targets: Sequence[Target] = TARGETS, last_in_sample: int = 2024
+) -> Path:
     """One panel per compared series: the model over all simulated years (mean and
     min-max band over seeds; projection years shaded) and the target ranges."""
     import matplotlib
@@ -215,11 +241,21 @@ def plot_report(runs: pd.DataFrame, path: Path, targets: Sequence[Target] = TARG
             per_year = pd.DataFrame([yearly(g, t0) for g in by_seed])
             x = per_year.columns.to_numpy()
             ax.plot(x, per_year.mean(), color="C0", marker="o", ms=3, label="model (mean)")
-            ax.fill_between(x, per_year.min(), per_year.max(), color="C0", alpha=0.2, label="min-max over seeds")
+            ax.fill_between(
+                x, per_year.min(), per_year.max(), color="C0", alpha=0.2, label="min-max over seeds"
+            )
             for t in group:
                 year = int(t.period[:4])
-                ax.errorbar([year], [(t.low + t.high) / 2], yerr=[[(t.high - t.low) / 2]], color="C3",
-                            capsize=5, lw=2, fmt="none", label="target range" if t is group[0] else None)
+                ax.errorbar(
+                    [year],
+                    [(t.low + t.high) / 2],
+                    yerr=[[(t.high - t.low) / 2]],
+                    color="C3",
+                    capsize=5,
+                    lw=2,
+                    fmt="none",
+                    label="target range" if t is group[0] else None,
+                )
             if x.size and x.max() > last_in_sample:
                 ax.axvspan(last_in_sample + 0.5, x.max() + 0.5, color="0.9", zorder=0)
             ax.set_xlabel("year")
@@ -229,14 +265,32 @@ def plot_report(runs: pd.DataFrame, path: Path, targets: Sequence[Target] = TARG
                 dates = pd.to_datetime(g["date"], format="%Y-%m")
                 ax.plot(dates, g[col] / scale, color="C0", alpha=0.5, lw=1)
             values = evaluate(runs, group).iloc[0]
-            ax.text(0.02, 0.95, f"model {_num(values['model_mean'])} {t0.unit}\n"
-                    f"target {_num(t0.low)}-{_num(t0.high)}", transform=ax.transAxes, va="top", fontsize=8,
-                    bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
+            ax.text(
+                0.02,
+                0.95,
+                f"model {_num(values['model_mean'])} {t0.unit}\n"
+                f"target {_num(t0.low)}-{_num(t0.high)}",
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8,
+                bbox={"facecolor": "white", "alpha": 0.8, "lw": 0},
+            )
             if t0.measure.kind == "at":
-                ax.errorbar([pd.Timestamp(t0.period)], [(t0.low + t0.high) / 2],
-                            yerr=[[(t0.high - t0.low) / 2]], color="C3", capsize=5, lw=2, fmt="none")
-            ax.axvspan(pd.Timestamp(f"{last_in_sample + 1}-01"), pd.to_datetime(by_seed[0]["date"].iloc[-1]),
-                       color="0.9", zorder=0)
+                ax.errorbar(
+                    [pd.Timestamp(t0.period)],
+                    [(t0.low + t0.high) / 2],
+                    yerr=[[(t0.high - t0.low) / 2]],
+                    color="C3",
+                    capsize=5,
+                    lw=2,
+                    fmt="none",
+                )
+            ax.axvspan(
+                pd.Timestamp(f"{last_in_sample + 1}-01"),
+                pd.to_datetime(by_seed[0]["date"].iloc[-1]),
+                color="0.9",
+                zorder=0,
+            )
             ax.set_yscale("log")
             ax.set_ylabel(f"{col}" + (f" / {scale:g}" if scale != 1 else ""), fontsize=7)
         ax.set_title(name, fontsize=9)
@@ -244,25 +298,31 @@ def plot_report(runs: pd.DataFrame, path: Path, targets: Sequence[Target] = TARG
         ax.tick_params(labelsize=7)
         if name == names[0]:
             ax.legend(fontsize=6)
-    for ax in axes[len(names):]:
+    for ax in axes[len(names) :]:
         ax.set_visible(False)
     fig.suptitle("Baseline against the 2023-2024 targets (shaded: projection)", fontsize=11)
     fig.savefig(path, dpi=110)
     return path
 
 
-def write_report(runs: pd.DataFrame, out: Path, config_source: str = "", wall: float = 0.0) -> pd.DataFrame:
+def write_report(
+    runs: pd.DataFrame, out: Path, config_source: str = "", wall: float = 0.0
+) -> pd.DataFrame:
     """Write the table (CSV and Markdown), the figure, the runs and a manifest to ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table = evaluate(runs)
     table.to_csv(out / "calibration.csv", index=False)
     seeds = sorted(int(s) for s in runs["seed"].unique())
-    md = ["# Calibration: the baseline against 2023-2024 targets\n",
-          f"Config `{config_source}`, seeds {seeds}, {runs['step'].max()} monthly steps "
-          f"({runs['date'].iloc[0]} to {runs['date'].iloc[-1]}).\n",
-          summary_line(table) + ".\n", markdown_table(table), "",
-          "Scope notes (where the model's quantity differs from the observed one):\n"]
+    md = [
+        "# Calibration: the baseline against 2023-2024 targets\n",
+        f"Config `{config_source}`, seeds {seeds}, {runs['step'].max()} monthly steps "
+        f"({runs['date'].iloc[0]} to {runs['date'].iloc[-1]}).\n",
+        summary_line(table) + ".\n",
+        markdown_table(table),
+        "",
+        "Scope notes (where the model's quantity differs from the observed one):\n",
+    ]
     md += [f"- **{r.target}, {r.period}**: {r.scope}" for r in table.itertuples() if r.scope]
     (out / "calibration.md").write_text("\n".join(md) + "\n")
     plot_report(runs, out / "calibration.png")
@@ -270,10 +330,15 @@ def write_report(runs: pd.DataFrame, out: Path, config_source: str = "", wall: f
     from abm.run_output import git_commit, package_versions
 
     manifest: dict[str, Any] = {
-        "config_file": config_source, "seeds": seeds, "steps": int(runs["step"].max()),
-        "targets": [t.key for t in TARGETS], "inside": int(table["inside"].sum()),
-        "order_of_magnitude": int(table["order_of_magnitude"].sum()), "git_commit": git_commit(),
-        "versions": package_versions(), "wall_time_s": round(wall, 2),
+        "config_file": config_source,
+        "seeds": seeds,
+        "steps": int(runs["step"].max()),
+        "targets": [t.key for t in TARGETS],
+        "inside": int(table["inside"].sum()),
+        "order_of_magnitude": int(table["order_of_magnitude"].sum()),
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "wall_time_s": round(wall, 2),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "files": ["calibration.csv", "calibration.md", "calibration.png", "runs.parquet"],
     }
@@ -281,11 +346,17 @@ def write_report(runs: pd.DataFrame, out: Path, config_source: str = "", wall: f
     return table
 
 
-def calibration_report(config: str | Path | None = None, seeds: int = DEFAULT_SEEDS,
-                       steps: int = DEFAULT_STEPS, out: str | Path = "results/validation",
-                       overrides: dict[str, Any] | None = None) -> pd.DataFrame:
+def calibration_report(
+    config: str | Path | None = None,
+    seeds: int = DEFAULT_SEEDS,
+    steps: int = DEFAULT_STEPS,
+    out: str | Path = "results/validation",
+    overrides: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     """Run ``config`` (default: the baseline) for ``seeds`` seeds and write the report to ``out``."""
     cfg = load_config(config, overrides=overrides)
     t0 = time.perf_counter()
     runs = run_seeds(cfg, range(FIRST_SEED, FIRST_SEED + seeds), steps)
-    return write_report(runs, Path(out), str(config or "configs/baseline.toml"), time.perf_counter() - t0)
+    return write_report(
+        runs, Path(out), str(config or "configs/baseline.toml"), time.perf_counter() - t0
+    )

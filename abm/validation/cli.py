@@ -27,16 +27,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "experiments instead.",
     )
     p.add_argument("--config", help="config to validate (default: configs/baseline.toml)")
-    p.add_argument("--seeds", type=positive_int, help="seeds per run (default: 5; 3 with --hypotheses)")
-    p.add_argument("--steps", type=positive_int, default=None,
-                   help="months to simulate for the calibration report (default: 120, to 2032-12)")
-    p.add_argument("--out", default="results/validation", help="output folder (default: results/validation)")
+    p.add_argument(
+        "--seeds", type=positive_int, help="seeds per run (default: 5; 3 with --hypotheses)"
+    )
+    p.add_argument(
+        "--steps",
+        type=positive_int,
+        default=None,
+        help="months to simulate for the calibration report (default: 120, to 2032-12)",
+    )
+    p.add_argument(
+        "--out", default="results/validation", help="output folder (default: results/validation)"
+    )
     p.add_argument("--hypotheses", action="store_true", help="run the H1-H7 scenario experiments")
-    p.add_argument("--months", type=positive_int, default=None,
-                   help="with --hypotheses: cap every experiment's horizon (months)")
-    p.add_argument("--only", nargs="+", metavar="H", help="with --hypotheses: only these (e.g. H1 H6)")
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="with --hypotheses: worker processes (default: 1)")
+    p.add_argument(
+        "--months",
+        type=positive_int,
+        default=None,
+        help="with --hypotheses: cap every experiment's horizon (months)",
+    )
+    p.add_argument(
+        "--only", nargs="+", metavar="H", help="with --hypotheses: only these (e.g. H1 H6)"
+    )
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="with --hypotheses: worker processes (default: 1)",
+    )
     p.set_defaults(func=cmd_validate)
 
 
@@ -48,10 +66,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         known = {e.key for e in EXPERIMENTS}
         unknown = sorted(set(args.only or []) - known)
         if unknown:
-            raise ConfigError(f"--only: unknown hypothesis {unknown[0]!r}; known: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"--only: unknown hypothesis {unknown[0]!r}; known: {', '.join(sorted(known))}"
+            )
         seeds = args.seeds or DEFAULT_SEEDS
-        result = hypotheses_report(seeds=seeds, out=out, months=args.months, workers=args.workers,
-                                   only=args.only)
+        result = hypotheses_report(
+            seeds=seeds, out=out, months=args.months, workers=args.workers, only=args.only
+        )
         for key, finding in result.findings.items():
             print(f"{key}: {finding}\n")
         print(f"results: {out}/ (hypotheses.csv, hypotheses.md, hypotheses.json)")
@@ -64,13 +85,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     )
 
     if args.steps is not None and args.steps < 24:
-        raise ConfigError(f"--steps {args.steps}: the targets need 2023 and 2024, at least 24 months")
+        raise ConfigError(
+            f"--steps {args.steps}: the targets need 2023 and 2024, at least 24 months"
+        )
     config = resolve_config_path(args.config) if args.config else None
-    table = calibration_report(config, seeds=args.seeds or DEFAULT_SEEDS, steps=args.steps or DEFAULT_STEPS,
-                               out=out)
+    table = calibration_report(
+        config, seeds=args.seeds or DEFAULT_SEEDS, steps=args.steps or DEFAULT_STEPS, out=out
+    )
     for r in table.itertuples():
         mark = "in " if r.inside else ("oom" if r.order_of_magnitude else "OUT")
-        print(f"  [{mark}] {r.target:<34}{r.period:<10}{r.model_mean:>12.4g}  range {r.low:.4g}-{r.high:.4g} {r.unit}")
+        print(
+            f"  [{mark}] {r.target:<34}{r.period:<10}{r.model_mean:>12.4g}  range {r.low:.4g}-{r.high:.4g} {r.unit}"
+        )
     print(summary_line(table))
-    print(f"results: {out}/ (calibration.csv, calibration.md, calibration.png, runs.parquet, calibration.json)")
+    print(
+        f"results: {out}/ (calibration.csv, calibration.md, calibration.png, runs.parquet, calibration.json)"
+    )
     return 0

@@ -92,8 +92,11 @@ def _order_to_install(df: pd.DataFrame, first: int, last: int) -> float:
     """Mean months from a GPU order to its installation: the vendor's backlog (months of
     output) plus delivered GPUs waiting for power over monthly deliveries (Little's law)."""
     w = _window(df, first, last)
-    waiting = w["gpu_inventory"].mean() / w["gpu_shipments_h100e"].mean() if w["gpu_shipments_h100e"].mean() > 0 \
+    waiting = (
+        w["gpu_inventory"].mean() / w["gpu_shipments_h100e"].mean()
+        if w["gpu_shipments_h100e"].mean() > 0
         else float("nan")
+    )
     return float(w["vendor_backlog_months"].mean() + waiting)
 
 
@@ -104,18 +107,34 @@ def cv_of_changes(x: np.ndarray) -> float:
     return float(np.std(np.diff(x)) / m) if m > 0 and x.size > 2 else float("nan")
 
 
-def _stat(runs: list[pd.DataFrame], fn: Callable[[pd.DataFrame], float]) -> tuple[float, float, float]:
+def _stat(
+    runs: list[pd.DataFrame], fn: Callable[[pd.DataFrame], float]
+) -> tuple[float, float, float]:
     values = np.array([fn(df) for df in runs], dtype=float)
     if not np.isfinite(values).any():
         return float("nan"), float("nan"), float("nan")
     return float(np.nanmean(values)), float(np.nanmin(values)), float(np.nanmax(values))
 
 
-def _row(exp: str, arm: str, outcome: str, unit: str, runs: list[pd.DataFrame],
-         fn: Callable[[pd.DataFrame], float]) -> dict:
+def _row(
+    exp: str,
+    arm: str,
+    outcome: str,
+    unit: str,
+    runs: list[pd.DataFrame],
+    fn: Callable[[pd.DataFrame], float],
+) -> dict:
     mean, lo, hi = _stat(runs, fn)
-    return {"hypothesis": exp, "arm": arm, "outcome": outcome, "unit": unit,
-            "mean": mean, "min": lo, "max": hi, "seeds": len(runs)}
+    return {
+        "hypothesis": exp,
+        "arm": arm,
+        "outcome": outcome,
+        "unit": unit,
+        "mean": mean,
+        "min": lo,
+        "max": hi,
+        "seeds": len(runs),
+    }
 
 
 def _pct(x: float) -> str:
@@ -139,10 +158,21 @@ def _h1(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
     months = b - a + 1
     for arm in ("elastic", "inelastic", "elastic, demand fixed", "inelastic, demand fixed"):
         r = runs[arm]
-        for name, col in (("retail token price", "retail_token_price"), ("tokens", "tokens"),
-                          ("user spend", "user_spend")):
-            rows.append(_row("H1", arm, f"{name} change", "fraction", r,
-                             lambda d, col=col: _change(d, col, a, b)))
+        for name, col in (
+            ("retail token price", "retail_token_price"),
+            ("tokens", "tokens"),
+            ("user spend", "user_spend"),
+        ):
+            rows.append(
+                _row(
+                    "H1",
+                    arm,
+                    f"{name} change",
+                    "fraction",
+                    r,
+                    lambda d, col=col: _change(d, col, a, b),
+                )
+            )
     v = lambda arm, o: _value(rows, arm, o)  # noqa: E731
     along = {a: v(f"{a}, demand fixed", "user spend change") for a in ("elastic", "inelastic")}
     full = {a: v(a, "user spend change") for a in ("elastic", "inelastic")}
@@ -155,7 +185,8 @@ def _h1(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
         f"per task, no value gain from better models) spend moves {_pct(along['elastic'])} (elastic) vs {_pct(along['inelastic'])} "
         f"(inelastic): the price effect. The rest is demand shifting outward "
         f"({_pct((1 + full['elastic']) / (1 + along['elastic']) - 1)} and "
-        f"{_pct((1 + full['inelastic']) / (1 + along['inelastic']) - 1)} on spend).")
+        f"{_pct((1 + full['inelastic']) / (1 + along['inelastic']) - 1)} on spend)."
+    )
     return rows, finding
 
 
@@ -165,13 +196,37 @@ def _h2(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
     first = 13  # after the 2023 transient from initial prices
     for arm in ("strong pricing power", "baseline", "weak pricing power"):
         r = runs[arm]
-        rows.append(_row("H2", arm, "lab markup (price / serving cost)", "ratio", r,
-                         lambda d: _markup(d, first, months)))
+        rows.append(
+            _row(
+                "H2",
+                arm,
+                "lab markup (price / serving cost)",
+                "ratio",
+                r,
+                lambda d: _markup(d, first, months),
+            )
+        )
         for layer in ("vendor", "hyperscalers", "model_devs", "startups"):
-            rows.append(_row("H2", arm, f"gross margin: {layer}", "fraction", r,
-                             lambda d, layer=layer: _margin(d, layer, first, months)))
-        rows.append(_row("H2", arm, "model developers' share of chain gross profit", "fraction", r,
-                         lambda d: _profit_share(d, "model_devs", first, months)))
+            rows.append(
+                _row(
+                    "H2",
+                    arm,
+                    f"gross margin: {layer}",
+                    "fraction",
+                    r,
+                    lambda d, layer=layer: _margin(d, layer, first, months),
+                )
+            )
+        rows.append(
+            _row(
+                "H2",
+                arm,
+                "model developers' share of chain gross profit",
+                "fraction",
+                r,
+                lambda d: _profit_share(d, "model_devs", first, months),
+            )
+        )
     v = lambda arm, o: _value(rows, arm, o)  # noqa: E731
     finding = (
         f"Months {first}-{months}: labs' markup over serving cost is "
@@ -181,7 +236,8 @@ def _h2(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
         f"weights close behind (gross margin {v('strong pricing power', 'gross margin: model_devs'):.0%} / "
         f"{v('baseline', 'gross margin: model_devs'):.0%} / {v('weak pricing power', 'gross margin: model_devs'):.0%}). "
         f"Clouds' gross margin after depreciation: {v('strong pricing power', 'gross margin: hyperscalers'):.0%} / "
-        f"{v('baseline', 'gross margin: hyperscalers'):.0%} / {v('weak pricing power', 'gross margin: hyperscalers'):.0%}.")
+        f"{v('baseline', 'gross margin: hyperscalers'):.0%} / {v('weak pricing power', 'gross margin: hyperscalers'):.0%}."
+    )
     return rows, finding
 
 
@@ -213,14 +269,56 @@ def _h3(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
     rows = []
     for arm in ("baseline", "first-party apps", "strong pricing power", "weak pricing power"):
         r = runs[arm]
-        rows.append(_row("H3", arm, "startup gross margin", "fraction", r,
-                         lambda d: _margin(d, "startups", 13, months)))
-        rows.append(_row("H3", arm, "startup share of end-user tokens", "fraction", r,
-                         lambda d: _mean(d, "startup_share", months - 11, months)))
-        rows.append(_row("H3", arm, "startups alive at the end", "count", r,
-                         lambda d: float(d.loc[d["step"] == months, "startups_alive"].iloc[0])))
-        rows.append(_row("H3", arm, "startup exits", "count", r, lambda d: _sum(d, "startup_exits", 1, months)))
-        rows.append(_row("H3", arm, "startup entries", "count", r, lambda d: _sum(d, "startup_entries", 1, months)))
+        rows.append(
+            _row(
+                "H3",
+                arm,
+                "startup gross margin",
+                "fraction",
+                r,
+                lambda d: _margin(d, "startups", 13, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H3",
+                arm,
+                "startup share of end-user tokens",
+                "fraction",
+                r,
+                lambda d: _mean(d, "startup_share", months - 11, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H3",
+                arm,
+                "startups alive at the end",
+                "count",
+                r,
+                lambda d: float(d.loc[d["step"] == months, "startups_alive"].iloc[0]),
+            )
+        )
+        rows.append(
+            _row(
+                "H3",
+                arm,
+                "startup exits",
+                "count",
+                r,
+                lambda d: _sum(d, "startup_exits", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H3",
+                arm,
+                "startup entries",
+                "count",
+                r,
+                lambda d: _sum(d, "startup_entries", 1, months),
+            )
+        )
     v = lambda arm, o: _value(rows, arm, o)  # noqa: E731
     finding = (
         f"Over {months} months: wrappers' gross margin {v('baseline', 'startup gross margin'):.0%} in the "
@@ -232,7 +330,8 @@ def _h3(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
         f"With strong vs weak lab pricing power: margin {v('strong pricing power', 'startup gross margin'):.0%} vs "
         f"{v('weak pricing power', 'startup gross margin'):.0%}, share "
         f"{v('strong pricing power', 'startup share of end-user tokens'):.0%} vs "
-        f"{v('weak pricing power', 'startup share of end-user tokens'):.0%}.")
+        f"{v('weak pricing power', 'startup share of end-user tokens'):.0%}."
+    )
     return rows, finding
 
 
@@ -242,16 +341,45 @@ def _h4(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
     first = 13 if months >= 36 else 1  # after the 2023 transient, when the run is long enough
     for arm in ("fast build-out", "baseline", "US-constrained build-out"):
         r = runs[arm]
-        series = {"end-user token demand": "token_demand", "compute demand (labs)": "compute_demand",
-                  "GPU orders (clouds)": "gpu_orders_h100e"}
+        series = {
+            "end-user token demand": "token_demand",
+            "compute demand (labs)": "compute_demand",
+            "GPU orders (clouds)": "gpu_orders_h100e",
+        }
         for name, col in series.items():
-            rows.append(_row("H4", arm, f"volatility of {name}", "std of monthly change / mean", r,
-                             lambda d, col=col: cv_of_changes(_window(d, first, months)[col].to_numpy())))
-        rows.append(_row("H4", arm, "amplification: GPU orders over compute demand", "ratio", r,
-                         lambda d: cv_of_changes(_window(d, first, months)["gpu_orders_h100e"].to_numpy())
-                         / cv_of_changes(_window(d, first, months)["compute_demand"].to_numpy())))
-        rows.append(_row("H4", arm, "months from GPU order to installation", "months", r,
-                         lambda d: _order_to_install(d, first, months)))
+            rows.append(
+                _row(
+                    "H4",
+                    arm,
+                    f"volatility of {name}",
+                    "std of monthly change / mean",
+                    r,
+                    lambda d, col=col: cv_of_changes(_window(d, first, months)[col].to_numpy()),
+                )
+            )
+        rows.append(
+            _row(
+                "H4",
+                arm,
+                "amplification: GPU orders over compute demand",
+                "ratio",
+                r,
+                lambda d: (
+                    cv_of_changes(_window(d, first, months)["gpu_orders_h100e"].to_numpy())
+                    / cv_of_changes(_window(d, first, months)["compute_demand"].to_numpy())
+                ),
+            )
+        )
+        rows.append(
+            _row(
+                "H4",
+                arm,
+                "months from GPU order to installation",
+                "months",
+                r,
+                lambda d: _order_to_install(d, first, months),
+            )
+        )
     v = lambda arm, o: _value(rows, arm, o)  # noqa: E731
     amp = "amplification: GPU orders over compute demand"
     finding = (
@@ -264,7 +392,8 @@ def _h4(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
         f"a GPU ordered reaches the fleet {v('baseline', 'months from GPU order to installation'):.1f} months later "
         f"(vendor backlog plus waiting for power; fast build-out "
         f"{v('fast build-out', 'months from GPU order to installation'):.1f}, US-constrained "
-        f"{v('US-constrained build-out', 'months from GPU order to installation'):.1f}).")
+        f"{v('US-constrained build-out', 'months from GPU order to installation'):.1f})."
+    )
     return rows, finding
 
 
@@ -275,10 +404,26 @@ def _h5(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
     for arm in ("slow generations (36 months)", "baseline", "fast generations (12 months)"):
         r = runs[arm]
         for wname, (a, b) in windows.items():
-            rows.append(_row("H5", arm, f"vendor gross margin {wname}", "fraction", r,
-                             lambda d, a=a, b=b: _margin(d, "vendor", a, b)))
-            rows.append(_row("H5", arm, f"vendor share of chain gross profit {wname}", "fraction", r,
-                             lambda d, a=a, b=b: _profit_share(d, "vendor", a, b)))
+            rows.append(
+                _row(
+                    "H5",
+                    arm,
+                    f"vendor gross margin {wname}",
+                    "fraction",
+                    r,
+                    lambda d, a=a, b=b: _margin(d, "vendor", a, b),
+                )
+            )
+            rows.append(
+                _row(
+                    "H5",
+                    arm,
+                    f"vendor share of chain gross profit {wname}",
+                    "fraction",
+                    r,
+                    lambda d, a=a, b=b: _profit_share(d, "vendor", a, b),
+                )
+            )
     v = lambda arm, o: _value(rows, arm, o)  # noqa: E731
     late = list(windows)[1]
     finding = (
@@ -287,31 +432,102 @@ def _h5(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
         f"{late} {v('baseline', f'vendor gross margin {late}'):.0%} and "
         f"{v('baseline', f'vendor share of chain gross profit {late}'):.0%}. With a generation every 36 months: "
         f"{v('slow generations (36 months)', f'vendor share of chain gross profit {late}'):.0%} of profit in "
-        f"{late}; every 12 months: {v('fast generations (12 months)', f'vendor share of chain gross profit {late}'):.0%}.")
+        f"{late}; every 12 months: {v('fast generations (12 months)', f'vendor share of chain gross profit {late}'):.0%}."
+    )
     return rows, finding
 
 
 # ---------------------------------------------------------------- H6: US shortage
 def _h6(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], str]:
     rows = []
-    arms = ("fast build-out", "US-constrained build-out", "all clouds in the fast region", "all clouds in the US")
+    arms = (
+        "fast build-out",
+        "US-constrained build-out",
+        "all clouds in the fast region",
+        "all clouds in the US",
+    )
     for arm in arms:
         r = runs[arm]
-        rows.append(_row("H6", arm, "compute price", "$ per GPU-hour", r,
-                         lambda d: _mean(d, "compute_price", 1, months)))
-        rows.append(_row("H6", arm, "compute shortage", "fraction", r,
-                         lambda d: _mean(d, "compute_shortage", 1, months)))
-        rows.append(_row("H6", arm, "utilisation", "fraction", r, lambda d: _mean(d, "utilization", 1, months)))
-        rows.append(_row("H6", arm, "cloud gross margin", "fraction", r,
-                         lambda d: _margin(d, "hyperscalers", 1, months)))
-        rows.append(_row("H6", arm, "GPUs waiting for power / installed", "ratio", r,
-                         lambda d: _share(d, "gpu_inventory", "installed_gpus", 1, months)))
-        rows.append(_row("H6", arm, "vendor backlog", "months of output", r,
-                         lambda d: _mean(d, "vendor_backlog_months", 1, months)))
-        rows.append(_row("H6", arm, "energized capacity at the end", "GW", r,
-                         lambda d: float(d.loc[d["step"] == months, "dc_capacity_mw"].iloc[0]) / 1e3))
-        rows.append(_row("H6", arm, "tokens over the period", "quadrillion tokens", r,
-                         lambda d: _sum(d, "tokens", 1, months) / 1e9))
+        rows.append(
+            _row(
+                "H6",
+                arm,
+                "compute price",
+                "$ per GPU-hour",
+                r,
+                lambda d: _mean(d, "compute_price", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H6",
+                arm,
+                "compute shortage",
+                "fraction",
+                r,
+                lambda d: _mean(d, "compute_shortage", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H6",
+                arm,
+                "utilisation",
+                "fraction",
+                r,
+                lambda d: _mean(d, "utilization", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H6",
+                arm,
+                "cloud gross margin",
+                "fraction",
+                r,
+                lambda d: _margin(d, "hyperscalers", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H6",
+                arm,
+                "GPUs waiting for power / installed",
+                "ratio",
+                r,
+                lambda d: _share(d, "gpu_inventory", "installed_gpus", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H6",
+                arm,
+                "vendor backlog",
+                "months of output",
+                r,
+                lambda d: _mean(d, "vendor_backlog_months", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H6",
+                arm,
+                "energized capacity at the end",
+                "GW",
+                r,
+                lambda d: float(d.loc[d["step"] == months, "dc_capacity_mw"].iloc[0]) / 1e3,
+            )
+        )
+        rows.append(
+            _row(
+                "H6",
+                arm,
+                "tokens over the period",
+                "quadrillion tokens",
+                r,
+                lambda d: _sum(d, "tokens", 1, months) / 1e9,
+            )
+        )
     v = lambda arm, o: _value(rows, arm, o)  # noqa: E731
     finding = (
         f"Over {months} months, US-constrained vs fast build-out: compute price "
@@ -327,7 +543,8 @@ def _h6(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
         f"waiting GPUs {v('all clouds in the US', 'GPUs waiting for power / installed'):.2f} vs "
         f"{v('all clouds in the fast region', 'GPUs waiting for power / installed'):.2f}, capacity "
         f"{v('all clouds in the US', 'energized capacity at the end'):.0f} vs "
-        f"{v('all clouds in the fast region', 'energized capacity at the end'):.0f} GW.")
+        f"{v('all clouds in the fast region', 'energized capacity at the end'):.0f} GW."
+    )
     return rows, finding
 
 
@@ -337,23 +554,91 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
     freeze = (31, 72)
     for arm in ("baseline", "VC boom then freeze"):
         r = runs[arm]
-        rows.append(_row("H7", arm, "VC funding in the freeze (months 31-72)", "$B", r,
-                         lambda d: _sum(d, "vc_funding", *freeze) / 1e9))
-        rows.append(_row("H7", arm, "startup exits in the freeze", "count", r,
-                         lambda d: _sum(d, "startup_exits", *freeze)))
-        rows.append(_row("H7", arm, "startups alive at the end of the freeze (month 72)", "count", r,
-                         lambda d: float(d.loc[d["step"] == min(freeze[1], months), "startups_alive"].iloc[0])))
-        rows.append(_row("H7", arm, "capex / user spend, 2023-24", "ratio", r,
-                         lambda d: _share(d, "capex", "user_spend", 1, 24)))
-        rows.append(_row("H7", arm, f"capex / user spend, months 1-{months}", "ratio", r,
-                         lambda d: _share(d, "capex", "user_spend", 1, months)))
-        rows.append(_row("H7", arm, "compute price swing (max / min after 2024)", "ratio", r,
-                         lambda d: float(_window(d, 25, months)["compute_price"].max()
-                                         / _window(d, 25, months)["compute_price"].min())))
-        rows.append(_row("H7", arm, "compute price peaks after 2024", "count", r,
-                         lambda d: float(_peaks(_window(d, 25, months)["compute_price"].to_numpy()))))
-        rows.append(_row("H7", arm, "frontier quality at the end", "log10 H100-hours", r,
-                         lambda d: float(d.loc[d["step"] == months, "frontier_quality"].iloc[0])))
+        rows.append(
+            _row(
+                "H7",
+                arm,
+                "VC funding in the freeze (months 31-72)",
+                "$B",
+                r,
+                lambda d: _sum(d, "vc_funding", *freeze) / 1e9,
+            )
+        )
+        rows.append(
+            _row(
+                "H7",
+                arm,
+                "startup exits in the freeze",
+                "count",
+                r,
+                lambda d: _sum(d, "startup_exits", *freeze),
+            )
+        )
+        rows.append(
+            _row(
+                "H7",
+                arm,
+                "startups alive at the end of the freeze (month 72)",
+                "count",
+                r,
+                lambda d: float(
+                    d.loc[d["step"] == min(freeze[1], months), "startups_alive"].iloc[0]
+                ),
+            )
+        )
+        rows.append(
+            _row(
+                "H7",
+                arm,
+                "capex / user spend, 2023-24",
+                "ratio",
+                r,
+                lambda d: _share(d, "capex", "user_spend", 1, 24),
+            )
+        )
+        rows.append(
+            _row(
+                "H7",
+                arm,
+                f"capex / user spend, months 1-{months}",
+                "ratio",
+                r,
+                lambda d: _share(d, "capex", "user_spend", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H7",
+                arm,
+                "compute price swing (max / min after 2024)",
+                "ratio",
+                r,
+                lambda d: float(
+                    _window(d, 25, months)["compute_price"].max()
+                    / _window(d, 25, months)["compute_price"].min()
+                ),
+            )
+        )
+        rows.append(
+            _row(
+                "H7",
+                arm,
+                "compute price peaks after 2024",
+                "count",
+                r,
+                lambda d: float(_peaks(_window(d, 25, months)["compute_price"].to_numpy())),
+            )
+        )
+        rows.append(
+            _row(
+                "H7",
+                arm,
+                "frontier quality at the end",
+                "log10 H100-hours",
+                r,
+                lambda d: float(d.loc[d["step"] == months, "frontier_quality"].iloc[0]),
+            )
+        )
     v = lambda arm, o: _value(rows, arm, o)  # noqa: E731
     cr = f"capex / user spend, months 1-{months}"
     finding = (
@@ -368,7 +653,8 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
         f"{v('VC boom then freeze', 'frontier quality at the end'):.1f} vs {v('baseline', 'frontier quality at the end'):.1f}. "
         f"Compute prices swing {v('baseline', 'compute price swing (max / min after 2024)'):.1f}x "
         f"(max/min after 2024, {v('baseline', 'compute price peaks after 2024'):.0f} peaks) in the baseline and "
-        f"{v('VC boom then freeze', 'compute price swing (max / min after 2024)'):.1f}x with the freeze.")
+        f"{v('VC boom then freeze', 'compute price swing (max / min after 2024)'):.1f}x with the freeze."
+    )
     return rows, finding
 
 
@@ -381,7 +667,7 @@ def _peaks(x: np.ndarray, prominence: float = 0.1) -> int:
         if x[i] < x[i - 1] or x[i] < x[i + 1]:
             continue
         left = x[:i][::-1]
-        right = x[i + 1:]
+        right = x[i + 1 :]
         lmin = np.min(left[: np.argmax(left > x[i]) or left.size])
         rmin = np.min(right[: np.argmax(right > x[i]) or right.size])
         if x[i] > (1 + prominence) * max(lmin, rmin):
@@ -392,24 +678,37 @@ def _peaks(x: np.ndarray, prominence: float = 0.1) -> int:
 BASE = Arm("baseline")
 # no adoption, no growth in tokens per task, no value gain from better models: the
 # demand curve stands still and only the price moves along it
-FIXED_DEMAND = (("end_users.bass", False), ("end_users.tokens_per_task_growth_per_year", 1.0),
-                ("end_users.value_per_quality", 0.0))
+FIXED_DEMAND = (
+    ("end_users.bass", False),
+    ("end_users.tokens_per_task_growth_per_year", 1.0),
+    ("end_users.value_per_quality", 0.0),
+)
 ARMS = {
     "elastic": Arm("elastic", "scenarios/demand_elastic.toml"),
     "inelastic": Arm("inelastic", "scenarios/demand_inelastic.toml"),
-    "elastic, demand fixed": Arm("elastic, demand fixed", "scenarios/demand_elastic.toml",
-                                 FIXED_DEMAND),
-    "inelastic, demand fixed": Arm("inelastic, demand fixed", "scenarios/demand_inelastic.toml",
-                                   FIXED_DEMAND),
+    "elastic, demand fixed": Arm(
+        "elastic, demand fixed", "scenarios/demand_elastic.toml", FIXED_DEMAND
+    ),
+    "inelastic, demand fixed": Arm(
+        "inelastic, demand fixed", "scenarios/demand_inelastic.toml", FIXED_DEMAND
+    ),
     "strong pricing power": Arm("strong pricing power", "scenarios/pricing_power_strong.toml"),
     "weak pricing power": Arm("weak pricing power", "scenarios/pricing_power_weak.toml"),
     "first-party apps": Arm("first-party apps", "scenarios/first_party_apps.toml"),
-    "US-constrained build-out": Arm("US-constrained build-out", "scenarios/buildout_us_constrained.toml"),
+    "US-constrained build-out": Arm(
+        "US-constrained build-out", "scenarios/buildout_us_constrained.toml"
+    ),
     "fast build-out": Arm("fast build-out", "scenarios/buildout_fast.toml"),
     "all clouds in the US": Arm("all clouds in the US", "scenarios/regions_all_us.toml"),
-    "all clouds in the fast region": Arm("all clouds in the fast region", "scenarios/regions_all_fast.toml"),
-    "slow generations (36 months)": Arm("slow generations (36 months)", "scenarios/gpu_generations_slow.toml"),
-    "fast generations (12 months)": Arm("fast generations (12 months)", "scenarios/gpu_generations_fast.toml"),
+    "all clouds in the fast region": Arm(
+        "all clouds in the fast region", "scenarios/regions_all_fast.toml"
+    ),
+    "slow generations (36 months)": Arm(
+        "slow generations (36 months)", "scenarios/gpu_generations_slow.toml"
+    ),
+    "fast generations (12 months)": Arm(
+        "fast generations (12 months)", "scenarios/gpu_generations_fast.toml"
+    ),
     "VC boom then freeze": Arm("VC boom then freeze", "scenarios/vc_boom_freeze.toml"),
     "baseline": BASE,
 }
@@ -420,37 +719,83 @@ def _arms(*labels: str) -> tuple[Arm, ...]:
 
 
 EXPERIMENTS: tuple[Experiment, ...] = (
-    Experiment("H1", "Stronger chips make tokens cheaper, yet total demand rises (Jevons)",
-               _arms("elastic", "inelastic", "elastic, demand fixed", "inelastic, demand fixed"), 48, _h1,
-               "Read over the 36 months from January 2024 (after the 2023 transient from initial prices). "
-               "'demand fixed': no Bass adoption, no growth in tokens per task and no value gain from better "
-               "models, so only the price moves along the demand curve."),
-    Experiment("H2", "Pricing power sits with model developers, not with the compute retailers",
-               _arms("strong pricing power", "baseline", "weak pricing power"), 60, _h2),
-    Experiment("H3", "Middlemen (API wrappers, AI+ tools) are squeezed",
-               _arms("baseline", "first-party apps", "strong pricing power", "weak pricing power"), 60, _h3),
-    Experiment("H4", "Upper-layer demand propagates down to hardware, lagged and amplified (bullwhip)",
-               _arms("fast build-out", "baseline", "US-constrained build-out"), 120, _h4),
-    Experiment("H5", "The shovel seller captures the profit",
-               _arms("slow generations (36 months)", "baseline", "fast generations (12 months)"), 120, _h5),
-    Experiment("H6", "The US compute shortage is systemic (build stages, long variable delays)",
-               _arms("fast build-out", "US-constrained build-out", "all clouds in the fast region",
-                     "all clouds in the US"), 120, _h6),
-    Experiment("H7", "Bubble or not: VC-funded entry and exit, capex ahead of revenue, price cycles",
-               _arms("baseline", "VC boom then freeze"), 120, _h7),
+    Experiment(
+        "H1",
+        "Stronger chips make tokens cheaper, yet total demand rises (Jevons)",
+        _arms("elastic", "inelastic", "elastic, demand fixed", "inelastic, demand fixed"),
+        48,
+        _h1,
+        "Read over the 36 months from January 2024 (after the 2023 transient from initial prices). "
+        "'demand fixed': no Bass adoption, no growth in tokens per task and no value gain from better "
+        "models, so only the price moves along the demand curve.",
+    ),
+    Experiment(
+        "H2",
+        "Pricing power sits with model developers, not with the compute retailers",
+        _arms("strong pricing power", "baseline", "weak pricing power"),
+        60,
+        _h2,
+    ),
+    Experiment(
+        "H3",
+        "Middlemen (API wrappers, AI+ tools) are squeezed",
+        _arms("baseline", "first-party apps", "strong pricing power", "weak pricing power"),
+        60,
+        _h3,
+    ),
+    Experiment(
+        "H4",
+        "Upper-layer demand propagates down to hardware, lagged and amplified (bullwhip)",
+        _arms("fast build-out", "baseline", "US-constrained build-out"),
+        120,
+        _h4,
+    ),
+    Experiment(
+        "H5",
+        "The shovel seller captures the profit",
+        _arms("slow generations (36 months)", "baseline", "fast generations (12 months)"),
+        120,
+        _h5,
+    ),
+    Experiment(
+        "H6",
+        "The US compute shortage is systemic (build stages, long variable delays)",
+        _arms(
+            "fast build-out",
+            "US-constrained build-out",
+            "all clouds in the fast region",
+            "all clouds in the US",
+        ),
+        120,
+        _h6,
+    ),
+    Experiment(
+        "H7",
+        "Bubble or not: VC-funded entry and exit, capex ahead of revenue, price cycles",
+        _arms("baseline", "VC boom then freeze"),
+        120,
+        _h7,
+    ),
 )
 
 
 # ---------------------------------------------------------------- running
-def _run_arm(config: str, overrides: tuple[tuple[str, Any], ...], seed: int, months: int) -> pd.DataFrame:
+def _run_arm(
+    config: str, overrides: tuple[tuple[str, Any], ...], seed: int, months: int
+) -> pd.DataFrame:
     from abm.validation.calibration import run_one
 
     cfg = load_config(CONFIG_DIR / config, overrides=dict(overrides))
     return run_one(cfg, seed, months)
 
 
-def run_hypotheses(experiments: Sequence[Experiment] = EXPERIMENTS, seeds: int = DEFAULT_SEEDS,
-                   months: int | None = None, workers: int = 1, first_seed: int = 1) -> Result:
+def run_hypotheses(
+    experiments: Sequence[Experiment] = EXPERIMENTS,
+    seeds: int = DEFAULT_SEEDS,
+    months: int | None = None,
+    workers: int = 1,
+    first_seed: int = 1,
+) -> Result:
     """Run every arm of ``experiments`` for ``seeds`` seeds and compute the outcomes.
 
     ``months`` caps every experiment's horizon (for quick checks); arms shared by
@@ -469,8 +814,12 @@ def run_hypotheses(experiments: Sequence[Experiment] = EXPERIMENTS, seeds: int =
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {job: pool.submit(_run_arm, arms[job[0]].config, arms[job[0]].overrides, job[1],
-                                        horizon[job[0]]) for job in jobs}
+            futures = {
+                job: pool.submit(
+                    _run_arm, arms[job[0]].config, arms[job[0]].overrides, job[1], horizon[job[0]]
+                )
+                for job in jobs
+            }
             done = {job: f.result() for job, f in futures.items()}
     else:
         for key, seed in jobs:
@@ -478,7 +827,10 @@ def run_hypotheses(experiments: Sequence[Experiment] = EXPERIMENTS, seeds: int =
     result = Result()
     for exp in experiments:
         m = exp.months if months is None else min(exp.months, months)
-        runs = {arm.label: [done[(arm.key, s)] for s in range(first_seed, first_seed + seeds)] for arm in exp.arms}
+        runs = {
+            arm.label: [done[(arm.key, s)] for s in range(first_seed, first_seed + seeds)]
+            for arm in exp.arms
+        }
         rows, finding = exp.outcomes(runs, m)
         for r in rows:
             r["months"] = m
@@ -497,15 +849,22 @@ def _fmt(x: float, unit: str) -> str:
     return f"{x:.3g}"
 
 
-def write_hypotheses(result: Result, out: Path, experiments: Sequence[Experiment] = EXPERIMENTS,
-                     seeds: int = DEFAULT_SEEDS, wall: float = 0.0) -> pd.DataFrame:
+def write_hypotheses(
+    result: Result,
+    out: Path,
+    experiments: Sequence[Experiment] = EXPERIMENTS,
+    seeds: int = DEFAULT_SEEDS,
+    wall: float = 0.0,
+) -> pd.DataFrame:
     """Write ``hypotheses.csv`` (one row per experiment, arm and outcome) and ``hypotheses.md``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(result.rows)
     table.to_csv(out / "hypotheses.csv", index=False)
-    lines = ["# Hypotheses H1-H7: scenario experiments\n",
-             f"Mean over {seeds} seeds (min-max in brackets); scenario files in `configs/scenarios/`.\n"]
+    lines = [
+        "# Hypotheses H1-H7: scenario experiments\n",
+        f"Mean over {seeds} seeds (min-max in brackets); scenario files in `configs/scenarios/`.\n",
+    ]
     for exp in experiments:
         if exp.key not in result.findings:
             continue
@@ -525,19 +884,30 @@ def write_hypotheses(result: Result, out: Path, experiments: Sequence[Experiment
                     cells.append("")
                     continue
                 r = r.iloc[0]
-                cells.append(f"{_fmt(r['mean'], unit)} ({_fmt(r['min'], unit)}-{_fmt(r['max'], unit)})")
+                cells.append(
+                    f"{_fmt(r['mean'], unit)} ({_fmt(r['min'], unit)}-{_fmt(r['max'], unit)})"
+                )
             lines.append(f"| {outcome} | {unit} | " + " | ".join(cells) + " |")
         lines.append("")
     (out / "hypotheses.md").write_text("\n".join(lines) + "\n")
-    meta = {"seeds": seeds, "experiments": [e.key for e in experiments], "wall_time_s": round(wall, 1),
-            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "findings": result.findings}
+    meta = {
+        "seeds": seeds,
+        "experiments": [e.key for e in experiments],
+        "wall_time_s": round(wall, 1),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "findings": result.findings,
+    }
     (out / "hypotheses.json").write_text(json.dumps(meta, indent=2))
     return table
 
 
-def hypotheses_report(seeds: int = DEFAULT_SEEDS, out: str | Path = "results/validation",
-                      months: int | None = None, workers: int = 1,
-                      only: Sequence[str] | None = None) -> Result:
+def hypotheses_report(
+    seeds: int = DEFAULT_SEEDS,
+    out: str | Path = "results/validation",
+    months: int | None = None,
+    workers: int = 1,
+    only: Sequence[str] | None = None,
+) -> Result:
     """Run the experiments (all, or those in ``only``) and write the report to ``out``."""
     exps = [e for e in EXPERIMENTS if only is None or e.key in only]
     t0 = time.perf_counter()

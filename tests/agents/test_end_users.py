@@ -16,8 +16,15 @@ def test_segment_demand_equals_the_reference_law_user_by_user():
         totals = seg.order_tokens(market["price"], market["quality_factor"])
         col = seg._col
         ok = col >= 0
-        ref = token_demand(market["price"][col[ok]], market["quality_factor"][col[ok]], seg.tasks[ok],
-                           seg.tokens_per_task[ok], seg.value[ok], seg.elasticity, seg.value_range)
+        ref = token_demand(
+            market["price"][col[ok]],
+            market["quality_factor"][col[ok]],
+            seg.tasks[ok],
+            seg.tokens_per_task[ok],
+            seg.value[ok],
+            seg.elasticity,
+            seg.value_range,
+        )
         np.testing.assert_allclose(seg.demand[ok], ref, rtol=1e-10)
         assert (seg.demand[~ok] == 0).all()
         np.testing.assert_allclose(totals.sum(), ref.sum() * seg.weight, rtol=1e-10)

@@ -43,11 +43,17 @@ def test_truncation_gives_a_choke_price():
 def test_aggregate_curve_matches_the_sum_of_individual_demands():
     rng = np.random.default_rng(1)
     n = 50
-    tasks, tokens, value = rng.uniform(10, 100, n), rng.uniform(500, 5000, n), rng.uniform(1e-3, 1e-1, n)
+    tasks, tokens, value = (
+        rng.uniform(10, 100, n),
+        rng.uniform(500, 5000, n),
+        rng.uniform(1e-3, 1e-1, n),
+    )
     w = rng.uniform(1, 3, n)
     grid = np.log(np.array([0.1, 1.0, 10.0, 100.0]))
     curve = aggregate_curve(grid, tasks, tokens, value, 1.4, 1000.0, w)
-    direct = [np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, 1.4, 1000.0)) for g in grid]
+    direct = [
+        np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, 1.4, 1000.0)) for g in grid
+    ]
     np.testing.assert_allclose(curve, direct, rtol=1e-12)
 
 
@@ -75,7 +81,9 @@ def test_single_seller_research_reads_the_segment_curve_at_each_candidate():
     grid = np.linspace(np.log(0.1), np.log(100), 200)
     curve = np.exp(-1.5 * grid)  # constant elasticity 1.5
     ratios = np.array([0.8, 1.0, 1.25])
-    q = expected_sales(np.array([[1.0]]), curve[None, :], grid, np.array([5.0]), np.eye(1), ratios, 2.0)
+    q = expected_sales(
+        np.array([[1.0]]), curve[None, :], grid, np.array([5.0]), np.eye(1), ratios, 2.0
+    )
     np.testing.assert_allclose(q[0], (5.0 * ratios) ** -1.5, rtol=1e-3)
 
 
@@ -90,16 +98,28 @@ def test_research_of_a_lab_includes_its_resellers_and_shares_follow_logit():
     q = expected_sales(prob, curve, grid, np.array([1.0, 1.0, 1.5]), membership, r, theta)
     moved = 2 * np.exp(-theta * np.log(2.0))
     np.testing.assert_allclose(q[0, 0], moved / (1 + moved), rtol=1e-9)  # A and its reseller
-    np.testing.assert_allclose(q[1, 0], np.exp(-theta * np.log(2.0)) / (2 + np.exp(-theta * np.log(2.0))), rtol=1e-9)
+    np.testing.assert_allclose(
+        q[1, 0], np.exp(-theta * np.log(2.0)) / (2 + np.exp(-theta * np.log(2.0))), rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize(("e", "value_range"), [(0.3, 5.0), (1.5, 50.0), (4.0, 1e6)])
 def test_aggregate_curve_is_exact_across_satiated_tail_and_choke_regions(e, value_range):
     rng = np.random.default_rng(2)
     n = 300
-    tasks, tokens, value = rng.uniform(1, 10, n), rng.uniform(100, 1e4, n), np.exp(rng.normal(-5, 2, n))
+    tasks, tokens, value = (
+        rng.uniform(1, 10, n),
+        rng.uniform(100, 1e4, n),
+        np.exp(rng.normal(-5, 2, n)),
+    )
     w = rng.uniform(0.5, 2, n)
     grid = np.linspace(np.log(1e-4), np.log(1e5), 60)
-    direct = [np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, e, value_range)) for g in grid]
-    np.testing.assert_allclose(aggregate_curve(grid, tasks, tokens, value, e, value_range, w), direct,
-                               rtol=1e-9, atol=1e-12 * max(direct))
+    direct = [
+        np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, e, value_range)) for g in grid
+    ]
+    np.testing.assert_allclose(
+        aggregate_curve(grid, tasks, tokens, value, e, value_range, w),
+        direct,
+        rtol=1e-9,
+        atol=1e-12 * max(direct),
+    )

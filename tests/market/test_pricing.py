@@ -22,8 +22,12 @@ from abm.market.pricing import (
         (10.0, -5.0, 0.5, 0.1, 9.5, 9.5),  # never below the floor
     ],
 )
-def test_tatonnement_moves_price_with_excess_demand_within_caps(price, excess, speed, cap, floor, expected):
-    assert float(adjust_to_excess_demand(price, excess, speed, cap, floor)) == pytest.approx(expected)
+def test_tatonnement_moves_price_with_excess_demand_within_caps(
+    price, excess, speed, cap, floor, expected
+):
+    assert float(adjust_to_excess_demand(price, excess, speed, cap, floor)) == pytest.approx(
+        expected
+    )
 
 
 def test_candidate_ratios_are_symmetric_in_logs_and_include_today():
@@ -45,20 +49,29 @@ def test_profit_seeking_against_constant_elasticity_settles_at_the_monopoly_pric
     ratios = candidate_ratios(0.4, 15)
     for _ in range(200):
         quantity = (price * ratios) ** (-elasticity)
-        price = float(best_response(np.array([price]), np.array([cost]), ratios, quantity[None, :], 0.5)[0])
+        price = float(
+            best_response(np.array([price]), np.array([cost]), ratios, quantity[None, :], 0.5)[0]
+        )
     assert price == pytest.approx(monopoly_price(cost, elasticity), rel=0.01)
 
 
 def test_best_response_keeps_the_price_of_a_firm_that_expects_no_sales():
     ratios = candidate_ratios(0.4, 9)
-    new = best_response(np.array([5.0, 5.0]), np.array([1.0, 1.0]), ratios,
-                        np.vstack([np.zeros(9), ratios ** -2.0]), 1.0)
+    new = best_response(
+        np.array([5.0, 5.0]),
+        np.array([1.0, 1.0]),
+        ratios,
+        np.vstack([np.zeros(9), ratios**-2.0]),
+        1.0,
+    )
     assert new[0] == 5.0 and new[1] != 5.0
 
 
 def test_best_response_respects_the_floor():
     ratios = candidate_ratios(0.4, 9)
-    new = best_response(np.array([5.0]), np.array([0.0]), ratios, (5 * ratios)[None, :] ** -0.5, 1.0, floor=4.0)
+    new = best_response(
+        np.array([5.0]), np.array([0.0]), ratios, (5 * ratios)[None, :] ** -0.5, 1.0, floor=4.0
+    )
     assert new[0] >= 4.0
 
 

@@ -40,5 +40,11 @@ def settled(df: pd.DataFrame, column: str, months: int = 12) -> float:
 def demand_trend(model: ComputeMarket, steps: np.ndarray) -> np.ndarray:
     """The deterministic demand multiplier (tokens per task) at each step's month."""
     uc = model.cfg.end_users
-    return np.array([saturating_growth(max(s - 1, 0), uc.tokens_per_task_growth_per_year,
-                                       uc.tokens_per_task_max_multiplier) for s in steps])
+    return np.array(
+        [
+            saturating_growth(
+                max(s - 1, 0), uc.tokens_per_task_growth_per_year, uc.tokens_per_task_max_multiplier
+            )
+            for s in steps
+        ]
+    )

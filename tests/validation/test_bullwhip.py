@@ -26,8 +26,13 @@ BURN_IN = 36  # months
 
 
 def ratio(seed: int = 1, lead: int = 12, **overrides) -> float:
-    model, df = run("bullwhip", seed, gpu__delivery_lead_months=lead,
-                    hyperscalers__planning_horizon_months=float(lead), **overrides)
+    model, df = run(
+        "bullwhip",
+        seed,
+        gpu__delivery_lead_months=lead,
+        hyperscalers__planning_horizon_months=float(lead),
+        **overrides,
+    )
     window = df.iloc[BURN_IN:]
     hc, hours = model.cfg.hyperscalers, model.cfg.simulation.hours_per_month
     gpu_hours_per_mtok = 1e6 / model.cfg.model_developers.tokens_per_gpu_hour
@@ -55,6 +60,11 @@ def test_information_sharing_dampens_the_bullwhip():
 
 def test_information_sharing_changes_nothing_for_a_single_cloud():
     _, own = run("bullwhip", 1, hyperscalers__count=1, simulation__steps=48)
-    _, shared = run("bullwhip", 1, hyperscalers__count=1, simulation__steps=48,
-                    hyperscalers__information_sharing=True)
+    _, shared = run(
+        "bullwhip",
+        1,
+        hyperscalers__count=1,
+        simulation__steps=48,
+        hyperscalers__information_sharing=True,
+    )
     pd.testing.assert_series_equal(own["gpu_orders"], shared["gpu_orders"])

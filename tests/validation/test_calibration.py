@@ -28,20 +28,28 @@ def _table(values: dict[str, list[float]], start: str = "2023-01") -> pd.DataFra
 
 
 # ---------------------------------------------------------------- measuring, table-driven
-TWO_YEARS = _table({"x": [1.0] * 12 + [3.0] * 12, "y": [2.0] * 24,
-                    "p": [100.0 * 0.1 ** (m / 12.0) for m in range(24)]})
+TWO_YEARS = _table(
+    {
+        "x": [1.0] * 12 + [3.0] * 12,
+        "y": [2.0] * 24,
+        "p": [100.0 * 0.1 ** (m / 12.0) for m in range(24)],
+    }
+)
 
 
-@pytest.mark.parametrize("m, expected", [
-    (Measure("sum", "x", "2023"), 12.0),
-    (Measure("sum", "x", "2024", scale=2.0), 18.0),
-    (Measure("mean", "x", "2023-2024"), 2.0),
-    (Measure("max", "x", "2023"), 1.0),
-    (Measure("at", "x", "2024-04"), 3.0),
-    (Measure("ratio", "x", "2024", denominator="y"), 1.5),
-    (Measure("growth", "x", "2023-2024"), 3.0),
-    (Measure("annual_fall", "p", "2023-2024"), 10.0),  # 10x cheaper every 12 months
-])
+@pytest.mark.parametrize(
+    "m, expected",
+    [
+        (Measure("sum", "x", "2023"), 12.0),
+        (Measure("sum", "x", "2024", scale=2.0), 18.0),
+        (Measure("mean", "x", "2023-2024"), 2.0),
+        (Measure("max", "x", "2023"), 1.0),
+        (Measure("at", "x", "2024-04"), 3.0),
+        (Measure("ratio", "x", "2024", denominator="y"), 1.5),
+        (Measure("growth", "x", "2023-2024"), 3.0),
+        (Measure("annual_fall", "p", "2023-2024"), 10.0),  # 10x cheaper every 12 months
+    ],
+)
 def test_each_measure_reads_the_number_it_names(m, expected):
     assert measure(TWO_YEARS, m) == pytest.approx(expected)
 
@@ -52,10 +60,14 @@ def test_a_measure_over_months_the_run_did_not_reach_is_nan():
 
 def test_a_point_estimate_stands_for_a_range_of_the_stated_tolerance():
     low, high = around(100.0)
-    assert low == pytest.approx(100.0 / POINT_TOLERANCE) and high == pytest.approx(100.0 * POINT_TOLERANCE)
+    assert low == pytest.approx(100.0 / POINT_TOLERANCE) and high == pytest.approx(
+        100.0 * POINT_TOLERANCE
+    )
     t = target("vendor_revenue_2023")
     assert t.inside(47.5) and not t.inside(30.0)
-    assert t.order_of_magnitude(t.low / ORDER_OF_MAGNITUDE * 1.01) and not t.order_of_magnitude(t.low / 4)
+    assert t.order_of_magnitude(t.low / ORDER_OF_MAGNITUDE * 1.01) and not t.order_of_magnitude(
+        t.low / 4
+    )
 
 
 def test_targets_have_unique_keys_sources_and_ordered_ranges():
@@ -68,9 +80,18 @@ def test_targets_have_unique_keys_sources_and_ordered_ranges():
 
 def test_every_target_series_of_calibration_md_is_compared():
     series = {t.series for t in TARGETS}
-    for name in ("vendor data-centre revenue", "vendor gross margin", "H100 rental price", "hyperscaler capex",
-                 "H100 shipments", "frontier token list price", "price at fixed capability", "token volume",
-                 "token volume growth", "lab revenue vs hyperscaler capex"):
+    for name in (
+        "vendor data-centre revenue",
+        "vendor gross margin",
+        "H100 rental price",
+        "hyperscaler capex",
+        "H100 shipments",
+        "frontier token list price",
+        "price at fixed capability",
+        "token volume",
+        "token volume growth",
+        "lab revenue vs hyperscaler capex",
+    ):
         assert name in series
 
 
@@ -92,16 +113,32 @@ def test_runs_carry_the_contract_metrics_and_the_extra_columns(baseline_runs):
     assert set(EXTRA_COLUMNS) <= set(baseline_runs.columns)
     assert {"compute_price", "capex", "tokens", "vendor_revenue"} <= set(baseline_runs.columns)
     assert baseline_runs.groupby("seed").size().tolist() == [24, 24]
-    assert baseline_runs["date"].iloc[0] == "2023-01" and baseline_runs["date"].iloc[23] == "2024-12"
+    assert (
+        baseline_runs["date"].iloc[0] == "2023-01" and baseline_runs["date"].iloc[23] == "2024-12"
+    )
 
 
 def test_report_is_written_with_every_target_present(report):
     out, table = report
-    assert {p.name for p in out.iterdir()} >= {"calibration.csv", "calibration.md", "calibration.png",
-                                               "runs.parquet", "calibration.json"}
+    assert {p.name for p in out.iterdir()} >= {
+        "calibration.csv",
+        "calibration.md",
+        "calibration.png",
+        "runs.parquet",
+        "calibration.json",
+    }
     csv = pd.read_csv(out / "calibration.csv")
     assert csv["key"].tolist() == [t.key for t in TARGETS]
-    assert {"target", "source", "low", "high", "model_mean", "model_min", "model_max", "inside"} <= set(csv.columns)
+    assert {
+        "target",
+        "source",
+        "low",
+        "high",
+        "model_mean",
+        "model_min",
+        "model_max",
+        "inside",
+    } <= set(csv.columns)
     assert csv["model_mean"].notna().all() and (csv["seeds"] == 2).all()
     assert (csv["model_min"] <= csv["model_mean"] + 1e-12).all()
     assert (csv["model_mean"] <= csv["model_max"] + 1e-12).all()
@@ -113,7 +150,9 @@ def test_report_is_written_with_every_target_present(report):
 
 def test_every_target_is_within_half_a_decade_and_most_are_inside(report):
     _, table = report
-    assert table["order_of_magnitude"].all(), table.loc[~table["order_of_magnitude"], "key"].tolist()
+    assert table["order_of_magnitude"].all(), table.loc[
+        ~table["order_of_magnitude"], "key"
+    ].tolist()
     assert table["inside"].sum() >= len(table) // 2
 
 
@@ -123,7 +162,10 @@ def _value(table: pd.DataFrame, key: str) -> float:
 
 def _pair(runs: pd.DataFrame, kind: str, column: str) -> tuple[float, float]:
     """The 2023 and 2024 values of a measure, averaged over seeds."""
-    values = [[measure(g, Measure(kind, column, y)) for y in ("2023", "2024")] for _, g in runs.groupby("seed")]
+    values = [
+        [measure(g, Measure(kind, column, y)) for y in ("2023", "2024")]
+        for _, g in runs.groupby("seed")
+    ]
     a, b = zip(*values, strict=True)
     return sum(a) / len(a), sum(b) / len(b)
 

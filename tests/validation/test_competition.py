@@ -23,7 +23,9 @@ E = 2.0
 
 
 def lab_prices(n: int, theta: float) -> np.ndarray:
-    model, _ = run("monopoly", model_developers__frontier_count=n, end_users__price_sensitivity=theta)
+    model, _ = run(
+        "monopoly", model_developers__frontier_count=n, end_users__price_sensitivity=theta
+    )
     return np.array([lab.price for lab in model.labs])
 
 

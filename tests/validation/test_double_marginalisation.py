@@ -51,9 +51,15 @@ def test_separated_chain_stacks_markups_and_earns_less(elasticity):
     (lab,), (wrapper,) = sep_model.labs, sep_model.startups
     assert lab.price == pytest.approx(UNIT_COST * k, rel=TOLERANCE)
     assert wrapper.price / lab.price == pytest.approx(k, rel=TOLERANCE)
-    assert sep_price == pytest.approx(successive_monopoly_price(UNIT_COST, elasticity, 2), rel=TOLERANCE)
+    assert sep_price == pytest.approx(
+        successive_monopoly_price(UNIT_COST, elasticity, 2), rel=TOLERANCE
+    )
     # against the integrated chain: dearer, less sold, less profit in total
-    assert sep_price / int_price == pytest.approx(double_marginalisation_price_ratio(elasticity, 2), rel=TOLERANCE)
+    assert sep_price / int_price == pytest.approx(
+        double_marginalisation_price_ratio(elasticity, 2), rel=TOLERANCE
+    )
     assert sep_tokens < int_tokens
-    assert sep_profit / int_profit == pytest.approx(chain_profit_ratio(elasticity, 2), rel=TOLERANCE)
+    assert sep_profit / int_profit == pytest.approx(
+        chain_profit_ratio(elasticity, 2), rel=TOLERANCE
+    )
     assert sep_profit < int_profit

@@ -20,8 +20,11 @@ TOLERANCE = 0.03
 def before_after(elasticity: float):
     out = []
     for compute_price in (2.0, 1.0):
-        _, df = run("jevons", end_users__price_elasticity=elasticity,
-                    hyperscalers__fixed_compute_price=compute_price)
+        _, df = run(
+            "jevons",
+            end_users__price_elasticity=elasticity,
+            hyperscalers__fixed_compute_price=compute_price,
+        )
         out.append({k: settled(df, k) for k in ("retail_token_price", "tokens", "user_spend")})
     return out
 

@@ -30,7 +30,9 @@ def logit_sales(prices: np.ndarray, e: float, theta: float) -> np.ndarray:
     return weights / weights.sum() * prices**-e
 
 
-@pytest.mark.parametrize(("e", "theta", "n"), [(2.0, 2.0, 1), (1.5, 2.0, 3), (2.0, 8.0, 4), (0.5, 2.0, 4)])
+@pytest.mark.parametrize(
+    ("e", "theta", "n"), [(2.0, 2.0, 1), (1.5, 2.0, 3), (2.0, 8.0, 4), (0.5, 2.0, 4)]
+)
 def test_logit_own_price_elasticity_matches_a_numeric_derivative(e, theta, n):
     prices = np.full(n, 3.0)
     h = 1e-6
@@ -40,19 +42,29 @@ def test_logit_own_price_elasticity_matches_a_numeric_derivative(e, theta, n):
     assert numeric == pytest.approx(logit_own_price_elasticity(e, theta, 1.0 / n), rel=1e-5)
 
 
-@pytest.mark.parametrize(("e", "theta", "n"), [(2.0, 2.0, 1), (2.0, 2.0, 2), (2.0, 2.0, 8), (0.5, 2.0, 4),
-                                               (3.0, 32.0, 4)])
+@pytest.mark.parametrize(
+    ("e", "theta", "n"),
+    [(2.0, 2.0, 1), (2.0, 2.0, 2), (2.0, 2.0, 8), (0.5, 2.0, 4), (3.0, 32.0, 4)],
+)
 def test_logit_nash_price_is_the_rest_point_of_best_responses(e, theta, n):
     cost = 2.0
     prices = np.full(n, 10.0)
     for _ in range(200):
         for i in range(n):
+
             def loss(log_p, i=i):
                 trial = prices.copy()
                 trial[i] = np.exp(log_p)
                 return -(trial[i] - cost) * logit_sales(trial, e, theta)[i]
-            prices[i] = np.exp(minimize_scalar(loss, bounds=(np.log(cost), np.log(100 * cost)),
-                                               method="bounded", options={"xatol": 1e-10}).x)
+
+            prices[i] = np.exp(
+                minimize_scalar(
+                    loss,
+                    bounds=(np.log(cost), np.log(100 * cost)),
+                    method="bounded",
+                    options={"xatol": 1e-10},
+                ).x
+            )
     assert prices == pytest.approx(logit_nash_price(cost, e, theta, n), rel=1e-4)
 
 
@@ -72,13 +84,23 @@ def test_chain_of_monopolists_optimised_layer_by_layer(e):
     cost = 2.0
 
     def retail(w):
-        return np.exp(minimize_scalar(lambda lp: -(np.exp(lp) - w) * np.exp(lp) ** -e,
-                                      bounds=(np.log(w), np.log(w) + 5), method="bounded",
-                                      options={"xatol": 1e-12}).x)
+        return np.exp(
+            minimize_scalar(
+                lambda lp: -(np.exp(lp) - w) * np.exp(lp) ** -e,
+                bounds=(np.log(w), np.log(w) + 5),
+                method="bounded",
+                options={"xatol": 1e-12},
+            ).x
+        )
 
-    w = np.exp(minimize_scalar(lambda lw: -(np.exp(lw) - cost) * retail(np.exp(lw)) ** -e,
-                               bounds=(np.log(cost), np.log(cost) + 5), method="bounded",
-                               options={"xatol": 1e-10}).x)
+    w = np.exp(
+        minimize_scalar(
+            lambda lw: -(np.exp(lw) - cost) * retail(np.exp(lw)) ** -e,
+            bounds=(np.log(cost), np.log(cost) + 5),
+            method="bounded",
+            options={"xatol": 1e-10},
+        ).x
+    )
     p = retail(w)
     p_int = monopoly_price(cost, e)
     assert p == pytest.approx(successive_monopoly_price(cost, e, 2), rel=1e-5)

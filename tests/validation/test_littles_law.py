@@ -25,8 +25,9 @@ def test_data_centre_pipeline_obeys_littles_law(seed):
     window = df.iloc[STEADY_FROM:]
     dc = model.cfg.datacenters
     region = dc.regions[model.cfg.hyperscalers.regions[0]]
-    mean_months = dc.lead_time_multiplier * (region.permitting_months + region.interconnection_months
-                                             + region.construction_months)
+    mean_months = dc.lead_time_multiplier * (
+        region.permitting_months + region.interconnection_months + region.construction_months
+    )
     start_rate = float((window["dc_projects_started"] * dc.project_size_mw).mean())  # MW per month
     assert start_rate > 0 and window["dc_projects_started"].std() == 0  # steady arrivals
     expected = littles_law_pipeline(start_rate, mean_months)

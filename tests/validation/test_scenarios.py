@@ -57,18 +57,27 @@ def _differences(a, b, prefix=""):
     return out
 
 
-@pytest.mark.parametrize("name, keys", [
-    ("demand_elastic", {"end_users.price_elasticity"}),
-    ("demand_inelastic", {"end_users.price_elasticity"}),
-    ("first_party_apps", {"model_developers.first_party_apps"}),
-    ("buildout_fast", {"hyperscalers.regions", "datacenters.regions.us.permitting_months",
-                       "datacenters.regions.us.interconnection_months"}),
-    ("regions_all_us", {"hyperscalers.regions"}),
-    ("regions_all_fast", {"hyperscalers.regions"}),
-    ("vc_boom_freeze", {"vc.climate_path"}),
-    ("gpu_generations_slow", {"gpu.release_interval_months"}),
-    ("gpu_generations_fast", {"gpu.release_interval_months"}),
-])
+@pytest.mark.parametrize(
+    "name, keys",
+    [
+        ("demand_elastic", {"end_users.price_elasticity"}),
+        ("demand_inelastic", {"end_users.price_elasticity"}),
+        ("first_party_apps", {"model_developers.first_party_apps"}),
+        (
+            "buildout_fast",
+            {
+                "hyperscalers.regions",
+                "datacenters.regions.us.permitting_months",
+                "datacenters.regions.us.interconnection_months",
+            },
+        ),
+        ("regions_all_us", {"hyperscalers.regions"}),
+        ("regions_all_fast", {"hyperscalers.regions"}),
+        ("vc_boom_freeze", {"vc.climate_path"}),
+        ("gpu_generations_slow", {"gpu.release_interval_months"}),
+        ("gpu_generations_fast", {"gpu.release_interval_months"}),
+    ],
+)
 def test_a_scenario_changes_only_the_levers_it_is_about(name, keys):
     base = load_config().to_dict()
     scenario = load_config(CONFIG_DIR / "scenarios" / f"{name}.toml").to_dict()
@@ -78,14 +87,34 @@ def test_a_scenario_changes_only_the_levers_it_is_about(name, keys):
 
 def test_scenario_pairs_pull_their_levers_in_opposite_directions():
     get = lambda n: load_config(CONFIG_DIR / "scenarios" / f"{n}.toml")  # noqa: E731
-    assert get("demand_elastic").end_users.price_elasticity > 1 > get("demand_inelastic").end_users.price_elasticity
-    strong, weak = get("pricing_power_strong").model_developers, get("pricing_power_weak").model_developers
-    assert strong.frontier_count < weak.frontier_count and strong.open_weight_gap > weak.open_weight_gap
-    slow, fast = get("buildout_us_constrained").datacenters.regions["us"], get("buildout_fast").datacenters.regions["us"]
-    assert slow.permitting_months + slow.interconnection_months > 3 * (fast.permitting_months + fast.interconnection_months)
-    assert get("gpu_generations_slow").gpu.release_interval_months > get("gpu_generations_fast").gpu.release_interval_months
+    assert (
+        get("demand_elastic").end_users.price_elasticity
+        > 1
+        > get("demand_inelastic").end_users.price_elasticity
+    )
+    strong, weak = (
+        get("pricing_power_strong").model_developers,
+        get("pricing_power_weak").model_developers,
+    )
+    assert (
+        strong.frontier_count < weak.frontier_count
+        and strong.open_weight_gap > weak.open_weight_gap
+    )
+    slow, fast = (
+        get("buildout_us_constrained").datacenters.regions["us"],
+        get("buildout_fast").datacenters.regions["us"],
+    )
+    assert slow.permitting_months + slow.interconnection_months > 3 * (
+        fast.permitting_months + fast.interconnection_months
+    )
+    assert (
+        get("gpu_generations_slow").gpu.release_interval_months
+        > get("gpu_generations_fast").gpu.release_interval_months
+    )
     levels = [level for _, level in get("vc_boom_freeze").vc.climate_path]
-    assert max(levels) > 2.0 and min(levels[levels.index(max(levels)):]) < 0.5  # a boom, then a freeze
+    assert (
+        max(levels) > 2.0 and min(levels[levels.index(max(levels)) :]) < 0.5
+    )  # a boom, then a freeze
 
 
 def test_every_experiment_arm_is_a_scenario_file():
@@ -112,8 +141,14 @@ def test_price_peaks_count_the_cycles_of_a_cobweb():
 def test_order_to_install_lag_is_backlog_plus_waiting_stock_over_deliveries():
     import pandas as pd
 
-    df = pd.DataFrame({"step": [1, 2], "vendor_backlog_months": [3.0, 3.0], "gpu_inventory": [200.0, 200.0],
-                       "gpu_shipments_h100e": [100.0, 100.0]})
+    df = pd.DataFrame(
+        {
+            "step": [1, 2],
+            "vendor_backlog_months": [3.0, 3.0],
+            "gpu_inventory": [200.0, 200.0],
+            "gpu_shipments_h100e": [100.0, 100.0],
+        }
+    )
     assert _order_to_install(df, 1, 2) == pytest.approx(5.0)
 
 
