@@ -23,7 +23,7 @@ def violations(m: ComputeMarket) -> list[str]:
         out.append(f"ledger error {m.ledger.error():.3g} $ above {tol:.3g}")
     # cash of firms and debts are never negative (sector accounts are net positions)
     for a in (*m.vendors, *m.hyperscalers, *m.labs, *m.startups):
-        cash = m.cash(a)
+        cash = a.cash
         if cash < -1e-6 * max(tol, 1.0):
             out.append(f"{a.name}: negative cash {cash:.3g}")
         if getattr(a, "debt", 0.0) < 0:

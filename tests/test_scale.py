@@ -39,7 +39,7 @@ def test_runs_of_different_sizes_share_their_firm_level_draws():
     durations; only the users differ."""
     a = ComputeMarket(rng=3, **{"end_users.simulated_users": 2_000})
     b = ComputeMarket(rng=3, **{"end_users.simulated_users": 20_000})
-    assert [a.cash(x) for x in a.labs] == [b.cash(x) for x in b.labs]
+    assert [x.cash for x in a.labs] == [x.cash for x in b.labs]
     assert [(s.base_burn, s.app_bonus) for s in a.startups] == [
         (s.base_burn, s.app_bonus) for s in b.startups
     ]

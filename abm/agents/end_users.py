@@ -44,6 +44,7 @@ class EndUserSegment(mesa.Agent):
         rng = model.stream("users")
         self.name = cfg.name
         self.cfg = cfg
+        self.users_cfg = users
         self.n = n_users
         self.weight = cfg.population / n_users
         self.elasticity = users.price_elasticity * cfg.elasticity_scale
@@ -74,6 +75,21 @@ class EndUserSegment(mesa.Agent):
         )
 
     # ---------------------------------------------------------------- step 2: demand
+    def choose_and_order(self, market, row: int, tokens_per_task_multiplier: float) -> np.ndarray:
+        """The segment's month: adoption, the demand shift, a demand shock, provider
+        choice (``market.choice[row]`` is this segment's), then each user's order.
+        Returns the mtok ordered from each column of the retail market."""
+        uc = self.users_cfg
+        if uc.bass:
+            self.adopt(self.cfg.bass_p, self.cfg.bass_q)
+        self.grow_tokens_per_task(tokens_per_task_multiplier)
+        if uc.demand_noise_sigma > 0:
+            self.draw_demand_shock(uc.demand_noise_sigma, uc.demand_noise_persistence)
+        self.choose_providers(market.col_ids, market.choice[row], market.col_of, uc.switching_rate)
+        if not market.n_cols:
+            return np.zeros(0)
+        return self.order_tokens(market.price, market.quality_factor)
+
     def adopt(self, bass_p: float, bass_q: float) -> None:
         """Bass diffusion: innovators (p) and imitators (q times the adopted share)."""
         share = self.adopted.mean()
@@ -176,6 +192,16 @@ class EndUserSegment(mesa.Agent):
 
     def tokens_bought(self) -> float:
         return float(self.bought.sum() * self.weight)
+
+    def firm_row(self) -> dict:
+        """Its row of the per-step panel (a segment of users, not a firm: no cash or debt)."""
+        return {
+            "id": self.unique_id,
+            "layer": self.layer,
+            "name": self.name,
+            "adopted_share": self.adopted_share,
+            "tokens_sold": self.tokens_bought(),
+        }
 
 
 __all__ = ["EndUserSegment", "MTOK", "NO_PROVIDER"]

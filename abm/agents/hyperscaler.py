@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
-import mesa
 import numpy as np
 
+from abm.agents.firm import Firm
+from abm.agents.model_developer import cloud_shares, training_gpu_hours, trend_compute_price
 from abm.config import DataCentreConfig, HyperscalerConfig, RegionConfig
+from abm.market.demand import softmax
 from abm.market.pricing import adjust_to_excess_demand, best_response
+from abm.market.rationing import spillover_sales
+from abm.market.settlement import pay, repay_debt
 
 PERMITTING, INTERCONNECTION, CONSTRUCTION = 0, 1, 2
 STAGES = ("land_and_permitting", "power_interconnection", "construction")
@@ -18,7 +23,7 @@ def _grow(a: np.ndarray, values) -> np.ndarray:
     return np.concatenate([a, np.atleast_1d(np.asarray(values, dtype=a.dtype))])
 
 
-class Hyperscaler(mesa.Agent):
+class Hyperscaler(Firm):
     """A cloud. Compute is counted in H100-equivalent GPU-hours (GPU-h) and
     power in MW of IT load; its fleet is held by vintage (one cohort per
     installation month), its data centres as projects moving through stages."""
@@ -44,7 +49,6 @@ class Hyperscaler(mesa.Agent):
         self.region: RegionConfig = dc.regions[region]
         self.name = f"cloud-{self.unique_id}-{region}"
         self.price = cfg.fixed_compute_price or cfg.initial_compute_price  # $ per GPU-h
-        self.debt = 0.0
         rng = model.stream("setup")
         # fleet: 80% of the installed H100e from legacy parts bought over the past
         # three years, the rest from first-generation parts over the past six months
@@ -198,6 +202,27 @@ class Hyperscaler(mesa.Agent):
         )
         return wanted if price.ndim else float(wanted)
 
+    def order_and_plan(
+        self,
+        demand: float,
+        signal: float,
+        vendors: list,
+        vendor_split: np.ndarray,
+        vendor_prices: np.ndarray,
+        kw_per_h100e_new: float,
+    ) -> None:
+        """This month's plan: the compute asked of it (``demand``, GPU-h) and the demand
+        signal it forecasts from; GPU orders split across vendors (``vendor_split``),
+        then data-centre projects for the fleet installed, waiting and on order."""
+        self.demand = demand
+        self.update_forecast(signal)
+        on_order = sum(v.backlog.get(self.unique_id, 0.0) for v in vendors)
+        want = self.gpus_wanted(on_order, float(vendor_split @ vendor_prices))
+        for v, share in zip(vendors, vendor_split, strict=True):
+            v.take_order(self.unique_id, want * share)
+        self.orders_h100e = want
+        self.plan_data_centres(on_order + want, kw_per_h100e_new)
+
     def plan_data_centres(self, on_order_h100e: float, kw_per_h100e_new: float) -> None:
         """Start projects so that energized plus pipeline MW cover the fleet that is
         installed, waiting and on order, with headroom."""
@@ -246,6 +271,23 @@ class Hyperscaler(mesa.Agent):
         self.inv_kw, self.inv_value = self.inv_kw[keep], self.inv_value[keep]
         return installed
 
+    def sell_compute(self, gpu_hours: float, capacity: float) -> None:
+        """What the market cleared at this cloud: GPU-h sold against its capacity."""
+        self.sold = gpu_hours
+        self.capacity_gpu_hours = capacity
+
+    # ---------------------------------------------------------------- step 4: settle
+    def earn(self, revenue: float) -> None:
+        self.revenue += revenue
+
+    def pay_energy(self) -> None:
+        """Power and operations for the GPU-hours it sold (an obligation)."""
+        self.energy_cost = self.sold * self.marginal_cost
+        pay(self.model.ledger, self, "energy_opex", self.energy_cost, "energy_opex")
+
+    def bought_gpus(self, value: float) -> None:
+        self.gpu_capex += value
+
     # ---------------------------------------------------------------- step 5: price
     def set_price(self, ratios: np.ndarray | None = None, demand: np.ndarray | None = None) -> None:
         """Post next month's compute price.
@@ -289,8 +331,21 @@ class Hyperscaler(mesa.Agent):
         )
 
     # ---------------------------------------------------------------- step 6: lifecycle
+    def build_retire_and_service_debt(self) -> None:
+        """The month's lifecycle: pay for construction, retire old GPUs, pay interest,
+        and repay debt out of cash beyond a reserve of three months of capex."""
+        ledger = self.model.ledger
+        labour, materials = self.build()
+        pay(ledger, self, "households", labour, "construction_labour")
+        pay(ledger, self, "foundry_components", materials, "construction_materials")
+        self.building_capex = labour + materials
+        self.retire()
+        pay(ledger, self, "lenders", self.debt * self.cfg.interest_rate_per_month, "interest")
+        reserve = 3.0 * (self.gpu_capex + self.building_capex)
+        self.repaid(repay_debt(ledger, self, self.debt, reserve, share=0.2))
+
     def build(self) -> tuple[float, float]:
-        """Advance projects by a month. Returns ($ labour, $ materials) paid for construction."""
+        """Advance projects by a month. Returns ($ labour, $ materials) due for construction."""
         if self.p_mw.size == 0:
             return 0.0, 0.0
         building = self.p_stage == CONSTRUCTION
@@ -338,5 +393,69 @@ class Hyperscaler(mesa.Agent):
             self.depreciation_per_month = self.depreciation_per_month[keep]
         self.depreciation = float(self.depreciation_per_month.sum())
 
+    def firm_row(self) -> dict[str, Any]:
+        return {
+            **super().firm_row(),
+            "price": self.price,
+            "installed_h100e": self.installed_h100e,
+            "energized_mw": self.energized_mw,
+            "pipeline_mw": self.pipeline_mw,
+            "revenue": self.revenue,
+            "region": self.region_name,
+        }
+
     def stage_counts(self) -> dict[str, float]:
         return {name: float(self.p_mw[self.p_stage == i].sum()) for i, name in enumerate(STAGES)}
+
+
+# ------------------------------------------------------------------ the clouds' market rules
+def vendor_split(vendors: list, prices_per_h100e: np.ndarray, hc: HyperscalerConfig) -> np.ndarray:
+    """How clouds split GPU orders across vendors: logit on price per H100e, each
+    vendor's ecosystem (software lock-in) and its queue (months of backlog).
+    ``prices_per_h100e`` may carry leading axes of candidate prices (last: vendors)."""
+    bonus = np.array(
+        [v.cfg.ecosystem_bonus - hc.lead_time_aversion * v.backlog_months for v in vendors]
+    )
+    return softmax(bonus - hc.buyer_price_sensitivity * np.log(prices_per_h100e), axis=-1)
+
+
+def post_compute_prices(model, ratios: np.ndarray) -> None:
+    """Every cloud posts next month's compute price.
+
+    Under ``pricing = "profit"`` each cloud reads what it would sell at candidate
+    prices: labs' split across clouds (logit) and their training runs
+    (price-elastic) move, serving needs do not, and demand a full rival cannot
+    serve spills over (the market's own clearing rule), so a cloud sees its
+    residual demand. Under ``"utilization"`` each adjusts on its own load."""
+    clouds, labs = model.hyperscalers, model.labs
+    hc = model.cfg.hyperscalers
+    if hc.pricing == "utilization":
+        for h in clouds:
+            h.set_price()
+        return
+    base = np.array([h.price for h in clouds])
+    serving = sum(lab.serving_request for lab in labs)
+    frontier = [lab for lab in labs if lab.is_frontier]
+    budgets = np.array([lab.training_budget for lab in frontier])
+    cash = np.array([lab.cash for lab in frontier])
+    trend = trend_compute_price(model.cfg, model.month)
+    eta = model.cfg.model_developers.training_price_elasticity
+    capacities = np.array([h.gpu_hours for h in clouds])
+    n = len(clouds)
+    # prices[i, c, :]: every cloud's price when cloud i posts ratios[c] times its own
+    prices = np.broadcast_to(base, (n, ratios.size, n)).copy()
+    idx = np.arange(n)
+    prices[idx, :, idx] *= ratios[None, :]
+    shares = cloud_shares(prices, hc.buyer_price_sensitivity)
+    expected = (shares * prices).sum(axis=-1)
+    training = (
+        training_gpu_hours(
+            budgets[None, None, :], expected[..., None], trend, cash[None, None, :], eta
+        ).sum(axis=-1)
+        if frontier
+        else 0.0
+    )
+    sales = spillover_sales((serving + training)[..., None] * shares, capacities)
+    demand = sales[idx, :, idx]
+    for h, row in zip(clouds, demand, strict=True):
+        h.set_price(ratios, row)

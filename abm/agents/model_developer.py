@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from typing import Any
 
-import mesa
 import numpy as np
+from scipy import sparse
 
+from abm.agents.firm import Firm
 from abm.config import ModelDeveloperConfig
+from abm.market.demand import expected_sales, softmax
+from abm.market.pricing import best_response
+from abm.market.settlement import repay_debt, spend
 
 FRONTIER, OPEN_WEIGHT = "frontier", "open_weight"
 
@@ -21,7 +27,21 @@ def training_gpu_hours(budget, price, trend_price, cash, elasticity):
     return np.minimum(wanted, np.maximum(cash, 0.0) / price)
 
 
-class ModelDeveloper(mesa.Agent):
+def trend_compute_price(cfg, month: float) -> float:
+    """The compute price labs expect from the hardware trend ($ per GPU-h) in ``month``."""
+    mc = cfg.model_developers
+    return cfg.hyperscalers.initial_compute_price / mc.compute_price_trend_per_year ** (
+        month / 12.0
+    )
+
+
+def cloud_shares(prices: np.ndarray, price_sensitivity: float) -> np.ndarray:
+    """How a lab splits its compute across clouds: logit on their posted prices
+    ($ per GPU-h). Works on arrays of candidate prices (last axis: clouds)."""
+    return softmax(-price_sensitivity * np.log(prices))
+
+
+class ModelDeveloper(Firm):
     """A lab. Quality is log10 of the effective training compute (H100e GPU-hours
     times the algorithmic-efficiency multiplier) of its latest model; serving
     efficiency is tokens per GPU-hour, worse for bigger (better) models and better
@@ -38,11 +58,14 @@ class ModelDeveloper(mesa.Agent):
         quality: float,
         price: float,
         run_share: float,
+        training_budget: float,
     ) -> None:
         super().__init__(model)
         self.cfg = cfg
         self.kind = kind
         self.name = f"{'lab' if kind == FRONTIER else 'open'}-{self.unique_id}"
+        self.training_budget = training_budget if kind == FRONTIER else 0.0  # $ per month
+        self.unit_cost_basis = 0.0  # $ per mtok of serving its last price was chosen against
         self.quality = quality
         self.initial_quality = quality
         self.price = price
@@ -52,7 +75,6 @@ class ModelDeveloper(mesa.Agent):
         self.training_window: deque[float] = deque(
             [per_month] * cfg.training_window_months, maxlen=cfg.training_window_months
         )
-        self.debt = 0.0
         self.start_step()
 
     def start_step(self) -> None:
@@ -143,3 +165,116 @@ class ModelDeveloper(mesa.Agent):
         """Open-weight models trail the best frontier model by ``open_weight_gap``."""
         if not self.is_frontier:
             self.quality = max(self.quality, frontier_quality - self.cfg.open_weight_gap)
+
+    def post_price(self, price: float, unit_cost: float) -> None:
+        """Next month's token price, chosen against ``unit_cost`` ($ per mtok of serving)."""
+        self.price = price
+        self.unit_cost_basis = unit_cost
+
+    def pay_staff_and_raise(self, best_quality: float, climate: float) -> None:
+        """Pay staff out of cash, review the training budget against the runway, raise
+        a round when the runway is short, and repay credit-line debt out of cash.
+
+        Training budgets grow while the runway is comfortable and shrink when it is
+        not. Investors back the leaders: the chance of a round falls with the gap to
+        the best model, and a round is sized by the runway it buys but capped by what
+        the lab earns."""
+        mc, vc, ledger = self.cfg, self.model.cfg.vc, self.model.ledger
+        staff = mc.staff_cost_per_month * (1.0 if self.is_frontier else 0.2)
+        spend(ledger, self, "households", staff, "lab_staff")
+        cash = self.cash
+        burn = self.training_cost + self.serving_cost + staff - self.revenue
+        runway = cash / burn if burn > 0 else math.inf
+        if self.is_frontier:
+            if runway > 0.75 * vc.lab_raise_runway_months:
+                self.training_budget *= 1.0 + mc.training_budget_growth_per_month
+            elif runway < 0.5 * vc.lab_raise_runway_months:
+                self.training_budget *= 0.9
+        if runway < vc.lab_raise_runway_months:
+            standing = math.exp(-(best_quality - self.quality))
+            chance = min(1.0, vc.lab_round_probability * climate * standing)
+            if self.model.stream("vc").random() < chance:
+                wanted = vc.lab_round_runway_months * max(burn, self.training_budget, staff)
+                cap = climate * (
+                    vc.lab_round_base + vc.lab_round_revenue_multiple * 12.0 * self.revenue
+                )
+                ledger.transfer("venture_capital", self.unique_id, min(wanted, cap), "vc_labs")
+        self.repaid(repay_debt(ledger, self, self.debt, reserve=0.0, share=1.0))
+
+    # ---------------------------------------------------------------- step 4: settle
+    def take_orders(self, mtok: float) -> None:
+        """Token orders this month: its direct users' and its resellers' (mtok)."""
+        self.token_orders += mtok
+
+    def earn(self, revenue: float) -> None:
+        self.revenue += revenue
+
+    def paid_for_compute(self, paid: float) -> None:
+        """What its compute cost this month, split between serving and training."""
+        self.compute_unit_cost = paid / self.compute_received if self.compute_received > 0 else 0.0
+        self.serving_cost = self.serving_gpu_hours * self.compute_unit_cost
+        self.training_cost = self.training_gpu_hours * self.compute_unit_cost
+
+    def firm_row(self) -> dict[str, Any]:
+        return {
+            **super().firm_row(),
+            "price": self.price,
+            "quality": self.quality,
+            "kind": self.kind,
+            "revenue": self.revenue,
+            "tokens_sold": self.tokens_sold,
+        }
+
+
+def post_token_prices(model, market, ratios: np.ndarray) -> None:
+    """Labs and startups best-respond to today's prices, each reading the demand it
+    would face from the segments' market-research panels. A lab moves its own
+    column and its resellers' retail prices (their markups ride on its price)."""
+    from abm.agents.startup import set_markups
+
+    labs, startups = model.labs, model.startups
+    n_labs, n_cols = len(labs), market.n_cols
+    if n_cols == 0:
+        return
+    uc = model.cfg.end_users
+    col_x = market.price / market.quality_factor
+    # the grid covers every price a firm is considering, quality-adjusted
+    span = np.log(ratios[-1]) + 0.05
+    log_x_grid = np.linspace(np.log(col_x.min()) - span, np.log(col_x.max()) + span, 48)
+    curves = np.vstack([seg.demand_curve(log_x_grid) for seg in model.segments])
+    # who moves which column: each seller its own, and a lab its resellers' too
+    rows = list(range(n_labs)) + [n_labs + i for i in range(len(startups))]
+    cols = list(range(n_labs)) + [n_labs + i for i in range(len(startups))]
+    lab_index = {lab.unique_id: i for i, lab in enumerate(labs)}
+    rows += [lab_index[s.supplier] for s in startups]
+    cols += [n_labs + i for i in range(len(startups))]
+    membership = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_cols, n_cols))
+    quantity = expected_sales(
+        market.choice, curves, log_x_grid, col_x, membership, ratios, uc.price_sensitivity
+    )
+    shares = cloud_shares(
+        np.array([h.price for h in model.hyperscalers]),
+        model.cfg.hyperscalers.buyer_price_sensitivity,
+    )
+    posted = float(shares @ np.array([h.price for h in model.hyperscalers]))
+    lab_cost = np.array(
+        [lab.serving_cost_per_mtok(lab.compute_unit_cost or posted, model.month) for lab in labs]
+    )
+    supplier_price = np.array([labs[lab_index[s.supplier]].price for s in startups])
+    cost = np.r_[lab_cost, supplier_price]
+    new = best_response(
+        market.price,
+        cost,
+        ratios,
+        quantity,
+        np.r_[
+            np.full(n_labs, model.cfg.model_developers.price_adjustment),
+            np.full(len(startups), model.cfg.startups.markup_adjustment),
+        ],
+        floor=np.r_[np.full(n_labs, 1e-6), supplier_price],
+    )
+    for lab, p, c in zip(labs, new[:n_labs].tolist(), lab_cost.tolist(), strict=True):
+        lab.post_price(p, c)
+    if startups:
+        supplier_new = np.array([labs[lab_index[s.supplier]].price for s in startups])
+        set_markups(startups, new[n_labs:], supplier_price, supplier_new)

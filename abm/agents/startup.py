@@ -1,13 +1,28 @@
-"""API-wrapper startups: resell a lab's tokens inside an app, funded by venture capital."""
+"""API-wrapper startups: resell a lab's tokens inside an app, funded by venture capital.
+
+A startup is an agent (:class:`WrapperStartup`); the decisions startups take as a
+population each month -- burn, raising, exit, supplier review, entry -- are module
+functions over their arrays, in this file, because they are the startups' own rules:
+:func:`found`, :func:`burn_raise_and_exit`, :func:`review_suppliers`, :func:`enter`.
+"""
 
 from __future__ import annotations
 
-import mesa
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from abm.agents.firm import Firm
 from abm.config import StartupConfig
+from abm.market.demand import choice_utility, softmax
+from abm.market.settlement import spend_many
+
+if TYPE_CHECKING:
+    from abm.agents.model_developer import ModelDeveloper
+    from abm.model import ComputeMarket
 
 
-class WrapperStartup(mesa.Agent):
+class WrapperStartup(Firm):
     """Buys tokens from one supplier lab and sells them to end users at a retail
     price over its token cost. Its app adds value (``app_bonus``, in logit
     utility) for users who like apps. It burns cash on staff every month, raises
@@ -25,9 +40,9 @@ class WrapperStartup(mesa.Agent):
         app_bonus: float,
     ) -> None:
         super().__init__(model)
-        self.cfg = cfg
         self.name = f"startup-{self.unique_id}"
-        self.supplier = supplier
+        self.cfg = cfg
+        self.supplier = supplier  # unique_id of the lab it buys from
         self.markup = cfg.initial_markup
         self.price = supplier_price * (1.0 + self.markup)  # $ per mtok, retail
         self.base_burn = burn  # $ per month before growth spending
@@ -35,15 +50,173 @@ class WrapperStartup(mesa.Agent):
         self.app_bonus = app_bonus
         self.born = model.steps
         self.rounds = 0
-        self.start_step()
-
-    def start_step(self) -> None:
+        # this step
         self.token_orders = 0.0  # mtok its users want
         self.tokens_sold = 0.0
         self.revenue = 0.0
         self.token_cost = 0.0
-        self.raised = 0.0
+
+    def start_step(self) -> None:
+        self.token_orders = self.tokens_sold = self.revenue = self.token_cost = 0.0
+
+    # ---------------------------------------------------------------- the month
+    def take_orders(self, mtok: float) -> None:
+        """Its users' orders this month, which it passes on to its supplier."""
+        self.token_orders = mtok
+
+    def sell(self, mtok: float) -> None:
+        self.tokens_sold = mtok
+
+    def earn(self, revenue: float) -> None:
+        self.revenue += revenue
+
+    def paid_supplier(self, value: float) -> None:
+        self.token_cost = value
 
     def follow_supplier_price(self, supplier_price: float) -> None:
         """Retail price = supplier price x (1 + markup): a wholesale change passes through."""
         self.price = supplier_price * (1.0 + self.markup)
+
+    def set_markup(self, markup: float, supplier_price: float) -> None:
+        """Keep the markup it chose over the price its supplier just set."""
+        self.markup = markup
+        self.price = supplier_price * (1.0 + markup)
+
+    def switch_supplier(self, lab: ModelDeveloper) -> None:
+        graph = self.model.supply
+        graph.disconnect(self.supplier, self.unique_id)
+        self.supplier = lab.unique_id
+        graph.connect(lab.unique_id, self.unique_id)
+        self.follow_supplier_price(lab.price)
+
+    def close(self) -> None:
+        """Exit: what cash is left returns to its investors; it leaves the graph and the model."""
+        left = self.cash
+        if left > 0:
+            self.model.ledger.transfer(self.unique_id, "venture_capital", left, "liquidation")
+        self.model.supply.remove_node(self.unique_id)
+        self.remove()
+
+    def firm_row(self) -> dict[str, Any]:
+        return {
+            **super().firm_row(),
+            "price": self.price,
+            "markup": self.markup,
+            "supplier": self.supplier,
+            "revenue": self.revenue,
+            "tokens_sold": self.tokens_sold,
+        }
+
+
+# ------------------------------------------------------------------ the population's rules
+def pick_supplier(model: ComputeMarket) -> ModelDeveloper:
+    """A founder picks a lab the way users choose models: logit on quality and price."""
+    uc, labs = model.cfg.end_users, model.labs
+    util = choice_utility(
+        [lab.quality for lab in labs],
+        [lab.price for lab in labs],
+        uc.quality_sensitivity,
+        uc.price_sensitivity,
+    )
+    return labs[int(model.stream("startups").choice(len(labs), p=softmax(util)))]
+
+
+def found(model: ComputeMarket, initial: bool = False) -> WrapperStartup:
+    """A new startup: a supplier, a burn rate and an app quality drawn; it exists once
+    venture capital has paid its seed round in."""
+    sc, rng = model.cfg.startups, model.stream("startups")
+    lab = pick_supplier(model)
+    burn = sc.burn_per_month_median * float(rng.lognormal(0.0, sc.burn_sigma))
+    bonus = sc.app_bonus + sc.app_bonus_sigma * float(rng.standard_normal())
+    s = WrapperStartup(model, sc, lab.unique_id, lab.price, burn, bonus)
+    seed = sc.seed_round * (float(rng.uniform(0.5, 1.5)) if initial else 1.0)
+    s.open_account("venture_capital", seed, "vc_startups")
+    model.supply.connect(lab.unique_id, s.unique_id)
+    for seg in model.segments:
+        model.supply.connect(s.unique_id, seg.unique_id)
+    return s
+
+
+def burn_raise_and_exit(
+    model: ComputeMarket, startups: list[WrapperStartup], climate: float
+) -> tuple[list[WrapperStartup], int]:
+    """Each startup pays its burn out of cash, raises a round when its runway is short
+    and investors bite, and exits when it is out of cash. Returns (survivors, exits)."""
+    if not startups:
+        return startups, 0
+    sc, vc, ledger = model.cfg.startups, model.cfg.vc, model.ledger
+    ids = [s.unique_id for s in startups]
+    gross = np.array([s.revenue - s.token_cost for s in startups])
+    # growth-mode startups spend their gross profit and more on hiring and marketing
+    burn = np.array([s.base_burn for s in startups]) + sc.reinvest_share * np.maximum(gross, 0.0)
+    cash = ledger.balances(ids)
+    cash = cash - spend_many(ledger, startups, "households", burn, "startup_burn")
+    net_burn = burn - gross
+    runway = np.divide(cash, net_burn, out=np.full_like(cash, np.inf), where=net_burn > 0)
+    # a round: likelier in a warm climate and with traction (gross profit against burn)
+    traction = np.divide(gross, burn, out=np.ones_like(burn), where=burn > 0).clip(max=2.0)
+    chance = np.minimum(
+        1.0, vc.startup_round_probability * climate * np.maximum(0.25, 0.5 + traction)
+    )
+    raised = (runway < sc.raise_runway_months) & (model.stream("vc").random(len(ids)) < chance)
+    amount = sc.round_runway_months * burn * (1.0 + np.maximum(traction, 0.0))
+    winners = np.nonzero(raised)[0]
+    ledger.transfer_many(
+        ["venture_capital"] * winners.size,
+        [ids[i] for i in winners],
+        amount[winners],
+        "vc_startups",
+    )
+    cash[winners] += amount[winners]
+    out = (cash <= 1e-6 * np.maximum(burn, 1.0)) & (burn > 0)
+    survivors = []
+    for s, b, r, gone in zip(startups, burn.tolist(), raised, out, strict=True):
+        s.burn = b
+        s.rounds += int(r)
+        if gone:
+            s.close()
+        else:
+            survivors.append(s)
+    return survivors, int(out.sum())
+
+
+def review_suppliers(model: ComputeMarket, startups: list[WrapperStartup]) -> None:
+    """Some startups review their supplier each month and move to the lab users value
+    most, if it beats theirs by a margin worth the switch."""
+    sc, uc, labs = model.cfg.startups, model.cfg.end_users, model.labs
+    if not startups or sc.supplier_switch_probability <= 0:
+        return
+    value = choice_utility(
+        [lab.quality for lab in labs],
+        [lab.price for lab in labs],
+        uc.quality_sensitivity,
+        uc.price_sensitivity,
+    )
+    best = int(np.argmax(value))
+    index = {lab.unique_id: i for i, lab in enumerate(labs)}
+    reviews = model.stream("startups").random(len(startups)) < sc.supplier_switch_probability
+    for s, review in zip(startups, reviews, strict=True):
+        if review and best != index[s.supplier] and value[best] > value[index[s.supplier]] + 0.1:
+            s.switch_supplier(labs[best])
+
+
+def enter(model: ComputeMarket, startups: list[WrapperStartup], climate: float) -> int:
+    """Free entry: founders come while incumbents' gross profit covers their burn, more
+    in a warm venture climate. Returns how many were founded (they join ``startups``)."""
+    sc = model.cfg.startups
+    cover = [(s.revenue - s.token_cost) / s.burn for s in startups if s.burn > 0]
+    attract = float(np.clip(np.median(cover), 0.0, 3.0)) if cover else 1.0
+    n = int(model.stream("startups").poisson(sc.entry_rate_per_month * climate * attract))
+    n = max(0, min(n, sc.max_count - len(startups)))
+    startups.extend(found(model) for _ in range(n))
+    return n
+
+
+def set_markups(
+    startups: list[WrapperStartup], retail: np.ndarray, supplier_price, new_supplier_price
+) -> None:
+    """Each startup keeps the markup implied by the retail price it chose over its
+    supplier's old price, applied to the supplier's new price."""
+    markup = np.maximum(retail / supplier_price - 1.0, 0.0)
+    for s, m, p in zip(startups, markup.tolist(), new_supplier_price.tolist(), strict=True):
+        s.set_markup(m, p)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
-import mesa
 import numpy as np
 
+from abm.agents.firm import Firm
 from abm.config import GPUConfig, VendorConfig
 from abm.market.pricing import adjust_to_excess_demand, best_response
 from abm.market.rationing import pro_rata
+from abm.market.settlement import pay, spend
 
 
-class GPUVendor(mesa.Agent):
+class GPUVendor(Firm):
     """A GPU maker. Quantities it books are in H100-equivalents (H100e) of
     performance; it ships whole parts of its current generation, each worth
     ``perf`` H100e, at ``price`` $ per part."""
@@ -20,10 +22,9 @@ class GPUVendor(mesa.Agent):
     layer = "vendor"
 
     def __init__(self, model, cfg: VendorConfig, gpu: GPUConfig) -> None:
-        super().__init__(model)
+        super().__init__(model, cfg.name)
         self.cfg = cfg
         self.gpu = gpu
-        self.name = cfg.name
         self.generation = 0
         self.generation_name = gpu.first_generation
         self.perf = gpu.first_generation_perf * cfg.perf_multiplier  # H100e per part
@@ -129,7 +130,33 @@ class GPUVendor(mesa.Agent):
             )
         )
 
+    # ---------------------------------------------------------------- step 4: settle
+    def sold_gpus(self, units: float, value: float) -> None:
+        """Parts delivered for ``value`` $; it pays the foundry their cost of goods."""
+        self.revenue += value
+        self.shipped_units += units
+        cost = units * self.unit_cost
+        self.cogs += cost
+        pay(self.model.ledger, self, "foundry_components", cost, "foundry")
+
     # ---------------------------------------------------------------- step 6: lifecycle
+    def pay_running_costs(self) -> None:
+        """Expand packaging capacity and pay operating expenses, out of cash on hand."""
+        ledger = self.model.ledger
+        spend(ledger, self, "foundry_components", self.expand_capacity(), "capacity_expansion")
+        spend(
+            ledger, self, "households", self.revenue * self.cfg.opex_share_of_revenue, "vendor_opex"
+        )
+
+    def firm_row(self) -> dict[str, Any]:
+        return {
+            **super().firm_row(),
+            "price": self.price,
+            "capacity": self.capacity,
+            "backlog_h100e": self.backlog_h100e,
+            "revenue": self.revenue,
+        }
+
     def expand_capacity(self) -> float:
         """Packaging capacity grows toward demand, at most ``capacity_growth_per_month``.
 
@@ -150,3 +177,23 @@ class GPUVendor(mesa.Agent):
         self.unit_cost *= g.cost_growth_per_generation
         self.power_kw *= g.power_growth_per_generation
         self.price = self.unit_cost * margin_ratio
+
+
+def post_gpu_prices(model, ratios: np.ndarray) -> None:
+    """Each vendor reads the clouds' orders at candidate prices (their investment
+    rule, at next month's compute prices) and sets its price."""
+    from abm.agents.hyperscaler import vendor_split
+
+    vendors, clouds, hc = model.vendors, model.hyperscalers, model.cfg.hyperscalers
+    base = np.array([v.price_per_h100e for v in vendors])
+    on_order = [sum(v.backlog.get(h.unique_id, 0.0) for v in vendors) for h in clouds]
+    orders = np.zeros((len(vendors), ratios.size))
+    for i in range(len(vendors)):
+        prices = np.broadcast_to(base, (ratios.size, len(vendors))).copy()
+        prices[:, i] *= ratios
+        split = vendor_split(vendors, prices, hc)  # candidates x vendors
+        avg = (split * prices).sum(axis=1)
+        wanted = sum(h.gpus_wanted(o, avg) for h, o in zip(clouds, on_order, strict=True))
+        orders[i] = wanted * split[:, i]
+    for v, row in zip(vendors, orders, strict=True):
+        v.set_price(ratios, row)

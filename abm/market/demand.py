@@ -48,6 +48,15 @@ def saturating_growth(months: float, growth_per_year: float, ceiling: float) -> 
     return float(np.exp(top * (1.0 - np.exp(-g * months / top))))
 
 
+def choice_utility(quality, price, quality_sensitivity: float, price_sensitivity: float):
+    """Logit utility of a model to a buyer: ``quality_sensitivity * quality -
+    price_sensitivity * ln(price)``. One formula for every choice among models:
+    users choosing a provider, founders choosing a supplier, startups reviewing theirs."""
+    return quality_sensitivity * np.asarray(quality, dtype=float) - price_sensitivity * np.log(
+        np.asarray(price, dtype=float)
+    )
+
+
 def softmax(util: np.ndarray, axis: int = -1) -> np.ndarray:
     """Logit choice probabilities from utilities."""
     z = util - util.max(axis=axis, keepdims=True)

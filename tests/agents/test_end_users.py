@@ -12,13 +12,13 @@ def test_segment_demand_equals_the_reference_law_user_by_user():
     m.run(3)
     market = m.observe_market()
     for seg in m.segments:
-        seg.choose_providers(market["col_ids"], market["choice"][0], market["col_of"], 0.0)
-        totals = seg.order_tokens(market["price"], market["quality_factor"])
+        seg.choose_providers(market.col_ids, market.choice[0], market.col_of, 0.0)
+        totals = seg.order_tokens(market.price, market.quality_factor)
         col = seg._col
         ok = col >= 0
         ref = token_demand(
-            market["price"][col[ok]],
-            market["quality_factor"][col[ok]],
+            market.price[col[ok]],
+            market.quality_factor[col[ok]],
             seg.tasks[ok],
             seg.tokens_per_task[ok],
             seg.value[ok],

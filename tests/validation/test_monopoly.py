@@ -23,7 +23,7 @@ def test_single_lab_settles_at_monopoly_markup(elasticity):
     model, df = run("monopoly", end_users__price_elasticity=elasticity)
     (lab,) = model.labs
     assert df["token_price"].iloc[1] == pytest.approx(20.0)  # it started far away
-    assert model.lab_unit_cost[0] == pytest.approx(UNIT_COST)  # the cost it prices against
+    assert model.labs[0].unit_cost_basis == pytest.approx(UNIT_COST)  # the cost it prices against
     target = monopoly_price(UNIT_COST, elasticity)
     assert lab.price == pytest.approx(target, rel=TOLERANCE)
     assert settled(df, "token_price") == pytest.approx(target, rel=TOLERANCE)
