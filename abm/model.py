@@ -20,22 +20,26 @@ import mesa
 import numpy as np
 
 from abm.agents import startup
-from abm.agents.end_users import NO_PROVIDER, EndUserSegment
-from abm.agents.hyperscaler import Hyperscaler, post_compute_prices, vendor_split
+from abm.agents.end_users import NO_PROVIDER, EndUserSegment, choose_and_order, found_segments
+from abm.agents.hyperscaler import (
+    Hyperscaler,
+    clear_compute_market,
+    found_clouds,
+    order_gpus_and_plan,
+    post_compute_prices,
+)
 from abm.agents.model_developer import (
-    FRONTIER,
-    OPEN_WEIGHT,
     ModelDeveloper,
     cloud_shares,
+    found_labs,
     post_token_prices,
+    train_and_fund,
     trend_compute_price,
 )
-from abm.agents.vendor import GPUVendor, post_gpu_prices
+from abm.agents.vendor import GPUVendor, post_gpu_prices, ship_gpus
 from abm.config import Config, config_with_overrides, load_config
 from abm.ledger import Ledger
-from abm.market.demand import saturating_growth
 from abm.market.pricing import candidate_ratios
-from abm.market.rationing import allocate_with_spillover
 from abm.market.retail import RetailMarket, observe_retail_market
 from abm.market.settlement import deliver, deliver_many
 from abm.metrics import METRICS, compute_metrics
@@ -122,61 +126,13 @@ class ComputeMarket(mesa.Model):
     # ================================================================== set-up
     def _build_market(self) -> None:
         """Agents with their starting balances, and the supply graph's edges."""
-        cfg, rng, graph = self.cfg, self.stream("setup"), self.supply
-        g, hc, mc, uc = cfg.gpu, cfg.hyperscalers, cfg.model_developers, cfg.end_users
-        self.vendors = [GPUVendor(self, v, g) for v in g.vendors]
+        cfg, rng = self.cfg, self.stream("setup")
+        self.vendors = [GPUVendor(self, v, cfg.gpu) for v in cfg.gpu.vendors]
         for v in self.vendors:
             v.open_account("households", 0.0)
-        first = self.vendors[0]
-        # hyperscalers: the installed base split with some spread
-        shares = rng.dirichlet(np.full(hc.count, 8.0))
-        for i in range(hc.count):
-            region = hc.regions[i % len(hc.regions)]
-            h = Hyperscaler(
-                self, hc, cfg.datacenters, region, hc.initial_installed_h100e * shares[i],
-                g.legacy_perf, g.legacy_power_kw, first.perf, first.power_kw,
-                legacy_unit_value=0.4 * first.price,
-            )  # fmt: skip
-            self.hyperscalers.append(h)
-            h.open_account("households", hc.initial_cash * shares[i] * hc.count)
-            for v in self.vendors:
-                graph.connect(v.unique_id, h.unique_id)
-        for v in self.vendors:  # orders already booked in January 2023
-            total = v.cfg.initial_backlog_months * v.capacity_h100e
-            for h, s in zip(self.hyperscalers, shares, strict=True):
-                v.backlog[h.unique_id] = total * s
-        # frontier labs: a training run under way that explains today's quality
-        price0 = hc.initial_compute_price
-        for i in range(mc.frontier_count):
-            spread = mc.quality_spread * i / max(mc.frontier_count - 1, 1) if i else 0.0
-            q = mc.initial_quality - spread
-            cash = mc.initial_cash_frontier * float(rng.lognormal(0.0, 0.3))
-            budget = cash * mc.training_spend_rate
-            window = mc.training_window_months * budget / price0
-            run_share = 10.0**q / window if budget > 0 else 1.0
-            lab = ModelDeveloper(
-                self, mc, FRONTIER, q, mc.initial_price_frontier, run_share, budget
-            )
-            self.labs.append(lab)
-            lab.open_account("venture_capital", cash)
-        best = max((lab.quality for lab in self.labs), default=mc.initial_quality)
-        for _ in range(mc.open_weight_hosts):
-            q = best - mc.open_weight_gap
-            lab = ModelDeveloper(self, mc, OPEN_WEIGHT, q, mc.initial_price_open, 1.0, 0.0)
-            self.labs.append(lab)
-            lab.open_account("venture_capital", mc.initial_cash_open)
-        for lab in self.labs:
-            for h in self.hyperscalers:
-                graph.connect(h.unique_id, lab.unique_id)
-        # end-user segments: simulated users split by simulated_share
-        weights = np.array([s.simulated_share for s in uc.segments])
-        counts = np.maximum(np.floor(uc.simulated_users * weights / weights.sum()).astype(int), 1)
-        for s, n in zip(uc.segments, counts, strict=True):
-            seg = EndUserSegment(self, s, uc, int(n))
-            self.segments.append(seg)
-            graph.add_node(seg.unique_id, seg.layer, seg.name)
-            for lab in self.labs:
-                graph.connect(lab.unique_id, seg.unique_id)
+        self.hyperscalers = found_clouds(self, rng)
+        self.labs = found_labs(self, rng)
+        self.segments = found_segments(self)
         for _ in range(cfg.startups.initial_count):
             self.startups.append(startup.found(self, initial=True))
 
@@ -221,15 +177,15 @@ class ComputeMarket(mesa.Model):
         # 1. observe: posted prices and qualities, read from the sellers
         market = self.observe_market()
         # 2. demand, downstream to upstream
-        orders = self.users_choose_and_order(market)
+        orders = choose_and_order(self.segments, market, self.cfg.end_users, self.month)
         self.firms_total_token_orders(market, orders)
         self.labs_plan_compute()
-        self.hyperscalers_order_and_plan()
+        order_gpus_and_plan(self)
         # 3. supply, upstream to downstream
-        deliveries = self.vendors_ship()
+        deliveries = ship_gpus(self)
         for h in self.hyperscalers:
             h.install_gpus()
-        compute = self.clear_compute_market()
+        compute = clear_compute_market(self)
         delivered = self.serve_tokens(market, orders)
         # 4. settle: cash only for what was delivered, along the graph's edges
         self.settle(delivered, compute, deliveries)
@@ -259,19 +215,6 @@ class ComputeMarket(mesa.Model):
         )  # fmt: skip
 
     # ------------------------------------------------------------------ 2. demand
-    def users_choose_and_order(self, market: RetailMarket) -> np.ndarray:
-        """Every segment's orders this month: mtok by [segment, column]."""
-        uc = self.cfg.end_users
-        tpt = saturating_growth(
-            self.month, uc.tokens_per_task_growth_per_year, uc.tokens_per_task_max_multiplier
-        )
-        orders = np.zeros((len(self.segments), market.n_cols))
-        for k, seg in enumerate(self.segments):
-            row = seg.choose_and_order(market, k, tpt)
-            if market.n_cols:
-                orders[k] = row
-        return orders
-
     def firms_total_token_orders(self, market: RetailMarket, orders: np.ndarray) -> None:
         """Startups pass their users' orders to their supplier; labs total both channels."""
         by_col = orders.sum(axis=0)
@@ -289,53 +232,7 @@ class ComputeMarket(mesa.Model):
         for lab in self.labs:
             lab.plan_compute(self.month, lab.training_budget, expected_price, trend_price, lab.cash)
 
-    def hyperscalers_order_and_plan(self) -> None:
-        """Clouds see the compute labs ask of them, forecast, order GPUs, plan projects."""
-        shares = self.cloud_shares()
-        requests = np.array([lab.serving_request + lab.training_request for lab in self.labs])
-        asked = requests.sum() * shares if requests.size else np.zeros(len(self.hyperscalers))
-        vendor_prices = np.array([v.price_per_h100e for v in self.vendors])
-        split = vendor_split(self.vendors, vendor_prices, self.cfg.hyperscalers)
-        newest_kw = float(np.dot(split, [v.power_kw / v.perf for v in self.vendors]))
-        seen = asked
-        if self.cfg.hyperscalers.information_sharing and requests.size:
-            # the labs' total needs (end demand) at each cloud's share of the fleet,
-            # not its own order stream, which also swings with its price against rivals'
-            fleet = np.array([h.installed_h100e + h.inventory_h100e for h in self.hyperscalers])
-            seen = requests.sum() * (fleet / fleet.sum() if fleet.sum() > 0 else shares)
-        for h, demand, signal in zip(self.hyperscalers, asked, seen, strict=True):
-            h.order_and_plan(
-                float(demand), float(signal), self.vendors, split, vendor_prices, newest_kw
-            )
-
     # ------------------------------------------------------------------ 3. supply
-    def vendors_ship(self) -> list[tuple[GPUVendor, Hyperscaler, float]]:
-        """Vendors ship (rationed when short); clouds take the parts into inventory."""
-        deliveries = []
-        by_id = {h.unique_id: h for h in self.hyperscalers}
-        for v in self.vendors:
-            for buyer, units in v.allocate_output():
-                h = by_id[buyer]
-                h.receive_gpus(units, v.perf, v.power_kw, v.price)
-                deliveries.append((v, h, units))
-        return deliveries
-
-    def clear_compute_market(self) -> np.ndarray:
-        """Pro-rata rationing at each cloud, unmet demand spilling to spare capacity.
-        Returns GPU-h filled by [lab, cloud]."""
-        requests = np.array([lab.serving_request + lab.training_request for lab in self.labs])
-        capacities = np.array([h.gpu_hours for h in self.hyperscalers])
-        if self.cfg.hyperscalers.fixed_compute_price is not None:
-            capacities = np.full(len(self.hyperscalers), np.inf)  # a passive layer never rations
-        filled, _ = allocate_with_spillover(
-            requests[:, None] * self.cloud_shares()[None, :], capacities
-        )
-        for lab, row in zip(self.labs, filled, strict=True):
-            lab.use_compute(float(row.sum()), self.month)
-        for h, col, cap in zip(self.hyperscalers, filled.T, capacities, strict=True):
-            h.sell_compute(float(col.sum()), float(cap))
-        return filled
-
     def serve_tokens(self, market: RetailMarket, orders: np.ndarray) -> np.ndarray:
         """Tokens are served only as far as compute allows; shortfalls pass pro rata
         to every buyer of that lab, startups' users included. Returns mtok delivered
@@ -414,15 +311,7 @@ class ComputeMarket(mesa.Model):
             if release:
                 v.release_generation()
         climate = self.climate()
-        algo = self.cfg.model_developers.training_algo_gain_per_year ** (self.month / 12.0)
-        for lab in self.labs:
-            lab.train(algo)
-        best_frontier = max((lab.quality for lab in self.labs if lab.is_frontier), default=None)
-        best_all = max(lab.quality for lab in self.labs)
-        for lab in self.labs:
-            if best_frontier is not None:
-                lab.follow_open_frontier(best_frontier)
-            lab.pay_staff_and_raise(best_all, climate)
+        train_and_fund(self, climate)
         self.startups, exits = startup.burn_raise_and_exit(self, self.startups, climate)
         startup.review_suppliers(self, self.startups)
         entries = startup.enter(self, self.startups, climate)

@@ -7,7 +7,7 @@ import numpy as np
 from scipy import stats
 
 from abm.config import EndUserConfig, SegmentConfig
-from abm.market.demand import MTOK, aggregate_curve, bass_hazard
+from abm.market.demand import MTOK, aggregate_curve, bass_hazard, saturating_growth
 
 NO_PROVIDER = -1
 
@@ -204,4 +204,36 @@ class EndUserSegment(mesa.Agent):
         }
 
 
-__all__ = ["EndUserSegment", "MTOK", "NO_PROVIDER"]
+def found_segments(model) -> list[EndUserSegment]:
+    """One segment agent per configured segment, the simulated users split among them
+    by ``simulated_share``; every lab can sell to every segment."""
+    uc, graph = model.cfg.end_users, model.supply
+    weights = np.array([s.simulated_share for s in uc.segments])
+    counts = np.maximum(np.floor(uc.simulated_users * weights / weights.sum()).astype(int), 1)
+    segments = []
+    for s, n in zip(uc.segments, counts, strict=True):
+        seg = EndUserSegment(model, s, uc, int(n))
+        segments.append(seg)
+        graph.add_node(seg.unique_id, seg.layer, seg.name)
+        for lab in model.labs:
+            graph.connect(lab.unique_id, seg.unique_id)
+    return segments
+
+
+def choose_and_order(segments: list[EndUserSegment], market, uc: EndUserConfig, month: int):
+    """Every segment's orders this month: mtok by [segment, column of ``market``].
+
+    Tokens per task grow along the configured saturating path (a demand shift that
+    is the same for every user)."""
+    tpt = saturating_growth(
+        month, uc.tokens_per_task_growth_per_year, uc.tokens_per_task_max_multiplier
+    )
+    orders = np.zeros((len(segments), market.n_cols))
+    for k, seg in enumerate(segments):
+        row = seg.choose_and_order(market, k, tpt)
+        if market.n_cols:
+            orders[k] = row
+    return orders
+
+
+__all__ = ["EndUserSegment", "MTOK", "NO_PROVIDER", "choose_and_order", "found_segments"]

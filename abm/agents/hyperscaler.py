@@ -12,7 +12,7 @@ from abm.agents.model_developer import cloud_shares, training_gpu_hours, trend_c
 from abm.config import DataCentreConfig, HyperscalerConfig, RegionConfig
 from abm.market.demand import softmax
 from abm.market.pricing import adjust_to_excess_demand, best_response
-from abm.market.rationing import spillover_sales
+from abm.market.rationing import allocate_with_spillover, spillover_sales
 from abm.market.settlement import pay, repay_debt
 
 PERMITTING, INTERCONNECTION, CONSTRUCTION = 0, 1, 2
@@ -409,6 +409,30 @@ class Hyperscaler(Firm):
 
 
 # ------------------------------------------------------------------ the clouds' market rules
+def found_clouds(model, rng: np.random.Generator) -> list[Hyperscaler]:
+    """The clouds of January 2023: the installed base split among them with some
+    spread, each able to buy from every vendor, with orders already booked."""
+    cfg = model.cfg
+    g, hc, vendors = cfg.gpu, cfg.hyperscalers, model.vendors
+    first = vendors[0]
+    shares = rng.dirichlet(np.full(hc.count, 8.0))
+    clouds = []
+    for i in range(hc.count):
+        region = hc.regions[i % len(hc.regions)]
+        h = Hyperscaler(
+            model, hc, cfg.datacenters, region, hc.initial_installed_h100e * shares[i],
+            g.legacy_perf, g.legacy_power_kw, first.perf, first.power_kw,
+            legacy_unit_value=0.4 * first.price,
+        )  # fmt: skip
+        clouds.append(h)
+        h.open_account("households", hc.initial_cash * shares[i] * hc.count)
+        for v in vendors:
+            model.supply.connect(v.unique_id, h.unique_id)
+    for v in vendors:
+        v.book_initial_backlog([h.unique_id for h in clouds], shares)
+    return clouds
+
+
 def vendor_split(vendors: list, prices_per_h100e: np.ndarray, hc: HyperscalerConfig) -> np.ndarray:
     """How clouds split GPU orders across vendors: logit on price per H100e, each
     vendor's ecosystem (software lock-in) and its queue (months of backlog).
@@ -459,3 +483,40 @@ def post_compute_prices(model, ratios: np.ndarray) -> None:
     demand = sales[idx, :, idx]
     for h, row in zip(clouds, demand, strict=True):
         h.set_price(ratios, row)
+
+
+def order_gpus_and_plan(model) -> None:
+    """Clouds see the compute labs ask of them, forecast, order GPUs, plan projects."""
+    shares = model.cloud_shares()
+    requests = np.array([lab.serving_request + lab.training_request for lab in model.labs])
+    asked = requests.sum() * shares if requests.size else np.zeros(len(model.hyperscalers))
+    vendor_prices = np.array([v.price_per_h100e for v in model.vendors])
+    split = vendor_split(model.vendors, vendor_prices, model.cfg.hyperscalers)
+    newest_kw = float(np.dot(split, [v.power_kw / v.perf for v in model.vendors]))
+    seen = asked
+    if model.cfg.hyperscalers.information_sharing and requests.size:
+        # the labs' total needs (end demand) at each cloud's share of the fleet,
+        # not its own order stream, which also swings with its price against rivals'
+        fleet = np.array([h.installed_h100e + h.inventory_h100e for h in model.hyperscalers])
+        seen = requests.sum() * (fleet / fleet.sum() if fleet.sum() > 0 else shares)
+    for h, demand, signal in zip(model.hyperscalers, asked, seen, strict=True):
+        h.order_and_plan(
+            float(demand), float(signal), model.vendors, split, vendor_prices, newest_kw
+        )
+
+
+def clear_compute_market(model) -> np.ndarray:
+    """Pro-rata rationing at each cloud, unmet demand spilling to spare capacity.
+    Returns GPU-h filled by [lab, cloud]."""
+    requests = np.array([lab.serving_request + lab.training_request for lab in model.labs])
+    capacities = np.array([h.gpu_hours for h in model.hyperscalers])
+    if model.cfg.hyperscalers.fixed_compute_price is not None:
+        capacities = np.full(len(model.hyperscalers), np.inf)  # a passive layer never rations
+    filled, _ = allocate_with_spillover(
+        requests[:, None] * model.cloud_shares()[None, :], capacities
+    )
+    for lab, row in zip(model.labs, filled, strict=True):
+        lab.use_compute(float(row.sum()), model.month)
+    for h, col, cap in zip(model.hyperscalers, filled.T, capacities, strict=True):
+        h.sell_compute(float(col.sum()), float(cap))
+    return filled

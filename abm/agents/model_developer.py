@@ -226,6 +226,38 @@ class ModelDeveloper(Firm):
         }
 
 
+def found_labs(model, rng: np.random.Generator) -> list[ModelDeveloper]:
+    """The labs of January 2023, each able to rent from every cloud.
+
+    A frontier lab's quality is explained by a training run under way: its budget
+    (a share of its cash) over the training window at the initial compute price
+    buys the effective compute that its quality stands for. Open-weight hosts serve
+    a model ``open_weight_gap`` behind the best frontier model."""
+    cfg = model.cfg
+    mc, price0 = cfg.model_developers, cfg.hyperscalers.initial_compute_price
+    labs = []
+    for i in range(mc.frontier_count):
+        spread = mc.quality_spread * i / max(mc.frontier_count - 1, 1) if i else 0.0
+        q = mc.initial_quality - spread
+        cash = mc.initial_cash_frontier * float(rng.lognormal(0.0, 0.3))
+        budget = cash * mc.training_spend_rate
+        window = mc.training_window_months * budget / price0
+        run_share = 10.0**q / window if budget > 0 else 1.0
+        lab = ModelDeveloper(model, mc, FRONTIER, q, mc.initial_price_frontier, run_share, budget)
+        labs.append(lab)
+        lab.open_account("venture_capital", cash)
+    best = max((lab.quality for lab in labs), default=mc.initial_quality)
+    for _ in range(mc.open_weight_hosts):
+        q = best - mc.open_weight_gap
+        lab = ModelDeveloper(model, mc, OPEN_WEIGHT, q, mc.initial_price_open, 1.0, 0.0)
+        labs.append(lab)
+        lab.open_account("venture_capital", mc.initial_cash_open)
+    for lab in labs:
+        for h in model.hyperscalers:
+            model.supply.connect(h.unique_id, lab.unique_id)
+    return labs
+
+
 def post_token_prices(model, market, ratios: np.ndarray) -> None:
     """Labs and startups best-respond to today's prices, each reading the demand it
     would face from the segments' market-research panels. A lab moves its own
@@ -278,3 +310,18 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     if startups:
         supplier_new = np.array([labs[lab_index[s.supplier]].price for s in startups])
         set_markups(startups, new[n_labs:], supplier_price, supplier_new)
+
+
+def train_and_fund(model, climate: float) -> None:
+    """The labs' month end: training runs add to quality, open-weight hosts follow
+    the frontier, and every lab pays staff, reviews its budget and raises if short."""
+    labs = model.labs
+    algo = model.cfg.model_developers.training_algo_gain_per_year ** (model.month / 12.0)
+    for lab in labs:
+        lab.train(algo)
+    best_frontier = max((lab.quality for lab in labs if lab.is_frontier), default=None)
+    best_all = max(lab.quality for lab in labs)
+    for lab in labs:
+        if best_frontier is not None:
+            lab.follow_open_frontier(best_frontier)
+        lab.pay_staff_and_raise(best_all, climate)

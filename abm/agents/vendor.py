@@ -67,6 +67,13 @@ class GPUVendor(Firm):
             if self.booked:
                 self.booked[-1][buyer] = self.booked[-1].get(buyer, 0.0) + h100e
 
+    def book_initial_backlog(self, buyers: list[int], shares: np.ndarray) -> None:
+        """Orders already booked at the start: ``initial_backlog_months`` of output,
+        split among ``buyers`` by ``shares``."""
+        total = self.cfg.initial_backlog_months * self.capacity_h100e
+        for b, s in zip(buyers, shares, strict=True):
+            self.backlog[b] = total * s
+
     def start_step(self) -> None:
         self.orders_h100e = self.shipped_units = self.revenue = self.cogs = 0.0
         lead = self.gpu.delivery_lead_months
@@ -197,3 +204,15 @@ def post_gpu_prices(model, ratios: np.ndarray) -> None:
         orders[i] = wanted * split[:, i]
     for v, row in zip(vendors, orders, strict=True):
         v.set_price(ratios, row)
+
+
+def ship_gpus(model) -> list[tuple[GPUVendor, object, float]]:
+    """Vendors ship (rationed when short); clouds take the parts into inventory."""
+    deliveries = []
+    by_id = {h.unique_id: h for h in model.hyperscalers}
+    for v in model.vendors:
+        for buyer, units in v.allocate_output():
+            h = by_id[buyer]
+            h.receive_gpus(units, v.perf, v.power_kw, v.price)
+            deliveries.append((v, h, units))
+    return deliveries
