@@ -91,6 +91,20 @@ METRICS: dict[str, tuple[str, str]] = {
     "profit_model_devs": ("$ per month", "gross profit (before training and staff)"),
     "profit_startups": ("$ per month", "gross profit (before burn)"),
     "vendor_profit_share": ("fraction", "vendor's share of the chain's positive gross profit"),
+    "revenue_vendor": ("$ per month", "GPU vendors' revenue (layer revenue)"),
+    "revenue_hyperscalers": ("$ per month", "hyperscalers' compute revenue"),
+    "revenue_model_devs": ("$ per month", "model developers' token revenue, direct and wholesale"),
+    "revenue_startups": ("$ per month", "startups' revenue from end users"),
+    # the dominant vendor and the frontier (calibration targets)
+    "lead_vendor_revenue": (
+        "$ per month",
+        "revenue of the dominant vendor (first [[gpu.vendors]])",
+    ),
+    "lead_vendor_gross_profit": ("$ per month", "the dominant vendor's revenue less cost of goods"),
+    "lead_vendor_shipments": ("GPUs per month", "parts the dominant vendor shipped"),
+    "gpu_orders_h100e": ("H100e per month", "GPUs ordered by the clouds, all vendors"),
+    "gpu_shipments_h100e": ("H100e per month", "GPUs shipped, all vendors"),
+    "frontier_list_price": ("$ per million tokens", "posted price of the best model"),
     # bookkeeping
     "ledger_error": ("$", "absolute conservation residual of all accounts"),
     "ledger_volume": ("$ per month", "total of all transfers this step"),
@@ -217,8 +231,18 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     for layer, p in profit.items():
         out[f"profit_{layer}"] = p
         out[f"margin_{layer}"] = _ratio(p, revenue[layer])
+    for layer, r in revenue.items():
+        out[f"revenue_{layer}"] = r
     positive = sum(max(p, 0.0) for p in profit.values())
     out["vendor_profit_share"] = _ratio(max(profit["vendor"], 0.0), positive)
+
+    lead = vendors[0]
+    out["lead_vendor_revenue"] = lead.revenue
+    out["lead_vendor_gross_profit"] = lead.revenue - lead.cogs
+    out["lead_vendor_shipments"] = lead.shipped_units
+    out["gpu_orders_h100e"] = sum(v.orders_h100e for v in vendors)
+    out["gpu_shipments_h100e"] = h100e
+    out["frontier_list_price"] = max(labs, key=lambda lab: lab.quality).price
 
     out["ledger_error"] = m.ledger.error()
     out["ledger_volume"] = m.ledger.step_volume
