@@ -1,6 +1,7 @@
 """Property-based tests: random valid configs keep the books and the stocks sound."""
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,10 @@ overrides = st.fixed_dictionaries(
         "gpu.next_release_month": st.integers(0, 12),
         "vc.climate": st.sampled_from([0.0, 0.3, 1.0, 3.0]),
         "hyperscalers.initial_installed_h100e": st.sampled_from([1000.0, 350000.0, 5e6]),
+        # prices below cost at the start: the vendor's bill from the foundry exceeds its sales
+        "gpu.vendors.1.initial_price": st.sampled_from([4500.0, 20000.0]),
+        "gpu.vendors.1.cost_multiplier": st.sampled_from([0.5, 1.0, 2.0]),
+        "gpu.first_generation_unit_cost": st.sampled_from([3300.0, 7500.0, 60000.0]),
     }
 )
 
@@ -40,6 +45,27 @@ def test_random_configs_conserve_money_and_keep_stocks_non_negative(over, seed):
         assert violations(model) == [], (over, model.steps)
     df = model.datacollector.get_model_vars_dataframe()
     assert np.isfinite(df.drop(columns="date").astype(float).to_numpy()).all()
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"gpu.vendors.1.initial_price": 4500.0},
+        {"gpu.vendors.1.cost_multiplier": 2.0},
+        {"gpu.first_generation_unit_cost": 60000.0},
+    ],
+)
+def test_a_vendor_selling_below_cost_borrows_instead_of_going_negative(override):
+    """The foundry's bill is an obligation: a vendor whose sales do not cover it draws
+    on credit (its debt rises), so its cash never goes negative (issue: steps 1-7
+    used to show negative vendor cash)."""
+    model = ComputeMarket(rng=1, **override)
+    most_owed = 0.0
+    for _ in range(12):
+        model.step()
+        assert violations(model) == [], model.steps
+        most_owed = max(most_owed, *(v.debt for v in model.vendors))
+    assert most_owed > 0
 
 
 def test_one_firm_of_each_kind_and_no_startups():

@@ -11,7 +11,7 @@ from abm.agents.firm import Firm
 from abm.config import GPUConfig, VendorConfig
 from abm.market.pricing import adjust_to_excess_demand, best_response
 from abm.market.rationing import pro_rata
-from abm.market.settlement import pay, spend
+from abm.market.settlement import pay, repay_debt, spend
 
 
 class GPUVendor(Firm):
@@ -148,12 +148,13 @@ class GPUVendor(Firm):
 
     # ---------------------------------------------------------------- step 6: lifecycle
     def pay_running_costs(self) -> None:
-        """Expand packaging capacity and pay operating expenses, out of cash on hand."""
+        """Expand packaging capacity and pay operating expenses out of cash on hand,
+        then repay credit-line debt (drawn when sales did not cover the foundry's bill)."""
         ledger = self.model.ledger
         spend(ledger, self, "foundry_components", self.expand_capacity(), "capacity_expansion")
-        spend(
-            ledger, self, "households", self.revenue * self.cfg.opex_share_of_revenue, "vendor_opex"
-        )
+        opex = self.revenue * self.cfg.opex_share_of_revenue
+        spend(ledger, self, "households", opex, "vendor_opex")
+        self.repaid(repay_debt(ledger, self, self.debt, reserve=0.0, share=1.0))
 
     def firm_row(self) -> dict[str, Any]:
         return {

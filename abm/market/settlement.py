@@ -48,7 +48,7 @@ def pay(ledger: Ledger, payer: Payer, payee: Hashable, amount: float, kind: str)
     Returns the amount paid (``amount``, or 0 for a non-positive amount)."""
     if amount <= 0:
         return 0.0
-    short = amount - ledger.balance(payer.unique_id)
+    short = float(amount) - ledger.balance(payer.unique_id)
     if short > 0:
         ledger.transfer("lenders", payer.unique_id, short, "borrowing")
         payer.borrow(short)
@@ -120,7 +120,7 @@ def deliver_many(
         short = np.asarray(values, dtype=float) - ledger.balances(ids)
         for p, s in zip(payers, short.tolist(), strict=True):
             if s > 0:
-                ledger.transfer("lenders", p.unique_id, s, "borrowing")
+                ledger.transfer("lenders", p.unique_id, s, "borrowing")  # an obligation
                 p.borrow(s)
         ledger.transfer_many(ids, sellers, values, kind)
     graph.trade_many(sellers, buyers, quantities, values)
