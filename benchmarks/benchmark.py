@@ -1,21 +1,28 @@
 """Speed and memory of the model against Mesa's Boltzmann wealth model, in one run.
 
-    .venv/bin/python benchmarks/benchmark.py [--repeats 3] [--large-steps 12]
+    .venv/bin/python benchmarks/benchmark.py [--repeats 3] [--large-steps 12] [--compare REF]
 
 Each measurement runs in a fresh subprocess (so peak resident memory is its own);
 the table reports medians over the repeats. Agent-steps count every simulated user
 and every firm as an agent. Ratios are taken within this run, on this machine,
 because absolute speeds on shared machines are noisy. Not a test: it prints a table.
+
+``--compare REF`` also runs the baseline of another git revision (checked out into
+a temporary worktree), interleaved with this tree's, and prints the ratio: how a
+change moved the speed, measured in one run on one machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +37,7 @@ def _peak_mb() -> float:
 def measure_model(config: str, steps: int, warmup: int) -> dict:
     from abm import ComputeMarket
 
-    model = ComputeMarket(config=str(ROOT / config), rng=1)
+    model = ComputeMarket(config=str(config), rng=1)
     model.run(warmup)
     firms = []
     t0 = time.perf_counter()
@@ -68,15 +75,37 @@ def measure_boltzmann(agents: int, steps: int) -> dict:
     }
 
 
-def _one(kind: str, steps: int) -> dict:
+def _one(kind: str, steps: int, tree: Path = ROOT) -> dict:
+    """One measurement in a fresh process, with the package of ``tree`` first on the path."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
-        [sys.executable, __file__, "--one", kind, "--steps", str(steps)],
+        [sys.executable, str(ROOT / "benchmarks" / "benchmark.py"), "--one", kind]
+        + ["--steps", str(steps), "--root", str(tree)],
         capture_output=True,
         text=True,
         check=True,
-        cwd=ROOT,
+        cwd=tree,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def _worktree(ref: str):
+    """A temporary detached checkout of ``ref``."""
+    path = Path(tempfile.mkdtemp(prefix="abm-bench-"))
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(path), ref],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+            capture_output=True,
+        )
 
 
 def main() -> None:
@@ -87,13 +116,18 @@ def main() -> None:
     parser.add_argument("--boltzmann-steps", type=int, default=20)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare", metavar="REF", help="also time the baseline at this git revision"
+    )
     args = parser.parse_args()
     if args.one:
         if args.one == "boltzmann":
             res = measure_boltzmann(10_000, args.steps)
         else:
+            name = "baseline.toml" if args.one == "baseline" else "scenarios/large.toml"
             res = measure_model(
-                f"configs/{'baseline.toml' if args.one == 'baseline' else 'scenarios/large.toml'}",
+                args.root / "configs" / name,
                 args.steps,
                 warmup=2,
             )
@@ -135,6 +169,22 @@ def main() -> None:
     print(
         f"medians of {args.repeats} runs; baseline {args.baseline_steps} steps, large {args.large_steps} steps "
         f"(after 2 warm-up steps), Boltzmann {args.boltzmann_steps} steps"
+    )
+    if args.compare:
+        _compare(args.compare, args.baseline_steps, args.repeats)
+
+
+def _compare(ref: str, steps: int, repeats: int) -> None:
+    """Baseline steps/s of this tree and of ``ref``, interleaved in one run."""
+    here, there = [], []
+    with _worktree(ref) as tree:
+        for _ in range(repeats):
+            here.append(_one("baseline", steps)["steps_per_s"])
+            there.append(_one("baseline", steps, tree)["steps_per_s"])
+    now, then = statistics.median(here), statistics.median(there)
+    print(
+        f"\nbaseline steps/s: this tree {now:.1f}, {ref} {then:.1f} "
+        f"(ratio {now / then:.2f}; medians of {repeats} interleaved runs)"
     )
 
 
