@@ -1,4 +1,4 @@
-"""Closed forms of the textbook limits the model must reproduce (DESIGN section 6.1).
+"""Closed forms of the textbook limits the model must reproduce.
 
 One definition each, shared by ``tests/validation`` and ``docs/validation_limits.md``.
 Plain functions on numbers; nothing here runs the model. Prices are in $ per

@@ -1,16 +1,16 @@
 """The 2023-2024 calibration targets, as data: one place, read by the report and its tests.
 
-Each :class:`Target` says what was observed (range, unit, source, from
-``shared/CALIBRATION.md`` unless the source says otherwise) and how the same
+Each :class:`Target` says what was observed (range, unit, public source) and how the same
 quantity is measured on a model run (:class:`Measure`: which per-step column,
-which months, which statistic). Nothing here runs the model.
+which months, which statistic). The figures and their public sources are
+described in ``docs/calibration.md``. Nothing here runs the model.
 
 Two conventions, stated once:
 
 * A published point estimate ("about $47.5B") becomes the range
   ``point / POINT_TOLERANCE .. point * POINT_TOLERANCE``. Company figures are
-  reported or estimated, not audited; CALIBRATION.md asks us to read them as
-  orders of magnitude and directions.
+  reported or estimated, not audited, so we read them as orders of magnitude
+  and directions.
 * A model value is *inside* when the mean over seeds lies in the range, and of
   the *right order of magnitude* when it lies within a factor
   ``ORDER_OF_MAGNITUDE`` (sqrt 10, half a decade) of the range.
