@@ -1,0 +1,224 @@
+"""A lab's own decisions -- serving, training, planning compute, paying staff and raising --
+on a small real market (wired to its ledger and graph)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from abm import ComputeMarket
+from abm.agents.model_developer import FRONTIER, OPEN_WEIGHT, training_gpu_hours
+
+
+def small_market(**over) -> ComputeMarket:
+    return ComputeMarket(rng=1, **{"end_users.simulated_users": 200, **over})
+
+
+def set_cash(m: ComputeMarket, firm, amount: float) -> None:
+    """Give ``firm`` exactly ``amount`` of cash, the difference paid by households."""
+    diff = amount - firm.cash
+    if diff > 0:
+        m.ledger.transfer("households", firm.unique_id, diff, "test")
+    elif diff < 0:
+        m.ledger.transfer(firm.unique_id, "households", -diff, "test")
+
+
+def frontier_lab(**over):
+    m = small_market(**over)
+    return m, next(lab for lab in m.labs if lab.kind == FRONTIER)
+
+
+# ---------------------------------------------------------------- serving efficiency
+@pytest.mark.parametrize(
+    ("quality_over_reference", "months", "factor"),
+    [
+        (0.0, 0.0, 1.0),  # the reference model today serves tokens_per_gpu_hour
+        (1.0, 0.0, 10**-0.5),  # 10x the compute: ~3.2x the parameters, ~3.2x fewer tokens
+        (-1.0, 0.0, 10**0.5),
+        # a year on: serving software x2.5, and the same quality from a model a third the size
+        (0.0, 12.0, 2.5 * 3**0.5),
+        (0.0, 24.0, 2.5**2 * 3.0),
+    ],
+)
+def test_tokens_per_gpu_hour_fall_with_quality_and_rise_with_time(
+    quality_over_reference, months, factor
+):
+    _, lab = frontier_lab(
+        **{
+            "model_developers.size_cost_exponent": 0.5,
+            "model_developers.serving_algo_gain_per_year": 2.5,
+            "model_developers.training_algo_gain_per_year": 3.0,
+        }
+    )
+    c = lab.cfg
+    lab.quality = c.reference_quality + quality_over_reference
+    assert lab.tokens_per_gpu_hour(months) == pytest.approx(c.tokens_per_gpu_hour * factor)
+    assert lab.serving_cost_per_mtok(2.0, months) == pytest.approx(
+        2.0 * 1e6 / (c.tokens_per_gpu_hour * factor)
+    )
+
+
+# ---------------------------------------------------------------- compute
+@pytest.mark.parametrize(
+    ("received", "serving", "training", "fill"),
+    [
+        (150.0, 100.0, 50.0, 1.0),  # enough: serving in full, the rest trains
+        (100.0, 100.0, 0.0, 1.0),
+        (60.0, 60.0, 0.0, 0.6),  # short: serving first, token orders filled pro rata
+        (0.0, 0.0, 0.0, 0.0),
+    ],
+)
+def test_compute_serves_first_then_trains_and_sets_the_fill_rate(received, serving, training, fill):
+    _, lab = frontier_lab()
+    lab.token_orders, lab.serving_request = 50.0, 100.0
+    lab.use_compute(received, 0.0)
+    assert (lab.serving_gpu_hours, lab.training_gpu_hours) == (serving, training)
+    assert lab.fill == pytest.approx(fill)
+    assert lab.tokens_sold == pytest.approx(50.0 * fill)
+    assert lab.compute_received == received
+
+
+def test_a_lab_with_nothing_to_serve_has_a_full_fill_rate():
+    _, lab = frontier_lab()
+    lab.token_orders = lab.serving_request = 0.0
+    lab.use_compute(10.0, 0.0)
+    assert (lab.fill, lab.training_gpu_hours) == (1.0, 10.0)
+
+
+def test_compute_requests_are_what_orders_need_plus_a_price_elastic_training_run():
+    _, lab = frontier_lab()
+    lab.token_orders = 1000.0  # mtok
+    lab.plan_compute(6.0, 1e8, 3.0, 2.0, 1e12)
+    assert lab.serving_request == pytest.approx(1000.0 * 1e6 / lab.tokens_per_gpu_hour(6.0))
+    eta = lab.cfg.training_price_elasticity
+    assert lab.training_request == pytest.approx(1e8 / 2.0 * (2.0 / 3.0) ** eta)
+    # never more than its cash buys
+    lab.plan_compute(6.0, 1e8, 3.0, 2.0, 3e6)
+    assert lab.training_request == pytest.approx(1e6)
+
+
+def test_dearer_compute_shrinks_training_more_than_proportionally():
+    prices = np.array([1.0, 2.0, 4.0])
+    hours = training_gpu_hours(1e8, prices, 2.0, np.inf, 1.6)
+    spend = hours * prices
+    assert (np.diff(hours) < 0).all() and (np.diff(spend) < 0).all()
+
+
+def test_open_weight_hosts_do_not_train():
+    m = small_market()
+    host = next(lab for lab in m.labs if lab.kind == OPEN_WEIGHT)
+    host.plan_compute(0.0, 1e9, 2.0, 2.0, 1e12)
+    assert host.training_request == 0.0
+    quality = host.quality
+    host.training_gpu_hours = 1e12
+    host.train(1.0)
+    assert host.quality == quality
+
+
+def test_compute_paid_is_split_between_serving_and_training():
+    _, lab = frontier_lab()
+    lab.token_orders, lab.serving_request = 50.0, 100.0
+    lab.use_compute(150.0, 0.0)
+    lab.paid_for_compute(300.0)
+    assert (lab.compute_unit_cost, lab.serving_cost, lab.training_cost) == (2.0, 200.0, 100.0)
+
+
+# ---------------------------------------------------------------- training
+def test_training_never_lowers_quality():
+    _, lab = frontier_lab()
+    quality = lab.quality
+    for _ in range(3):
+        lab.training_gpu_hours = 0.0
+        lab.train(1.0)
+        assert lab.quality == quality
+
+
+def test_quality_follows_the_effective_compute_of_the_training_window():
+    _, lab = frontier_lab()
+    quality, window = lab.quality, lab.cfg.training_window_months
+    per_month = lab.training_window[0]  # the run under way, which explains today's quality
+    assert sum(lab.training_window) * lab.run_share == pytest.approx(10.0**quality)
+    lab.training_gpu_hours = 5.0 * per_month
+    lab.train(2.0)  # algorithms double its effect: this month counts ten months of the run
+    assert len(lab.training_window) == window
+    assert lab.quality == pytest.approx(quality + math.log10((window - 1 + 10.0) / window))
+
+
+def test_open_weight_models_trail_the_frontier_by_the_gap():
+    m = small_market()
+    host = next(lab for lab in m.labs if lab.kind == OPEN_WEIGHT)
+    host.follow_open_frontier(9.0)
+    assert host.quality == pytest.approx(9.0 - host.cfg.open_weight_gap)
+    host.follow_open_frontier(5.0)  # and never fall back
+    assert host.quality == pytest.approx(9.0 - host.cfg.open_weight_gap)
+
+
+# ---------------------------------------------------------------- funding
+def test_staff_are_paid_only_out_of_cash():
+    m, lab = frontier_lab(**{"vc.lab_round_probability": 0.0})
+    staff = lab.cfg.staff_cost_per_month
+    set_cash(m, lab, 0.3 * staff)
+    m.ledger.start_step()
+    lab.pay_staff_and_raise(lab.quality, 1.0)
+    assert m.ledger.step_flows["lab_staff"] == pytest.approx(0.3 * staff)
+    assert lab.cash == 0.0
+    assert lab.debt == 0.0  # a discretionary outlay never borrows
+
+
+def test_debt_is_repaid_out_of_cash_after_staff():
+    m, lab = frontier_lab(**{"vc.lab_round_probability": 0.0})
+    staff = lab.cfg.staff_cost_per_month
+    set_cash(m, lab, staff + 40.0)
+    lab.debt = 100.0
+    lab.pay_staff_and_raise(lab.quality, 1.0)
+    assert lab.debt == pytest.approx(60.0)
+    assert lab.cash == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("runway_months", "budget_factor"),
+    [
+        (20.0, 1.07),  # comfortable (> 0.75 of the 12-month raise threshold): grows
+        (7.5, 1.0),  # in between: kept
+        (3.0, 0.9),  # short (< half of it): cut
+    ],
+)
+def test_the_training_budget_follows_the_runway(runway_months, budget_factor):
+    m, lab = frontier_lab(
+        **{
+            "vc.lab_round_probability": 0.0,
+            "vc.lab_raise_runway_months": 12.0,
+            "model_developers.training_budget_growth_per_month": 0.07,
+        }
+    )
+    staff = lab.cfg.staff_cost_per_month
+    set_cash(m, lab, staff * (1.0 + runway_months))  # burn is staff alone: no revenue or compute
+    budget = lab.training_budget
+    lab.pay_staff_and_raise(lab.quality, 1.0)
+    assert lab.training_budget == pytest.approx(budget * budget_factor)
+
+
+def test_a_leader_short_of_runway_raises_the_runway_it_needs_in_a_warm_climate():
+    m, lab = frontier_lab(**{"vc.lab_round_probability": 1.0})
+    staff = lab.cfg.staff_cost_per_month
+    set_cash(m, lab, staff * 2.0)
+    m.ledger.start_step()
+    lab.pay_staff_and_raise(lab.quality, 10.0)  # at the frontier, a hot climate: a sure round
+    vc = m.cfg.vc
+    # a round buys months of the larger of burn and the (just cut) training budget
+    burn = max(staff, lab.training_budget)
+    assert lab.training_budget > staff
+    assert m.ledger.step_flows["vc_labs"] == pytest.approx(vc.lab_round_runway_months * burn)
+    assert lab.cash == pytest.approx(staff + vc.lab_round_runway_months * burn)
+
+
+def test_firm_row_reports_the_labs_state():
+    _, lab = frontier_lab()
+    row = lab.firm_row()
+    assert set(row) == {"id", "layer", "name", "cash", "debt", "price", "quality", "kind"} | {
+        "revenue",
+        "tokens_sold",
+    }
+    assert (row["layer"], row["kind"], row["quality"]) == ("model_developer", FRONTIER, lab.quality)
