@@ -99,6 +99,13 @@ class SupplyGraph:
         for d in g._node.values():
             d["revenue"] = 0.0
 
+    def require_edges(self, sellers, buyers) -> None:
+        """Raise ``KeyError`` naming the first pair that has no seller -> buyer edge."""
+        adj = self._g._adj
+        for u, v in zip(sellers, buyers, strict=True):
+            if v not in adj.get(u, {}):
+                raise KeyError(f"trade along a missing edge {u} -> {v}")
+
     def trade(self, seller: int, buyer: int, quantity: float, value: float) -> None:
         """Record a delivery of ``quantity`` for ``value`` dollars along seller -> buyer."""
         self.trade_many([seller], [buyer], [quantity], [value])
@@ -109,6 +116,11 @@ class SupplyGraph:
         sellers, buyers = list(sellers), list(buyers)
         quantities = np.asarray(quantities, dtype=float).tolist()
         values = np.asarray(values, dtype=float).tolist()
+        if not len(sellers) == len(buyers) == len(quantities) == len(values):
+            raise ValueError(
+                f"trade_many: {len(sellers)} sellers, {len(buyers)} buyers, "
+                f"{len(quantities)} quantities, {len(values)} values"
+            )
         try:
             goods = [adj[u][v]["good"] for u, v in zip(sellers, buyers, strict=True)]
         except KeyError:

@@ -28,9 +28,9 @@ class Firm(mesa.Agent):
 
     def open_account(self, source: str, amount: float, kind: str = "initial_capital") -> None:
         """Open its ledger account and its node on the supply graph, with starting cash."""
+        self.model.supply.add_node(self.unique_id, self.layer, self.name)
         self.model.ledger.open(self.unique_id)
         self.model.ledger.transfer(source, self.unique_id, amount, kind)
-        self.model.supply.add_node(self.unique_id, self.layer, self.name)
 
     def borrow(self, amount: float) -> None:
         """The credit line paid ``amount`` into its account (see settlement.pay)."""

@@ -119,6 +119,7 @@ class GPUVendor(Firm):
         room = self.capacity_h100e * (1.0 + g.target_backlog_months) - self.backlog_h100e
         if self.cfg.profit_seeking and orders is not None and room > 0:
             if orders.max() <= 0:
+                self.price = max(self.price, floor)
                 return
             new = best_response(
                 np.array([self.price_per_h100e]),

@@ -45,8 +45,10 @@ class Payer(Protocol):
 def pay(ledger: Ledger, payer: Payer, payee: Hashable, amount: float, kind: str) -> float:
     """An obligation: paid in full, the shortfall drawn on the payer's credit line.
 
-    Returns the amount paid (``amount``, or 0 for a non-positive amount)."""
-    if amount <= 0:
+    Returns the amount paid. A negative amount is a bug in the caller: refused."""
+    if amount < 0:
+        raise ValueError(f"{kind}: negative payment {amount!r} by {payer.unique_id}")
+    if amount == 0:
         return 0.0
     short = float(amount) - ledger.balance(payer.unique_id)
     if short > 0:
@@ -68,6 +70,10 @@ def spend_many(
 ) -> np.ndarray:
     """Vectorised :func:`spend` to one payee. Returns what each payer paid."""
     ids = [p.unique_id for p in payers]
+    if len(set(ids)) < len(ids):  # a payer listed twice: its cash must cover both, in turn
+        return np.array(
+            [spend(ledger, p, payee, a, kind) for p, a in zip(payers, amounts, strict=True)]
+        )
     cash = ledger.balances(ids)
     paid = np.minimum(amounts, np.maximum(cash, 0.0))
     ledger.transfer_many(ids, [payee] * len(ids), paid, kind)
@@ -92,7 +98,9 @@ def deliver(
     value: float,
     kind: str,
 ) -> float:
-    """``quantity`` delivered along seller -> buyer; the buyer pays ``value`` (an obligation)."""
+    """``quantity`` delivered along seller -> buyer; the buyer pays ``value`` (an obligation).
+    A delivery along a missing edge is refused before any money moves."""
+    graph.require_edges([seller], [buyer.unique_id])
     pay(ledger, buyer, seller, value, kind)
     graph.trade(seller, buyer.unique_id, quantity, value)
     return value
@@ -112,9 +120,16 @@ def deliver_many(
 
     ``payers`` is either one sector account that pays for all (households pay for
     the users of every segment) or a firm per delivery, each paying an obligation
-    (borrowing any shortfall)."""
+    (borrowing any shortfall). Deliveries along missing edges are refused before any
+    money moves."""
+    graph.require_edges(sellers, buyers)
     if isinstance(payers, str):
         ledger.transfer_many([payers] * len(sellers), sellers, values, kind)
+    elif len({p.unique_id for p in payers}) < len(payers):  # a payer listed twice: in turn
+        for p, seller, v in zip(
+            payers, sellers, np.asarray(values, dtype=float).tolist(), strict=True
+        ):
+            pay(ledger, p, seller, v, kind)
     else:
         ids = [p.unique_id for p in payers]
         short = np.asarray(values, dtype=float) - ledger.balances(ids)

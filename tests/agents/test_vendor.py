@@ -120,12 +120,6 @@ def test_a_profit_seeking_vendor_with_a_long_queue_follows_the_backlog_not_the_o
     assert v.price == pytest.approx(30_000.0 * (1 + v.gpu.max_price_change))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GPUVendor.set_price returns early when the clouds would order nothing at any "
-    "candidate price, so a price already below unit_cost * (1 + floor_markup) stays below "
-    "the floor (its docstring says never below cost; best_response itself applies the floor)",
-)
 def test_a_vendor_below_its_floor_is_lifted_even_when_no_one_orders():
     v = small_market().vendors[0]
     v.backlog = {}
