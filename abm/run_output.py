@@ -345,22 +345,50 @@ def recover_stale(out: Path) -> list[Path]:
     the two renames of the fallback swap), that result is put back. Then every
     hidden sibling provably written by a run is removed. Returns what was removed.
     """
-    siblings = []
+    siblings, legacy = [], []
     for p in out.parent.iterdir():
+        if not p.is_dir() or p.is_symlink():
+            continue
         m = _SIBLING.fullmatch(p.name)
-        if m and m["name"] == out.name and p.is_dir() and not p.is_symlink():
+        if m and m["name"] == out.name:
             siblings.append((p, m["kind"]))
+        elif _legacy_leftover(p, out.name):
+            legacy.append(p)
     if not os.path.lexists(out):
         moved_aside = [p for p, kind in siblings if kind == "old" and run_manifest(p)]
+        moved_aside += [p / "previous" for p in legacy if run_manifest(p / "previous")]
         if moved_aside:
             newest = max(moved_aside, key=lambda p: p.stat().st_mtime)
             os.rename(newest, out)
             siblings = [(p, k) for p, k in siblings if p != newest]
-    removed = []
-    for p, _ in siblings:
-        if _remove_ours(p):
-            removed.append(p)
+    removed = [p for p, _ in siblings if _remove_ours(p)]
+    for p in legacy:
+        if (p / "previous").is_dir():
+            _remove_ours(p / "previous")
+        for child in p.iterdir():
+            child.unlink()
+        p.rmdir()
+        removed.append(p)
     return removed
+
+
+def _legacy_leftover(path: Path, name: str) -> bool:
+    """A directory left by a killed run of an earlier version (``tempfile.mkdtemp``
+    names: ``.NAME.xxxxxxxx`` being written, ``.NAME.old.xxxxxxxx/previous`` moved
+    aside), holding nothing but what that version wrote there."""
+    prefix = f".{name}."
+    if not path.name.startswith(prefix):
+        return False
+    rest = path.name[len(prefix) :]
+    entries = {p.name for p in path.iterdir()}
+    if re.fullmatch(r"[a-z0-9_]{8}", rest):
+        return entries <= {MANIFEST, *RUN_FILES} and all((path / e).is_file() for e in entries)
+    if re.fullmatch(r"old\.[a-z0-9_]{8}", rest):
+        previous = path / "previous"
+        return entries <= {"previous"} and (
+            not entries or (previous.is_dir() and not foreign_entries(previous))
+        )
+    return False
 
 
 def _remove_ours(path: Path, force: bool = False) -> bool:

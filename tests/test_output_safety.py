@@ -284,6 +284,32 @@ def test_without_an_atomic_swap_a_kill_between_the_renames_is_undone_next_time(t
     assert manifest_seed(out) == 3
 
 
+def test_leftovers_of_the_earlier_version_are_removed_or_put_back(tmp_path):
+    """Killed runs of the version before this one left ``tempfile.mkdtemp`` folders."""
+    out = tmp_path / "res"
+    publish(out, 1)
+    partial = tmp_path / ".res.k2_9xq0a"  # killed while writing
+    partial.mkdir()
+    (partial / "metrics.parquet").write_bytes(b"PAR1")
+    aside = tmp_path / ".res.old.abcd_123"  # killed between its two renames
+    (aside / "previous").mkdir(parents=True)
+    fake_run(aside / "previous", 0)
+    lookalike = tmp_path / ".res.zzzzzzzz"  # same naming, but someone else's file
+    lookalike.mkdir()
+    (lookalike / "thesis.tex").write_text("mine")
+    publish(out, 2)
+    assert manifest_seed(out) == 2
+    assert hidden(tmp_path) == [lookalike.name]
+
+    out.rename(tmp_path / "elsewhere")  # as if the kill left no visible result
+    (aside / "previous").mkdir(parents=True)
+    fake_run(aside / "previous", 0)
+    with DirLock(out):
+        recover_stale(out)
+    assert manifest_seed(out) == 0  # the earlier version's result is back
+    assert hidden(tmp_path) == [lookalike.name]
+
+
 # --------------------------------------------------------------------------- modes and I/O errors
 @pytest.mark.parametrize(("umask", "dirs", "files"), [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)])
 def test_result_modes_follow_the_umask(tmp_path, umask, dirs, files):

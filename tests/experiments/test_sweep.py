@@ -492,6 +492,10 @@ def test_an_output_directory_holding_other_files_is_refused(tmp_path, write_swee
     file_out = tmp_path / "file"
     file_out.write_text("mine")
     assert main(["sweep", *ALLOW_TOY, str(path), "--out", str(file_out)]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["sweep", *ALLOW_TOY, str(path), "--out", str(file_out / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot write here ({file_out} is not a directory)" in err
     assert file_out.read_text() == "mine"
 
 
