@@ -1,7 +1,8 @@
 """The ``abm`` command line.
 
 ``abm run [CONFIG] [--steps N] [--seed S] [--set key=value ...] [--out DIR]`` runs one
-scenario and writes ``results/<name>/``. Other commands (``sweep``, ``sensitivity``,
+scenario and writes ``results/<name>/`` (see :mod:`abm.run_output` for what it may
+replace). Other commands (``sweep``, ``sensitivity``,
 ``viz``) are registered by their packages. Bad input is one line on stderr naming
 the problem and exit code 2; nothing is written. Heavy imports (Mesa, pandas,
 Solara) happen inside the commands, so ``abm --help`` is quick.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from abm.config import CONFIG_DIR, DEFAULT_CONFIG, ConfigError, load_config, parse_override
 
-EXIT_BAD_INPUT = 2
+EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 # command packages that add subcommands: module with register(subparsers)
 _PLUGINS = ("abm.experiments.cli", "abm.viz.cli", "abm.validation.cli")
 
@@ -61,10 +62,15 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
 def cmd_run(args: argparse.Namespace) -> int:
     path = resolve_config_path(args.config)
     config = load_config(path, overrides=parse_overrides(args.set))
-    from abm.run_output import run_scenario, summary_table
+    from abm.run_output import output_dir, results_dir, summary_table, write_run_files
+    from abm.runs import run
 
-    out = Path(args.out) if args.out else Path("results") / config.name
-    out_dir, df, wall = run_scenario(config, args.seed, args.steps, out, source=str(path))
+    out = Path(args.out) if args.out else results_dir(config.name)
+    # The directory is checked and locked before the run, so a refusal costs nothing.
+    with output_dir(out, force=args.force) as staging:
+        result = run(config, seed=args.seed, steps=args.steps, record_flows=True, source=str(path))
+        write_run_files(result, staging, out)
+    df, wall = result.metrics, result.provenance.wall_seconds
     steps = len(df) - 1
     print(
         f"{config.name}: {steps} monthly steps from {config.simulation.start}, seed {args.seed}, "
@@ -72,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     print(summary_table(df))
     print(
-        f"results: {out_dir}/ (metrics.parquet, flows.parquet, firms.parquet, manifest.json, dashboard.png)"
+        f"results: {out}/ (metrics.parquet, flows.parquet, firms.parquet, manifest.json, dashboard.png)"
     )
     return 0
 
@@ -95,7 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set end_users.price_elasticity=2.0",
     )
-    run.add_argument("--out", help="output directory (default: results/<name>)")
+    run.add_argument(
+        "--out",
+        help="output directory (default: results/<name>); replaced only if it holds an "
+        "earlier run's outputs or is empty",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out even if it holds other files (never the current directory)",
+    )
     run.set_defaults(func=cmd_run)
     for module in _PLUGINS:
         try:
@@ -106,14 +121,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown argument is reported with its subcommand's usage."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        command = getattr(args, "command", None)
+        owner = subparsers.choices.get(command, parser)
+        owner.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
+    from abm.run_output import WriteError
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"abm: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except (WriteError, OSError) as exc:
+        print(f"abm: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("abm: interrupted", file=sys.stderr)
         return 130

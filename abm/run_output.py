@@ -1,31 +1,488 @@
-"""Run one scenario and write its results directory, atomically.
+"""Writing results so that they never destroy, escape or go half-written.
 
-``results/<name>/`` holds ``metrics.parquet`` (one row per step), ``flows.parquet``
-(one row per trade per step, along the supply graph), ``firms.parquet`` (per-firm
-state every step), ``manifest.json`` (config, seed, versions, git commit, timings)
-and ``dashboard.png``. Everything is written into a hidden sibling folder first and
-moved into place at the end, so an interrupted or failed run leaves nothing behind
-and a finished one is never half-written.
+``abm run`` writes ``results/<name>/`` (or ``--out DIR``):
+
+- ``metrics.parquet`` one row per step; ``flows.parquet`` one row per trade per step
+  along the supply graph; ``firms.parquet`` per-firm state every step;
+  ``dashboard.png``; ``manifest.json`` (config, seed, versions, git commit, timings,
+  and ``"output": "abm run"``, which marks the directory as replaceable).
+
+The rules, in :func:`output_dir`:
+
+- **Only an earlier run is replaced.** A path that exists and is anything but an
+  empty directory or a directory holding exactly an earlier run's files (its
+  manifest says so) is refused with :class:`OutputError`, unless ``force``. The
+  current directory and its parents are never replaced, even with ``force``.
+- **One writer per directory.** A lock file ``.NAME.lock`` next to the directory
+  (``flock``; the OS releases it if the process dies) makes a second writer fail
+  at once with "another run is writing here".
+- **Atomic replacement.** Files are written into a hidden sibling
+  ``.NAME.abm-new-<hex>/`` and swapped with the old directory in one
+  ``renameat2(RENAME_EXCHANGE)`` call, so a reader always finds the old result or
+  the new one. Where the kernel or file system cannot exchange (not Linux, or
+  an old kernel), two renames are used instead; a kill between them leaves the old
+  result in ``.NAME.abm-old-<hex>/``, and the next run to the same place puts it
+  back before anything else.
+- **No stale partial directories.** The next run to the same place removes the
+  hidden siblings a killed run left, but only those provably written by a run
+  (their name, and a marker file or a run manifest inside) and never while
+  another process holds the lock.
+- Directories are created with mode 0777 and files 0666, less the umask (so
+  0755/0644 with the usual umask 022): colleagues can read results.
+- Manifests are strict JSON (:func:`strict_json`): a non-finite number is written as
+  ``null`` and listed under ``"non_finite"``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import json
+import math
 import os
-import platform
+import re
+import secrets
 import shutil
-import subprocess
-import tempfile
+import sys
 import time
-from importlib import metadata
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+from abm.config import ConfigError
 
-from abm.config import PACKAGE_ROOT, Config
+if TYPE_CHECKING:
+    import pandas as pd
 
+    from abm.runs import RunResult
+
+RUN_KIND = "abm run"
+RUN_FILES = ("metrics.parquet", "flows.parquet", "firms.parquet", "dashboard.png")
+MANIFEST = "manifest.json"
+# Light on imports: the CLI imports this module before knowing what it will run.
+# Names a run or a sweep may take as a directory: one path component, never hidden.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_MARKER = ".abm-partial"  # in a directory still being written
+_SIBLING = re.compile(r"\.(?P<name>.+)\.abm-(?P<kind>new|old)-[0-9a-f]{12}")
+
+
+class OutputError(ConfigError):
+    """An output location that cannot be used (exit code 2; nothing was written)."""
+
+
+class WriteError(RuntimeError):
+    """Writing results failed part-way (full disk, I/O error); nothing was published."""
+
+
+# --------------------------------------------------------------------------- strict JSON
+def strict_json(record: Mapping[str, Any], indent: int | None = 2) -> str:
+    """``record`` as JSON that every parser accepts: no NaN or Infinity.
+
+    A non-finite float becomes ``null`` and its place is listed under
+    ``"non_finite"`` (e.g. ``{"params.x": "inf"}``). numpy scalars and arrays,
+    paths and dates become their plain JSON forms.
+    """
+    notes: dict[str, str] = {}
+    plain = _plain(dict(record), "", notes)
+    if notes:
+        plain["non_finite"] = notes
+    return json.dumps(plain, indent=indent, allow_nan=False)
+
+
+def _plain(value: Any, where: str, notes: dict[str, str]) -> Any:
+    if type(value).__module__ == "numpy":  # scalars and arrays; numpy is not imported here
+        value = value.tolist()
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        notes[where or "(value)"] = repr(value)
+        return None
+    if isinstance(value, Mapping):
+        return {
+            str(k): _plain(v, f"{where}.{k}" if where else str(k), notes) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v, f"{where}.{i}", notes) for i, v in enumerate(value)]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)  # paths and anything else printable
+
+
+# --------------------------------------------------------------------------- atomic files
+def temp_sibling(path: Path) -> Path:
+    """A hidden temporary name next to ``path``, unique to this process and call."""
+    return path.with_name(f".{path.name}.abm-tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether a file name is one :func:`temp_sibling` makes."""
+    return name.startswith(".") and ".abm-tmp-" in name
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> None:
+    """Write a file so that ``path`` is either its old self or complete."""
+    tmp = temp_sibling(path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    write_bytes_atomic(text.encode(), path)
+
+
+# --------------------------------------------------------------------------- locking
+class DirLock:
+    """An exclusive ``flock`` on ``.NAME.lock`` next to a directory, for one writer.
+
+    The lock file is removed on release. A process that opened it just before
+    that would then hold a lock on a file no longer in the directory, so after
+    locking, the open file must still be the one at the path; else try again.
+    """
+
+    def __init__(self, target: Path, busy: str = "another run is writing here"):
+        self.target = target
+        self.path = target.with_name(f".{target.name}.lock")
+        self.busy = busy
+        self.fd: int | None = None
+
+    def acquire(self) -> DirLock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return self
+        while self.fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
+                    self.fd, fd = fd, -1
+            except BlockingIOError:
+                raise OutputError(f"{self.target}: {self.busy}") from None
+            except FileNotFoundError:
+                pass  # removed by the holder we waited for: take a fresh one
+            finally:
+                if fd >= 0:
+                    os.close(fd)
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> DirLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# --------------------------------------------------------------------------- run directories
+def results_dir(name: str, root: str | Path = "results") -> Path:
+    """``root/name`` for a run name, refusing any name that would leave ``root``."""
+    if not SAFE_NAME.fullmatch(name):
+        raise OutputError(
+            f"run name {name!r} cannot be a directory name under {root}/: use letters, digits, "
+            "'_', '.' and '-', starting with a letter or digit"
+        )
+    return Path(root) / name
+
+
+def target_path(out: str | Path) -> Path:
+    """``out`` made absolute: its parent resolved, its own name kept as given (a
+    symlink there is replaced, never followed)."""
+    path = Path(os.path.abspath(out))
+    return path.parent.resolve() / path.name if path.name else path
+
+
+def run_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest of a directory that holds an earlier ``abm run``'s outputs, or None."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    if manifest.get("output") == RUN_KIND:
+        return manifest
+    # Runs written before the marker existed: the same keys, in the same layout.
+    legacy = {"name", "seed", "config", "versions", "files"}
+    return manifest if legacy <= manifest.keys() else None
+
+
+def foreign_entries(path: Path) -> list[str]:
+    """What in ``path`` is not an earlier run's output (empty: safe to replace)."""
+    if path.is_symlink() or not path.is_dir():
+        return [path.name]
+    entries = sorted(p.name for p in path.iterdir())
+    if not entries:
+        return []
+    manifest = run_manifest(path)
+    if manifest is None:
+        return entries
+    ours = {MANIFEST, *map(str, manifest.get("files", []))}
+    return [e for e in entries if e not in ours]
+
+
+def _refuse_unsafe(out: Path, force: bool) -> None:
+    if out.name in ("", ".", ".."):
+        raise OutputError(f"{out}: not a directory that can be replaced")
+    cwd = Path.cwd().resolve()
+    if out == cwd or out in cwd.parents:
+        raise OutputError(
+            f"{out}: is the current directory or one of its parents; "
+            "results need a directory of their own (even with --force)"
+        )
+    if not os.path.lexists(out) or force:
+        return
+    foreign = foreign_entries(out)
+    if foreign:
+        kind = "a file" if not out.is_dir() or out.is_symlink() else "a directory"
+        shown = ", ".join(foreign[:3]) + (
+            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        )
+        raise OutputError(
+            f"{out}: is {kind} that does not hold an earlier run's outputs ({shown}); "
+            "choose another directory, or pass --force to replace it"
+        )
+
+
+@contextlib.contextmanager
+def output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
+    """Hold ``out`` for one run: yields an empty staging directory to write into.
+
+    On normal exit the staging directory replaces ``out`` atomically; on an
+    exception it is removed and ``out`` is left as it was. Raises
+    :class:`OutputError` (before anything is written) if ``out`` may not be
+    replaced, another process is writing it, or it cannot be written at all.
+    """
+    out = target_path(out)
+    try:
+        _refuse_unsafe(out, force)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lock = DirLock(out).acquire()
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write here ({os_reason(exc)})") from None
+    try:
+        staging = _prepare(out, force)
+        try:
+            yield staging
+            try:
+                _publish(staging, out)
+            except OSError as exc:
+                raise WriteError(f"{out}: cannot replace it ({os_reason(exc)})") from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                _remove_ours(staging)
+            raise
+    finally:
+        lock.release()
+
+
+def _prepare(out: Path, force: bool) -> Path:
+    """With the lock held: tidy up after killed runs, check again, make the staging dir."""
+    staging = _sibling(out, "new")
+    try:
+        recover_stale(out)
+        _refuse_unsafe(out, force)  # again, now that no other run can change it
+        os.mkdir(staging, 0o777)
+        (staging / _MARKER).touch()
+    except OSError as exc:
+        if staging.is_dir():
+            _remove_ours(staging)
+        raise OutputError(f"{out}: cannot write here ({os_reason(exc)})") from None
+    return staging
+
+
+def _sibling(out: Path, kind: str) -> Path:
+    return out.with_name(f".{out.name}.abm-{kind}-{secrets.token_hex(6)}")
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an output could not be written, in a few words (no errno, no traceback)."""
+    if isinstance(exc, FileExistsError | NotADirectoryError) and exc.filename:
+        path = Path(exc.filename)
+        for p in (path, *path.parents):  # a file where a directory belongs
+            if p.exists() and not p.is_dir():
+                return f"{p} is not a directory"
+    return exc.strerror or str(exc)
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Put the finished ``staging`` in place of ``out``; the old content is deleted."""
+    (staging / _MARKER).unlink()
+    if not os.path.lexists(out):
+        os.rename(staging, out)
+        return
+    if _exchange(staging, out):
+        old = staging  # now holds what ``out`` held
+    else:
+        # No atomic exchange here: two renames. A kill between them leaves the old
+        # result in ``old``, which recover_stale() puts back on the next run.
+        old = _sibling(out, "old")
+        os.rename(out, old)
+        os.rename(staging, out)
+    if old.is_dir() and not old.is_symlink():
+        _remove_ours(old, force=True)
+    else:
+        old.unlink()
+
+
+def recover_stale(out: Path) -> list[Path]:
+    """Tidy what killed runs left next to ``out``; call it holding ``out``'s lock.
+
+    If ``out`` is missing but an earlier result was moved aside (a kill between
+    the two renames of the fallback swap), that result is put back. Then every
+    hidden sibling provably written by a run is removed. Returns what was removed.
+    """
+    siblings, legacy = [], []
+    for p in out.parent.iterdir():
+        if not p.is_dir() or p.is_symlink():
+            continue
+        m = _SIBLING.fullmatch(p.name)
+        if m and m["name"] == out.name:
+            siblings.append((p, m["kind"]))
+        elif _legacy_leftover(p, out.name):
+            legacy.append(p)
+    if not os.path.lexists(out):
+        moved_aside = [p for p, kind in siblings if kind == "old" and run_manifest(p)]
+        moved_aside += [p / "previous" for p in legacy if run_manifest(p / "previous")]
+        if moved_aside:
+            newest = max(moved_aside, key=lambda p: p.stat().st_mtime)
+            os.rename(newest, out)
+            siblings = [(p, k) for p, k in siblings if p != newest]
+    removed = [p for p, _ in siblings if _remove_ours(p)]
+    for p in legacy:
+        if (p / "previous").is_dir():
+            _remove_ours(p / "previous")
+        for child in p.iterdir():
+            child.unlink()
+        p.rmdir()
+        removed.append(p)
+    return removed
+
+
+def _legacy_leftover(path: Path, name: str) -> bool:
+    """A directory left by a killed run of an earlier version (``tempfile.mkdtemp``
+    names: ``.NAME.xxxxxxxx`` being written, ``.NAME.old.xxxxxxxx/previous`` moved
+    aside), holding nothing but what that version wrote there."""
+    prefix = f".{name}."
+    if not path.name.startswith(prefix):
+        return False
+    rest = path.name[len(prefix) :]
+    entries = {p.name for p in path.iterdir()}
+    if re.fullmatch(r"[a-z0-9_]{8}", rest):
+        return entries <= {MANIFEST, *RUN_FILES} and all((path / e).is_file() for e in entries)
+    if re.fullmatch(r"old\.[a-z0-9_]{8}", rest):
+        previous = path / "previous"
+        return entries <= {"previous"} and (
+            not entries or (previous.is_dir() and not foreign_entries(previous))
+        )
+    return False
+
+
+def _remove_ours(path: Path, force: bool = False) -> bool:
+    """Delete a directory a run wrote (or, with ``force``, one a run replaced).
+
+    The proof that a directory is ours (the marker, or the run manifest) is
+    deleted last, so a kill half-way leaves a directory that is still provably
+    ours and is removed next time.
+    """
+    if path.is_symlink() or not path.is_dir():
+        return False
+    proof = path / _MARKER if (path / _MARKER).exists() else path / MANIFEST
+    provably_ours = proof.name == _MARKER or run_manifest(path) or not any(path.iterdir())
+    if not (force or provably_ours):
+        return False  # leave it alone
+    for child in path.iterdir():
+        if child == proof:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    proof.unlink(missing_ok=True)
+    path.rmdir()
+    return True
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _renameat2() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2  # glibc >= 2.28
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; False where the system cannot (then nothing moved)."""
+    fn = _renameat2()
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+# --------------------------------------------------------------------------- abm run
+def write_run(result: RunResult, out: str | Path, force: bool = False) -> Path:
+    """Write one run's files to ``out`` by the rules above; returns the directory.
+
+    :class:`OutputError` if ``out`` may not be used, :class:`WriteError` if
+    writing failed part-way (the old content of ``out`` is then untouched).
+    """
+    with output_dir(out, force) as staging:
+        write_run_files(result, staging, out)
+    return target_path(out)
+
+
+def write_run_files(result: RunResult, folder: Path, out: str | Path = "") -> None:
+    """The files of one run, into ``folder`` (a staging directory for ``out``)."""
+    from abm.dashboard import plot_dashboard
+
+    prov = result.provenance
+    try:
+        result.metrics.to_parquet(folder / "metrics.parquet")
+        result.flows.to_parquet(folder / "flows.parquet", index=False)
+        result.firms.to_parquet(folder / "firms.parquet", index=False)
+        plot_dashboard(
+            result.metrics, folder / "dashboard.png", title=f"{prov.config.name} (seed {prov.seed})"
+        )
+        manifest = {
+            "output": RUN_KIND,
+            **prov.to_dict(),
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "files": list(RUN_FILES),
+        }
+        (folder / MANIFEST).write_text(strict_json(manifest) + "\n")
+    except OSError as exc:
+        raise WriteError(
+            f"{out or folder}: cannot write results ({os_reason(exc)}); nothing was changed there"
+        ) from None
+
+
+# --------------------------------------------------------------------------- summary
 SUMMARY_COLUMNS = [
     ("gpu_price", "GPU price", "$/GPU", "{:,.0f}"),
     ("vendor_gross_margin", "vendor gross margin", "", "{:.1%}"),
@@ -52,40 +509,11 @@ _SCALE = {
 }
 
 
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("abm", "mesa", "numpy", "pandas", "networkx", "pyarrow", "pydantic", "scipy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=PACKAGE_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=PACKAGE_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def summary_table(df: pd.DataFrame) -> str:
     """A short text table: the key metrics at the end of each year and at the last step."""
+    import numpy as np
+    import pandas as pd
+
     rows = df.iloc[1:]
     picks = rows[rows["date"].str.endswith("-12")]
     if rows.index[-1] not in picks.index:
@@ -105,56 +533,3 @@ def summary_table(df: pd.DataFrame) -> str:
         lines.append(f"{label:<28}{unit:<10}" + "".join(cells))
     lines.append(f"{'max ledger error':<28}{'$':<10}{df['ledger_error'].max():>11.2e}")
     return "\n".join(lines)
-
-
-def run_scenario(
-    config: Config, seed: int, steps: int | None, out_dir: Path, source: str = ""
-) -> tuple[Path, pd.DataFrame, float]:
-    """Run ``config`` with ``seed`` and write ``out_dir`` atomically.
-
-    Returns the directory, the metrics dataframe and the wall time of the run (s).
-    """
-    from abm.dashboard import plot_dashboard
-    from abm.model import ComputeMarket
-
-    steps = config.simulation.steps if steps is None else steps
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        t0 = time.perf_counter()
-        model = ComputeMarket(config=config, rng=seed, record_flows=True)
-        model.run(steps)
-        wall = time.perf_counter() - t0
-        df = model.datacollector.get_model_vars_dataframe()
-        df.index.name = "step"
-        df.to_parquet(tmp / "metrics.parquet")
-        pd.DataFrame(model.supply.flow_table()).to_parquet(tmp / "flows.parquet", index=False)
-        pd.DataFrame(model.firm_log).to_parquet(tmp / "firms.parquet", index=False)
-        plot_dashboard(df, tmp / "dashboard.png", title=f"{config.name} (seed {seed})")
-        manifest: dict[str, Any] = {
-            "name": config.name,
-            "config_file": source,
-            "seed": seed,
-            "steps": steps,
-            "start": config.simulation.start,
-            "config": config.to_dict(),
-            "versions": package_versions(),
-            "git_commit": git_commit(),
-            "wall_time_s": round(wall, 3),
-            "seconds_per_step": round(wall / max(steps, 1), 5),
-            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "files": ["metrics.parquet", "flows.parquet", "firms.parquet", "dashboard.png"],
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-            os.replace(out_dir, old / "previous")
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir, df, wall

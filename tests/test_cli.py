@@ -102,6 +102,23 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, fragme
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        (["run", "--bogus"], "usage: abm run "),
+        (["run", "a.toml", "b.toml"], "usage: abm run "),
+        (["sweep", "s.toml", "--bogus"], "usage: abm sweep "),
+        (["validate", "--bogus"], "usage: abm validate "),
+    ],
+)
+def test_an_unknown_argument_shows_its_subcommands_usage(tmp_path, args, usage):
+    r = abm(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.startswith(usage)
+    assert r.stderr.strip().endswith(f"error: unrecognized arguments: {args[-1]}")
+    assert list(tmp_path.iterdir()) == []  # nothing ran
+
+
 def test_help_is_quick_to_start_and_lists_run():
     r = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "abm", "run", "--help"],

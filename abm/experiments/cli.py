@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from abm.cli import positive_int
+from abm.cli import parse_args, positive_int
 from abm.config import ConfigError
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -51,6 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     p.add_argument("--out", type=Path, metavar="DIR", help="output directory")
+    p.add_argument(
+        "--allow-import",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="trust MODULE (and its submodules) as the home of the sweep file's run_function; "
+        "without it a sweep file may name only functions in the abm package (repeatable)",
+    )
     p.set_defaults(func=run_sweep_command)
 
     s = subparsers.add_parser(
@@ -79,10 +87,14 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             resume=args.resume,
             quiet=args.quiet,
             out_dir=args.out,
+            allow_imports=args.allow_import,
         )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # the output directory could not be written
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED_RUNS
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -125,4 +137,4 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m abm.experiments sweep|sensitivity ...``"""
     parser = argparse.ArgumentParser(prog="python -m abm.experiments")
     register(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(argv))
+    return run(parse_args(parser, argv))

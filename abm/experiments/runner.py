@@ -1,12 +1,17 @@
 """Running one point of a sweep, in whatever process the executor chose.
 
-A *run function* is any importable function
-``fn(*, base, overrides, seed, steps) -> pandas.DataFrame`` returning one row per
-step (index = step, or a ``step`` column). The sweep machinery names it by dotted
-path (``module:function``) so that worker processes, local or on a Dask cluster,
-can import it. A run function may carry a ``check(base, fixed, points, source)``
-attribute that raises :class:`abm.config.ConfigError` for bad input; sweeps call it
-on every design point before running anything.
+A *run function* is a function ``fn(*, base, overrides, seed, steps) -> pandas.DataFrame``
+returning one row per step (index = step, or a ``step`` column). The sweep machinery
+names it by dotted path (``module:function``) so that worker processes, local or on
+a Dask cluster, can import it. It may carry two attributes that let a sweep fail
+before the first run: ``check(base, fixed, points, source)``, which raises
+:class:`abm.config.ConfigError` for bad input and is called on every design point,
+and ``metrics``, the names of the columns it returns, against which a sweep's
+outcomes and kept metrics are checked.
+
+A sweep file is data, not code: it may name only a function inside the ``abm``
+package, unless the user allows a module explicitly (``--allow-import MODULE``);
+see :func:`check_run_function`.
 
 :func:`run_model` is the default run function, for :class:`abm.ComputeMarket`.
 """
@@ -15,34 +20,32 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
+import re
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
 
 from abm.config import ConfigError, config_with_overrides, load_config
+from abm.metrics import METRICS
+
+TRUSTED_PACKAGE = "abm"
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
 def run_model(
     *, base: str | Path | None, overrides: dict[str, Any], seed: int, steps: int | None
 ) -> pd.DataFrame:
     """Build :class:`abm.ComputeMarket` from a config plus overrides, run it, return its metrics."""
-    import mesa
+    from abm.runs import run
 
-    from abm import ComputeMarket
-
-    config = load_config(base, overrides=overrides)
-    model = ComputeMarket(config=config, rng=int(seed))
-    try:
-        model.run(steps=steps if steps is not None else config.simulation.steps)
-        return model.datacollector.get_model_vars_dataframe()
-    finally:
-        # Mesa 3.3.1 keeps every model ever built alive through Agent._ids; a
-        # long-lived worker running thousands of models would grow without bound.
-        mesa.Agent._ids.pop(model, None)
+    return run(base, seed=int(seed), steps=steps, overrides=overrides).metrics
 
 
 def check_model_config(
@@ -62,18 +65,53 @@ def check_model_config(
 
 
 run_model.check = check_model_config
+run_model.metrics = tuple(METRICS)
+
+
+def _within(module: str, allowed: str) -> bool:
+    return module == allowed or module.startswith(allowed + ".")
+
+
+def check_run_function(dotted: str, allow_imports: Iterable[str] = (), source: str = "") -> None:
+    """Refuse a run function outside ``abm`` and the modules in ``allow_imports``.
+
+    Checked on the name, before anything is imported: importing a module runs its
+    code, so a sweep file sent by someone else must not be able to name one.
+    """
+    module, _, attr = dotted.partition(":")
+    where = f"{source}: " if source else ""
+    if not (_DOTTED.fullmatch(module) and _DOTTED.fullmatch(attr)):
+        raise ConfigError(f"{where}run_function {dotted!r} is not of the form 'module:function'")
+    allowed = [TRUSTED_PACKAGE, *allow_imports]
+    if not any(_within(module, a) for a in allowed):
+        raise ConfigError(
+            f"{where}run_function {dotted!r} is outside the abm package; a sweep file may name "
+            f"only abm's functions unless you trust module {module!r} and pass "
+            f"--allow-import {module}"
+        )
+    if any(part.startswith("_") for part in attr.split(".")):
+        raise ConfigError(f"{where}run_function {dotted!r}: private names are not run functions")
 
 
 @functools.cache
 def import_object(dotted: str) -> Any:
-    """Import ``package.module:attribute``."""
+    """Import ``package.module:function`` (a function defined in that module's package).
+
+    The attribute path may not lead out of the module (``abm.x:os.system``): every
+    step must stay an object of the same package.
+    """
     module_name, _, attr = dotted.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             obj = getattr(obj, part)
+            if isinstance(obj, ModuleType):
+                raise AttributeError(f"{part!r} is a module, not a function")
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot import run function {dotted!r}: {exc}") from None
+    top = module_name.partition(".")[0]
+    if not inspect.isfunction(obj) or not _within(getattr(obj, "__module__", ""), top):
+        raise ConfigError(f"run function {dotted!r} is not a function defined in package {top!r}")
     return obj
 
 

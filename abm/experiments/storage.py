@@ -8,8 +8,11 @@
     <out>/manifest.json        sweep spec, fingerprint, versions, timings, counts
     <out>/failures.jsonl       one JSON object per failed run: run_id, params, seed, traceback
 
-Every file is written to a temporary name and moved into place with ``os.replace``;
-a run counts as done exactly when its Parquet file exists.
+Every file is written to a hidden temporary name (``.NAME.abm-tmp-<pid>-<hex>``)
+and moved into place with ``os.replace``; a run counts as done exactly when
+``runs/run_NNNNNN.parquet`` exists (:meth:`SweepStore.completed_ids`; never count
+the files in ``runs/``, which may include temporaries). JSON files are strict: no
+NaN or Infinity (see :func:`abm.run_output.strict_json`).
 """
 
 from __future__ import annotations
@@ -26,25 +29,33 @@ from typing import Any
 import pandas as pd
 
 from abm.config import ConfigError
+from abm.run_output import (
+    OutputError,
+    is_temp_name,
+    os_reason,
+    strict_json,
+    temp_sibling,
+    write_text_atomic,
+)
 
 _RUN_FILE = re.compile(r"^run_(\d+)\.parquet$")
-
-
-def _tmp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+# Temporary names of earlier versions: .NAME.<pid>.tmp
+_OLD_TEMP = re.compile(
+    r"^\.(run_\d+\.parquet|design\.parquet|summary\.parquet|manifest\.json|failures\.jsonl)\.\d+\.tmp$"
+)
+# What a sweep directory holds before its first file is written.
+_SWEEP_SKELETON = {".lock", "runs"}
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     """Write a table so that ``path`` is either absent or complete."""
-    tmp = _tmp_path(path)
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    tmp = _tmp_path(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    tmp = temp_sibling(path)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class SweepStore:
@@ -61,10 +72,29 @@ class SweepStore:
     def exists(self) -> bool:
         return self.manifest_path.exists() or self.design_path.exists()
 
+    def refuse_foreign(self) -> None:
+        """Refuse a directory that holds something other than a sweep's files."""
+        if not os.path.lexists(self.root):
+            return
+        if self.root.is_symlink() or not self.root.is_dir():
+            raise OutputError(f"{self.root}: is not a directory; choose another --out")
+        entries = sorted(p.name for p in self.root.iterdir())
+        if self.exists() or set(entries) <= _SWEEP_SKELETON:
+            return
+        shown = ", ".join(entries[:3]) + (
+            f" and {len(entries) - 3} more" if len(entries) > 3 else ""
+        )
+        raise OutputError(
+            f"{self.root}: holds files that are not a sweep's ({shown}); choose another --out"
+        )
+
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the directory for one sweep process; the OS releases it if that process dies."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{self.root}: cannot write here ({os_reason(exc)})") from None
         try:
             import fcntl
         except ImportError:  # not POSIX: no lock
@@ -79,8 +109,10 @@ class SweepStore:
 
     def create(self) -> None:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.root.rglob(".*.tmp"):  # left by a killed writer
-            stale.unlink(missing_ok=True)
+        for folder in (self.root, self.runs_dir):  # temporaries left by a killed writer
+            for stale in folder.iterdir():
+                if stale.is_file() and (is_temp_name(stale.name) or _OLD_TEMP.match(stale.name)):
+                    stale.unlink(missing_ok=True)
 
     def clear(self) -> None:
         """Remove this sweep's own files (not anything else a user put there)."""
@@ -129,7 +161,7 @@ class SweepStore:
         return pd.read_parquet(self.summary_path)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        write_text_atomic(json.dumps(manifest, indent=2, default=str) + "\n", self.manifest_path)
+        write_text_atomic(strict_json(manifest) + "\n", self.manifest_path)
 
     def read_manifest(self) -> dict[str, Any]:
         return json.loads(self.manifest_path.read_text())
@@ -141,11 +173,11 @@ class SweepStore:
     def append_failure(self, record: dict[str, Any]) -> None:
         # Appended as they happen, so a crash still leaves the tracebacks so far.
         with self.failures_path.open("a") as fh:
-            fh.write(json.dumps(record, default=str) + "\n")
+            fh.write(strict_json(record, indent=None) + "\n")
 
     def write_failures(self, records: list[dict[str, Any]]) -> None:
         if records:
-            text = "".join(json.dumps(r, default=str) + "\n" for r in records)
+            text = "".join(strict_json(r, indent=None) + "\n" for r in records)
             write_text_atomic(text, self.failures_path)
         else:
             self.failures_path.unlink(missing_ok=True)

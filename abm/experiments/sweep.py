@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import functools
+import difflib
 import hashlib
 import json
-import platform
-import subprocess
+import math
+import os
 import sys
 import time
 import traceback
 from collections import Counter, deque
+from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,15 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from abm.config import PACKAGE_ROOT, ConfigError
+from abm.config import ConfigError
 from abm.experiments.design import Design, RunTask, build_design
 from abm.experiments.executors import Backend
 from abm.experiments.outcomes import summarise
-from abm.experiments.runner import RunOutput, execute_run, import_object
+from abm.experiments.runner import RunOutput, check_run_function, execute_run, import_object
 from abm.experiments.spec import SweepSpec, load_sweep, parse_sweep
 from abm.experiments.storage import SweepStore
+from abm.run_output import strict_json
+from abm.runs import environment
 
 RESULTS_DIR = Path("results") / "sweeps"
 # Spec fields that decide what each run computes; changing any of them between a
@@ -47,7 +49,6 @@ RUN_DEFINING_FIELDS = (
     "fixed",
     "parameters",
 )
-_VERSIONED = ("abm", "mesa", "numpy", "pandas", "pyarrow", "scipy", "SALib", "dask", "distributed")
 
 
 @dataclass
@@ -75,6 +76,7 @@ def run_sweep(
     resume: bool = True,
     quiet: bool = False,
     out_dir: str | Path | None = None,
+    allow_imports: Sequence[str] = (),
 ) -> SweepResult:
     """Run every run of a sweep that has no stored result yet, then summarise.
 
@@ -86,25 +88,35 @@ def run_sweep(
     (default ``results/sweeps/<name>``) are kept; without it the sweep's files
     there are removed first.
 
-    Bad input raises :class:`ConfigError` before anything is written. A run that
-    raises is recorded in ``failures.jsonl`` and the others go on; check
-    ``result.n_failed``.
+    The run function must be inside the ``abm`` package, or in a module named in
+    ``allow_imports`` (or a submodule of one): importing a module runs its code.
+
+    Bad input raises :class:`ConfigError` before anything is written or run: an
+    untrusted run function, a design too large for memory, a parameter the run
+    function rejects, an outcome or kept metric it does not produce, an output
+    directory holding something other than a sweep. A run that raises is recorded
+    in ``failures.jsonl`` and the others go on; check ``result.n_failed``.
     """
     spec, source = _load(sweep)
+    check_run_function(spec.run_function, allow_imports, source)
     backend = Backend(workers, scheduler, dask_local)
+    check_design_size(spec, source)
+    run_function = import_object(spec.run_function)
+    check_metric_names(spec, getattr(run_function, "metrics", None), source)
     design = build_design(spec)
-    check = getattr(import_object(spec.run_function), "check", None)
+    check = getattr(run_function, "check", None)
     if check is not None:
         unique = [t.params for t in design.tasks if t.replicate == 0]
         check(spec.base, dict(spec.fixed), unique, source)
     store = SweepStore(out_dir if out_dir is not None else RESULTS_DIR / spec.name)
+    store.refuse_foreign()
     fingerprint = sweep_fingerprint(spec)
     prior: dict[str, Any] | None = None
     if resume and store.exists():
         prior = _check_compatible(store, spec, fingerprint, design, source)
 
     started = time.time()
-    with backend as executor, store.locked():
+    with store.locked(), backend as executor:
         if not resume:
             store.clear()
         store.create()
@@ -156,6 +168,88 @@ def _load(sweep: str | Path | dict[str, Any] | SweepSpec) -> tuple[SweepSpec, st
     return load_sweep(sweep), str(sweep)
 
 
+# --------------------------------------------------------------------------- checks
+# Bytes of driver memory per run while the design is built and held (run tasks,
+# seed sequences, the design table and its intermediate rows): measured with
+# tracemalloc on grid, LHS and Sobol designs of 1-12 parameters and 1-5 replicates
+# at 1.1-1.9 kB plus about 0.15 kB per parameter, and rounded up; outcomes add a
+# key and a float per run.
+_BYTES_PER_RUN = 2_000
+_BYTES_PER_PARAMETER = 250
+_BYTES_PER_OUTCOME = 150
+
+
+def design_runs(spec: SweepSpec) -> int:
+    """How many runs the design will have (an upper bound for int-valued grids)."""
+    d = len(spec.parameters)
+    if spec.design == "grid":
+        points = math.prod(
+            len(p.values) if p.values is not None else p.levels for p in spec.parameters.values()
+        )
+    elif spec.design == "lhs":
+        points = spec.n
+    elif spec.design == "sobol":
+        points = spec.n * ((2 * d + 2) if spec.second_order else (d + 2))
+    else:  # morris: n trajectories of d + 1 points
+        points = spec.n * (d + 1)
+    return points * spec.replicates
+
+
+def design_memory(spec: SweepSpec) -> int:
+    """Estimated bytes the sweep driver needs to plan and track the design."""
+    per_run = (
+        _BYTES_PER_RUN
+        + _BYTES_PER_PARAMETER * len(spec.parameters)
+        + _BYTES_PER_OUTCOME * len(spec.outcomes)
+    )
+    return design_runs(spec) * per_run
+
+
+def memory_available() -> int:
+    """Bytes of memory available to a new allocation (Linux: MemAvailable)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_design_size(spec: SweepSpec, source: str) -> None:
+    """Refuse, before anything is allocated, a design that would not fit in memory.
+
+    The limit is half the memory available now: the worker processes need the rest.
+    """
+    need, limit = design_memory(spec), memory_available() // 2
+    if need > limit:
+        raise ConfigError(
+            f"{source}: the design has {design_runs(spec):,} runs and needs about "
+            f"{_gb(need)} of memory to plan, more than the {_gb(limit)} allowed "
+            "(half the memory available); use a smaller 'n', fewer levels or replicates, "
+            "or split the sweep"
+        )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
+
+
+def check_metric_names(spec: SweepSpec, known: Iterable[str] | None, source: str) -> None:
+    """Every outcome metric and kept metric must be one the run function returns."""
+    if known is None:  # the run function does not say: runs will tell
+        return
+    known = list(known)
+    used = [(f"outcomes.{i}.metric", o.metric) for i, o in enumerate(spec.outcomes)]
+    used += [("metrics.keep", name) for name in spec.metrics.keep or []]
+    for where, name in used:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{source}: {where}: unknown metric {name!r}{hint}")
+
+
 def _say(quiet: bool, message: str) -> None:
     if not quiet:
         print(message, file=sys.stderr)
@@ -168,7 +262,7 @@ def sweep_fingerprint(spec: SweepSpec) -> dict[str, Any]:
     fp["base_sha256"] = (
         hashlib.sha256(Path(spec.base).read_bytes()).hexdigest() if spec.base else None
     )
-    return json.loads(json.dumps(fp))  # the form it has after a round trip through the manifest
+    return json.loads(strict_json(fp))  # the form it has after a round trip through the manifest
 
 
 def _check_compatible(
@@ -290,6 +384,7 @@ class _Session:
         }
         earlier = (self.prior or {}).get("sessions", [])
         return {
+            "output": "abm sweep",
             "name": self.spec.name,
             "description": self.spec.description,
             "sweep_file": self.source,
@@ -303,7 +398,7 @@ class _Session:
             },
             "spec": self.spec.model_dump(mode="json"),
             "fingerprint": self.fingerprint,
-            "versions": versions(),
+            **environment(),
             "sessions": [*earlier, session],
         }
 
@@ -413,25 +508,3 @@ def load_runs(sweep_dir: str | Path, run_ids: list[int] | None = None) -> pd.Dat
     store = SweepStore(sweep_dir)
     ids = sorted(store.completed_ids()) if run_ids is None else list(run_ids)
     return pd.concat([store.read_run(i) for i in ids], ignore_index=True)
-
-
-@functools.cache
-def versions() -> dict[str, str | None]:
-    """Versions of Python, the key packages and the git commit of the code."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    try:
-        out["git_commit"] = subprocess.run(
-            ["git", "-C", str(PACKAGE_ROOT), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        out["git_commit"] = None
-    return out

@@ -10,7 +10,6 @@ target (model mean and spread over seeds, inside or outside the range), and
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from abm.config import Config, load_config
+from abm.run_output import strict_json, write_text_atomic
+from abm.runs import environment
 from abm.validation.targets import ORDER_OF_MAGNITUDE, TARGETS, Measure, Target, series_names
 
 if TYPE_CHECKING:
@@ -58,20 +59,11 @@ def observe(model: ComputeMarket) -> dict[str, float]:
 
 def run_one(config: Config, seed: int, steps: int) -> pd.DataFrame:
     """One run: the contract metrics and :data:`EXTRA_COLUMNS`, one row per step (row 0 dropped)."""
-    import mesa
+    from abm.runs import run
 
-    from abm.model import ComputeMarket
-
-    model = ComputeMarket(config=config, rng=seed)
-    try:
-        extra = []
-        for _ in range(steps):
-            model.step()
-            extra.append(observe(model))
-        df = model.datacollector.get_model_vars_dataframe().iloc[1:].reset_index(drop=True)
-    finally:
-        mesa.Agent._ids.pop(model, None)  # Mesa 3.3.1 would keep every model alive
-    df = pd.concat([df, pd.DataFrame(extra)], axis=1)
+    result = run(config, seed=seed, steps=steps, observe=observe)
+    df = result.metrics.iloc[1:].reset_index(drop=True)
+    df = pd.concat([df, result.observed.reset_index(drop=True)], axis=1)
     df.insert(0, "step", np.arange(1, steps + 1))
     df.insert(0, "seed", seed)
     return df
@@ -327,8 +319,6 @@ def write_report(
     (out / "calibration.md").write_text("\n".join(md) + "\n")
     plot_report(runs, out / "calibration.png")
     runs.to_parquet(out / "runs.parquet", index=False)
-    from abm.run_output import git_commit, package_versions
-
     manifest: dict[str, Any] = {
         "config_file": config_source,
         "seeds": seeds,
@@ -336,13 +326,12 @@ def write_report(
         "targets": [t.key for t in TARGETS],
         "inside": int(table["inside"].sum()),
         "order_of_magnitude": int(table["order_of_magnitude"].sum()),
-        "git_commit": git_commit(),
-        "versions": package_versions(),
+        **environment(),
         "wall_time_s": round(wall, 2),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "files": ["calibration.csv", "calibration.md", "calibration.png", "runs.parquet"],
     }
-    (out / "calibration.json").write_text(json.dumps(manifest, indent=2))
+    write_text_atomic(strict_json(manifest) + "\n", out / "calibration.json")
     return table
 
 

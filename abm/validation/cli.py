@@ -15,6 +15,7 @@ from pathlib import Path
 
 from abm.cli import positive_int, resolve_config_path
 from abm.config import ConfigError
+from abm.run_output import os_reason
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,6 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_validate)
 
 
+def _writable_folder(out: Path) -> Path:
+    """Create ``out`` now, so that a bad ``--out`` stops before hours of runs."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write here ({os_reason(exc)})") from None
+    return out
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.hypotheses:
@@ -70,6 +80,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 f"--only: unknown hypothesis {unknown[0]!r}; known: {', '.join(sorted(known))}"
             )
         seeds = args.seeds or DEFAULT_SEEDS
+        _writable_folder(out)
         result = hypotheses_report(
             seeds=seeds, out=out, months=args.months, workers=args.workers, only=args.only
         )
@@ -89,6 +100,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"--steps {args.steps}: the targets need 2023 and 2024, at least 24 months"
         )
     config = resolve_config_path(args.config) if args.config else None
+    _writable_folder(out)
     table = calibration_report(
         config, seeds=args.seeds or DEFAULT_SEEDS, steps=args.steps or DEFAULT_STEPS, out=out
     )

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from abm.config import CONFIG_DIR, load_config
+from abm.run_output import strict_json, write_text_atomic
+from abm.runs import environment
 
 DEFAULT_SEEDS = 3
 
@@ -799,7 +801,10 @@ def run_hypotheses(
     """Run every arm of ``experiments`` for ``seeds`` seeds and compute the outcomes.
 
     ``months`` caps every experiment's horizon (for quick checks); arms shared by
-    several experiments run once, for the longest horizon that needs them."""
+    several experiments run once, for the longest horizon that needs them. Runs go
+    through the sweep executors: ``workers=1`` in this process, more in a process pool."""
+    from abm.experiments.executors import Backend
+
     horizon: dict[str, int] = {}
     arms: dict[str, Arm] = {}
     for exp in experiments:
@@ -808,22 +813,14 @@ def run_hypotheses(
             arms[arm.key] = arm
             horizon[arm.key] = max(horizon.get(arm.key, 0), m)
     jobs = [(key, seed) for key in arms for seed in range(first_seed, first_seed + seeds)]
-    done: dict[tuple[str, int], pd.DataFrame] = {}
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {
-                job: pool.submit(
-                    _run_arm, arms[job[0]].config, arms[job[0]].overrides, job[1], horizon[job[0]]
-                )
-                for job in jobs
-            }
-            done = {job: f.result() for job, f in futures.items()}
-    else:
-        for key, seed in jobs:
-            done[(key, seed)] = _run_arm(arms[key].config, arms[key].overrides, seed, horizon[key])
+    with Backend(workers=workers) as executor:
+        futures = {
+            (key, seed): executor.submit(
+                _run_arm, arms[key].config, arms[key].overrides, seed, horizon[key]
+            )
+            for key, seed in jobs
+        }
+        done = {job: future.result() for job, future in futures.items()}
     result = Result()
     for exp in experiments:
         m = exp.months if months is None else min(exp.months, months)
@@ -893,11 +890,12 @@ def write_hypotheses(
     meta = {
         "seeds": seeds,
         "experiments": [e.key for e in experiments],
+        **environment(),
         "wall_time_s": round(wall, 1),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "findings": result.findings,
     }
-    (out / "hypotheses.json").write_text(json.dumps(meta, indent=2))
+    write_text_atomic(strict_json(meta) + "\n", out / "hypotheses.json")
     return table
 
 

@@ -96,6 +96,36 @@ def test_a_misspelt_config_key_stops_the_sweep_before_anything_is_written(tmp_pa
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda t: t.replace('metric = "tokens"', 'metric = "tokns"'),
+            "outcomes.0.metric: unknown metric 'tokns'; did you mean 'tokens'?",
+        ),
+        (
+            lambda t: t.replace('keep = ["date", "tokens"]', 'keep = ["date", "user_spnd"]'),
+            "metrics.keep: unknown metric 'user_spnd'; did you mean 'user_spend'?",
+        ),
+    ],
+)
+def test_a_misspelt_metric_stops_the_sweep_before_the_first_run(tmp_path, capsys, edit, expected):
+    text = (
+        f'name = "typo"\nbase = "{BASELINE}"\nseed = 1\nsteps = 3\n'
+        '[fixed]\n"end_users.simulated_users" = 1000\n'
+        '[parameters]\n"end_users.price_elasticity" = [1.2, 2.0]\n'
+        '[[outcomes]]\nmetric = "tokens"\nstat = "final"\n'
+        '[metrics]\nkeep = ["date", "tokens"]\n'
+    )
+    sweep = tmp_path / "typo.toml"
+    sweep.write_text(edit(text))
+    assert main(["sweep", str(sweep), "--workers", "1", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(sweep) in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing written
+
+
 def test_out_of_range_sampled_values_are_caught_before_running(tmp_path):
     spec = small_sweep(parameters={"hyperscalers.target_utilization": [0.8, 1.5]})
     with pytest.raises(ConfigError, match="target_utilization"):

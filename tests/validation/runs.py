@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm import ComputeMarket, load_config
+import abm.runs
+from abm import ComputeMarket
 from abm.config import CONFIG_DIR
 from abm.market.demand import saturating_growth
 
@@ -21,9 +22,8 @@ def config_path(name: str) -> Path:
 
 @lru_cache(maxsize=64)
 def _run(name: str, seed: int, overrides: tuple) -> tuple[ComputeMarket, pd.DataFrame]:
-    cfg = load_config(config_path(name), dict(overrides))
-    model = ComputeMarket(cfg, rng=seed).run()
-    return model, model.datacollector.get_model_vars_dataframe()
+    result = abm.runs.run(config_path(name), seed=seed, overrides=dict(overrides), keep_model=True)
+    return result.model, result.metrics
 
 
 def run(name: str, seed: int = 1, **overrides) -> tuple[ComputeMarket, pd.DataFrame]:

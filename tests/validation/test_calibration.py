@@ -212,6 +212,31 @@ def test_abm_validate_refuses_runs_too_short_for_the_targets(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def test_abm_validate_refuses_an_unwritable_out_before_running(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    for extra in ([], ["--hypotheses"]):
+        args = ["validate", "--seeds", "1", "--steps", "24", *extra]
+        assert main([*args, "--out", str(tmp_path / "notes.txt" / "val")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "notes.txt is not a directory" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_the_report_manifest_is_strict_json_with_the_environment(report):
+    import json
+
+    from abm.runs import environment
+
+    out, _ = report
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    manifest = json.loads((out / "calibration.json").read_text(), parse_constant=refuse)
+    assert manifest["versions"] == environment()["versions"]
+    assert manifest["git_commit"] == environment()["git_commit"]
+
+
 def test_evaluate_marks_values_outside_a_range(baseline_runs):
     t = target("capex_2024")
     row = evaluate(baseline_runs, [t]).iloc[0]

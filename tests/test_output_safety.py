@@ -1,0 +1,380 @@
+"""What ``abm run`` may replace, and that results are never lost, mixed or half-written.
+
+Each test runs real processes. Kills happen at chosen points (a child process ends
+itself with ``os._exit`` right after the step in question), never after a sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from abm.run_output import (
+    MANIFEST,
+    RUN_KIND,
+    DirLock,
+    OutputError,
+    output_dir,
+    recover_stale,
+    strict_json,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+SMALL = ["--steps", "2", "--set", "end_users.simulated_users=500"]
+
+
+def abm(*args, cwd, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "abm", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+        **kwargs,
+    )
+
+
+def one_error_line(r) -> str:
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    return lines[0]
+
+
+def tree(path: Path) -> dict[str, str]:
+    """Every file under ``path`` with its content (hidden ones too)."""
+    return {
+        str(p.relative_to(path)): p.read_text() if p.is_file() else "<dir>"
+        for p in sorted(path.rglob("*"))
+    }
+
+
+def manifest_seed(path: Path) -> int:
+    return json.loads((path / MANIFEST).read_text())["seed"]
+
+
+# --------------------------------------------------------------------------- what may be replaced
+def test_a_directory_holding_someone_elses_files_is_refused(tmp_path):
+    (tmp_path / "scratch" / "sub").mkdir(parents=True)
+    (tmp_path / "scratch" / "notes.txt").write_text("mine")
+    before = tree(tmp_path)
+    r = abm("run", *SMALL, "--out", "scratch", cwd=tmp_path)
+    assert r.returncode == 2
+    line = one_error_line(r)
+    assert "does not hold an earlier run's outputs (notes.txt, sub)" in line
+    assert "--force" in line
+    assert tree(tmp_path) == before
+
+
+def test_the_current_directory_is_refused_even_with_force(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    before = tree(tmp_path)
+    for extra in ([], ["--force"]):
+        r = abm("run", *SMALL, "--out", ".", *extra, cwd=tmp_path)
+        assert r.returncode == 2
+        assert "current directory" in one_error_line(r)
+    sub = tmp_path / "deeper"
+    sub.mkdir()
+    r = abm("run", *SMALL, "--out", "..", "--force", cwd=sub)
+    assert r.returncode == 2 and "current directory or one of its parents" in r.stderr
+    assert tree(tmp_path) == {**before, "deeper": "<dir>"}
+
+
+def test_a_regular_file_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    r = abm("run", *SMALL, "--out", "notes.txt", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "is a file" in one_error_line(r)
+    assert tree(tmp_path) == {"notes.txt": "mine"}
+
+
+def test_an_earlier_run_or_an_empty_directory_is_replaced(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert abm("run", *SMALL, "--out", "empty", cwd=tmp_path).returncode == 0
+    r1 = abm("run", *SMALL, "--seed", "1", "--out", "res", cwd=tmp_path)
+    r2 = abm("run", *SMALL, "--seed", "2", "--out", "res", cwd=tmp_path)
+    assert (r1.returncode, r2.returncode) == (0, 0), r2.stderr
+    assert manifest_seed(tmp_path / "res") == 2
+    manifest = json.loads((tmp_path / "res" / MANIFEST).read_text())
+    assert manifest["output"] == RUN_KIND
+    assert sorted(os.listdir(tmp_path)) == ["empty", "res"]  # no lock, no hidden leftovers
+
+
+def test_an_earlier_run_with_a_file_added_is_refused_and_force_replaces_it(tmp_path):
+    assert abm("run", *SMALL, "--seed", "1", "--out", "res", cwd=tmp_path).returncode == 0
+    (tmp_path / "res" / "my_analysis.py").write_text("print('mine')")
+    r = abm("run", *SMALL, "--seed", "2", "--out", "res", cwd=tmp_path)
+    assert r.returncode == 2 and "(my_analysis.py)" in one_error_line(r)
+    assert manifest_seed(tmp_path / "res") == 1
+    r = abm("run", *SMALL, "--seed", "2", "--out", "res", "--force", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert manifest_seed(tmp_path / "res") == 2
+    assert not (tmp_path / "res" / "my_analysis.py").exists()
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../docs", "../x", "a/../../x", "/tmp/abm-abs"])
+def test_a_config_name_never_leads_outside_results(tmp_path, name):
+    config = tmp_path / "cfg.toml"
+    config.write_text(f'extends = "{ROOT / "configs" / "baseline.toml"}"\nname = "{name}"\n')
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "keep.txt").write_text("mine")
+    (tmp_path / "docs").mkdir()
+    before = tree(tmp_path)
+    r = abm("run", str(config), *SMALL, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "name" in one_error_line(r)
+    assert tree(tmp_path) == before
+    assert not Path("/tmp/abm-abs").exists()
+
+
+# --------------------------------------------------------------------------- one writer at a time
+HOLD_LOCK = """
+import sys
+from abm.run_output import DirLock
+with DirLock(__import__("pathlib").Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+def test_a_second_writer_is_refused_while_another_process_writes(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path / "res")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        r = abm("run", *SMALL, "--out", "res", cwd=tmp_path)
+        assert r.returncode == 2
+        assert "res: another run is writing here" in one_error_line(r)
+        assert not (tmp_path / "res").exists()
+    finally:
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
+    r = abm("run", *SMALL, "--out", "res", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["res"]
+
+
+def test_a_lock_left_by_a_killed_writer_does_not_block(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path / "res")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert holder.stdout.readline() == "locked\n"
+    holder.kill()
+    holder.wait()
+    assert (tmp_path / ".res.lock").exists()  # the file stays; the OS dropped the lock
+    with DirLock(tmp_path / "res"):
+        pass
+    assert not (tmp_path / ".res.lock").exists()
+
+
+# --------------------------------------------------------------------------- kills at each step
+def fake_run(folder: Path, seed: int) -> None:
+    """The files of a run, small: a manifest that marks it, and one data file
+    (the child processes below write the same)."""
+    (folder / "data.txt").write_text(f"seed {seed}")
+    manifest = {"output": RUN_KIND, "seed": seed, "files": ["data.txt"]}
+    (folder / MANIFEST).write_text(strict_json(manifest))
+
+
+def publish_and_die(out: Path, seed: int, after: str) -> subprocess.CompletedProcess:
+    """Publish a fake run from a child process that ends itself at ``after``."""
+    script = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        import abm.run_output as ro
+
+        after = {after!r}
+        real_exchange, real_rename = ro._exchange, os.rename
+        renames = []
+
+        def exchange(a, b):
+            if after == "rename":  # a file system without RENAME_EXCHANGE
+                return False
+            real_exchange(a, b)
+            os._exit(9)
+
+        def rename(a, b):
+            renames.append(a)
+            if after == "rename" and len(renames) == 2:
+                os._exit(9)
+            real_rename(a, b)
+
+        ro._exchange = exchange
+        os.rename = rename
+        with ro.output_dir(Path({str(out)!r})) as staging:
+            (staging / "data.txt").write_text("seed {seed}")
+            manifest = {{"output": ro.RUN_KIND, "seed": {seed}, "files": ["data.txt"]}}
+            (staging / ro.MANIFEST).write_text(ro.strict_json(manifest))
+            if after == "write":
+                os._exit(9)
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=ENV, capture_output=True, text=True
+    )
+
+
+def hidden(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def publish(out: Path, seed: int) -> None:
+    with output_dir(out) as staging:
+        fake_run(staging, seed)
+
+
+def test_a_kill_while_writing_leaves_the_old_result_and_the_next_run_tidies_up(tmp_path):
+    out = tmp_path / "res"
+    publish(out, 1)
+    assert publish_and_die(out, 2, after="write").returncode == 9
+    assert manifest_seed(out) == 1
+    partial, lock = hidden(tmp_path)  # the half-written one, and the dead writer's lock file
+    assert partial.startswith(".res.abm-new-") and lock == ".res.lock"
+    foreign = tmp_path / ".res.abm-new-0123456789ab"  # same pattern, but not provably a run's
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("mine")
+    publish(out, 3)
+    assert manifest_seed(out) == 3
+    assert hidden(tmp_path) == [foreign.name]
+    assert (foreign / "thesis.tex").read_text() == "mine"
+
+
+def test_a_kill_right_after_the_swap_leaves_the_new_result_in_place(tmp_path):
+    out = tmp_path / "res"
+    publish(out, 1)
+    assert publish_and_die(out, 2, after="exchange").returncode == 9
+    assert manifest_seed(out) == 2  # the swap is one system call: old or new, never neither
+    old, lock = hidden(tmp_path)
+    assert manifest_seed(tmp_path / old) == 1 and lock == ".res.lock"  # not yet deleted
+    publish(out, 3)
+    assert manifest_seed(out) == 3
+    assert hidden(tmp_path) == []
+
+
+def test_without_an_atomic_swap_a_kill_between_the_renames_is_undone_next_time(tmp_path):
+    out = tmp_path / "res"
+    publish(out, 1)
+    assert publish_and_die(out, 2, after="rename").returncode == 9
+    assert not out.exists()  # the window of the two-rename fallback
+    with DirLock(out):
+        recover_stale(out)
+    assert manifest_seed(out) == 1  # the earlier result is back
+    assert hidden(tmp_path) == []  # and the finished-but-unpublished one is gone
+    publish(out, 3)
+    assert manifest_seed(out) == 3
+
+
+def test_leftovers_of_the_earlier_version_are_removed_or_put_back(tmp_path):
+    """Killed runs of the version before this one left ``tempfile.mkdtemp`` folders."""
+    out = tmp_path / "res"
+    publish(out, 1)
+    partial = tmp_path / ".res.k2_9xq0a"  # killed while writing
+    partial.mkdir()
+    (partial / "metrics.parquet").write_bytes(b"PAR1")
+    aside = tmp_path / ".res.old.abcd_123"  # killed between its two renames
+    (aside / "previous").mkdir(parents=True)
+    fake_run(aside / "previous", 0)
+    lookalike = tmp_path / ".res.zzzzzzzz"  # same naming, but someone else's file
+    lookalike.mkdir()
+    (lookalike / "thesis.tex").write_text("mine")
+    publish(out, 2)
+    assert manifest_seed(out) == 2
+    assert hidden(tmp_path) == [lookalike.name]
+
+    out.rename(tmp_path / "elsewhere")  # as if the kill left no visible result
+    (aside / "previous").mkdir(parents=True)
+    fake_run(aside / "previous", 0)
+    with DirLock(out):
+        recover_stale(out)
+    assert manifest_seed(out) == 0  # the earlier version's result is back
+    assert hidden(tmp_path) == [lookalike.name]
+
+
+# --------------------------------------------------------------------------- modes and I/O errors
+@pytest.mark.parametrize(("umask", "dirs", "files"), [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)])
+def test_result_modes_follow_the_umask(tmp_path, umask, dirs, files):
+    r = abm("run", *SMALL, "--out", "res", cwd=tmp_path, preexec_fn=lambda: os.umask(umask))
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE((tmp_path / "res").stat().st_mode) == dirs
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "res").iterdir()}
+    assert modes == {files}
+
+
+@pytest.mark.parametrize(
+    ("out", "reason"),
+    [
+        ("notes.txt/res", "notes.txt is not a directory"),  # a path under a regular file
+        ("/proc/abm-results", "No such file or directory"),  # even root cannot write there
+    ],
+)
+def test_an_unwritable_output_is_one_line_and_exit_2_before_running(tmp_path, out, reason):
+    (tmp_path / "notes.txt").write_text("mine")
+    r = abm("run", *SMALL, "--out", out, cwd=tmp_path)
+    assert r.returncode == 2
+    line = one_error_line(r)
+    assert "cannot write here" in line and reason in line
+    assert "monthly steps" not in r.stdout  # refused before the run
+    assert tree(tmp_path) == {"notes.txt": "mine"}
+
+
+def test_a_full_disk_while_writing_is_one_line_exit_1_and_the_old_result_survives(tmp_path):
+    assert abm("run", *SMALL, "--seed", "1", "--out", "res", cwd=tmp_path).returncode == 0
+    before = sorted(os.listdir(tmp_path / "res"))
+
+    def small_files():  # writes past 20 kB fail as on a full disk (EFBIG instead of ENOSPC)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    r = abm("run", *SMALL, "--seed", "2", "--out", "res", cwd=tmp_path, preexec_fn=small_files)
+    assert r.returncode == 1
+    line = one_error_line(r)
+    assert "res: cannot write results (" in line and "File too large" in line
+    assert line.endswith("; nothing was changed there")
+    assert sorted(os.listdir(tmp_path / "res")) == before
+    assert manifest_seed(tmp_path / "res") == 1
+    assert sorted(os.listdir(tmp_path)) == ["res"]
+
+
+# --------------------------------------------------------------------------- strict JSON
+def test_strict_json_writes_non_finite_numbers_as_null_with_a_note():
+    import numpy as np
+
+    record = {"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": np.float64(-np.inf)}, "e": 2}
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    parsed = json.loads(strict_json(record), parse_constant=refuse)
+    assert parsed == {
+        "a": None,
+        "b": [1.0, None],
+        "c": {"d": None},
+        "e": 2,
+        "non_finite": {"a": "nan", "b.1": "inf", "c.d": "-inf"},
+    }
+    assert "non_finite" not in json.loads(strict_json({"x": 1.5}))
+
+
+def test_output_errors_are_config_errors_for_the_exit_code():
+    from abm.config import ConfigError
+
+    assert issubclass(OutputError, ConfigError)
