@@ -1,8 +1,9 @@
 """The calibration report: the baseline against every 2023-2024 target.
 
 :func:`run_seeds` runs a config for a few seeds and returns one row per step
-and seed: the contract metrics plus a few firm-level columns the targets need
-(:data:`EXTRA_COLUMNS`). :func:`evaluate` reduces those rows to one row per
+and seed: every metric of :data:`abm.metrics.METRICS`, including the firm-level
+columns the targets need (the dominant vendor's revenue, the frontier list price).
+:func:`evaluate` reduces those rows to one row per
 target (model mean and spread over seeds, inside or outside the range), and
 :func:`write_report` writes ``calibration.csv``, ``calibration.md``,
 ``calibration.png``, the per-step runs (``runs.parquet``) and a manifest.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,47 +24,17 @@ from abm.run_output import strict_json, write_text_atomic
 from abm.runs import environment
 from abm.validation.targets import ORDER_OF_MAGNITUDE, TARGETS, Measure, Target, series_names
 
-if TYPE_CHECKING:
-    from abm.model import ComputeMarket
-
 DEFAULT_SEEDS = 5
 DEFAULT_STEPS = 120  # to 2032-12: 2023-24 in sample, the rest a projection
 FIRST_SEED = 1
 
-EXTRA_COLUMNS: dict[str, tuple[str, str]] = {
-    "lead_vendor_revenue": (
-        "$ per month",
-        "revenue of the dominant vendor (first [[gpu.vendors]])",
-    ),
-    "lead_vendor_gross_profit": ("$ per month", "its revenue less cost of goods"),
-    "lead_vendor_shipments": ("GPUs per month", "parts it shipped"),
-    "gpu_orders_h100e": ("H100e per month", "GPUs ordered by the clouds, all vendors"),
-    "gpu_shipments_h100e": ("H100e per month", "GPUs shipped, all vendors"),
-    "frontier_list_price": ("$ per million tokens", "posted price of the best model"),
-}
-
-
-def observe(model: ComputeMarket) -> dict[str, float]:
-    """The extra columns, read from the firms after a step."""
-    lead = model.vendors[0]
-    best = max(model.labs, key=lambda lab: lab.quality)
-    return {
-        "lead_vendor_revenue": lead.revenue,
-        "lead_vendor_gross_profit": lead.revenue - lead.cogs,
-        "lead_vendor_shipments": lead.shipped_units,
-        "gpu_orders_h100e": sum(v.orders_h100e for v in model.vendors),
-        "gpu_shipments_h100e": sum(v.shipped_units * v.perf for v in model.vendors),
-        "frontier_list_price": best.price,
-    }
-
 
 def run_one(config: Config, seed: int, steps: int) -> pd.DataFrame:
-    """One run: the contract metrics and :data:`EXTRA_COLUMNS`, one row per step (row 0 dropped)."""
+    """One run: every metric (the targets' columns among them), one row per step (row 0 dropped)."""
     from abm.runs import run
 
-    result = run(config, seed=seed, steps=steps, observe=observe)
+    result = run(config, seed=seed, steps=steps)
     df = result.metrics.iloc[1:].reset_index(drop=True)
-    df = pd.concat([df, result.observed.reset_index(drop=True)], axis=1)
     df.insert(0, "step", np.arange(1, steps + 1))
     df.insert(0, "seed", seed)
     return df

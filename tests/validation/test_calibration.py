@@ -10,7 +10,8 @@ import pytest
 
 from abm import load_config
 from abm.cli import main
-from abm.validation.calibration import EXTRA_COLUMNS, evaluate, measure, run_seeds, write_report
+from abm.metrics import METRICS
+from abm.validation.calibration import evaluate, measure, run_seeds, write_report
 from abm.validation.targets import (
     ORDER_OF_MAGNITUDE,
     POINT_TOLERANCE,
@@ -109,8 +110,11 @@ def report(baseline_runs, tmp_path_factory):
     return out, table
 
 
-def test_runs_carry_the_contract_metrics_and_the_extra_columns(baseline_runs):
-    assert set(EXTRA_COLUMNS) <= set(baseline_runs.columns)
+def test_runs_carry_every_metric_the_targets_read(baseline_runs):
+    assert set(METRICS) <= set(baseline_runs.columns)
+    measured = {t.measure.column for t in TARGETS}
+    measured |= {t.measure.denominator for t in TARGETS if t.measure.denominator}
+    assert measured <= set(METRICS)
     assert {"compute_price", "capex", "tokens", "vendor_revenue"} <= set(baseline_runs.columns)
     assert baseline_runs.groupby("seed").size().tolist() == [24, 24]
     assert (
