@@ -107,7 +107,11 @@ class SimulationConfig(_Section):
         pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
     )
     steps: int = _p(
-        "months", "2023-01 .. 2032-12: the decade under study", "months simulated", gt=0, le=1200
+        "months",
+        "2023-01 .. 2032-12: the decade under study",
+        "months simulated",
+        gt=0,
+        le=MAX_MONTHS,
     )
     hours_per_month: float = _p("hours", "8760 / 12", "hours in a month", ge=28 * 24, le=31 * 24)
 
@@ -1313,7 +1317,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
 def _override_label(key: str, source: str) -> str:
     if isinstance(key, _SetKey):
         return f"--set {key.text}"
-    return f"{source}: override {key!r}"
+    return f"override {key!r}" if source == "overrides" else f"{source}: override {key!r}"
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
