@@ -19,7 +19,7 @@ from abm.config import CONFIG_DIR, DEFAULT_CONFIG, ConfigError, load_config, par
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 # command packages that add subcommands: module with register(subparsers)
-_PLUGINS = ("abm.experiments.cli", "abm.viz.cli", "abm.validation.cli")
+_PLUGINS = ("abm.experiments.cli", "abm.viz.cli", "abm.validation.cli", "abm.params")
 
 
 def resolve_config_path(text: str | None) -> Path:

@@ -6,285 +6,1255 @@ also be given as dotted keys (``{"end_users.price_elasticity": 1.5}``), from
 Python or from the command line (``--set end_users.price_elasticity=1.5``). List
 items are addressed by index (``gpu.vendors.0.initial_price``).
 
-Every problem -- a missing file, an unknown key, a value of the wrong type or out
-of range, a malformed override -- raises :class:`ConfigError` with one line that
-names the key and the file. The model never reads raw dictionaries: it gets a
-validated :class:`Config`.
+The schema below is the one source of truth for what a parameter means: its unit,
+its allowed range and the source of its calibrated value (``abm params`` lists
+them). Every calibrated parameter is required: ``configs/baseline.toml`` sets each
+one, and a scenario extends it. Python defaults exist only for switches (on/off
+flags, mode selectors, optional scenario levers).
+
+Values are strict: a number must be a number (a string ``"2.5"`` or ``true`` is
+refused; an integer is accepted where a float belongs), nothing may be NaN or
+infinite, and every quantity must lie in its range. Every problem -- a missing
+file, an unknown key, a value of the wrong type or out of range, a population too
+large for this machine, a malformed override -- raises :class:`ConfigError` with
+one line that names the key and where it came from (the file or the override),
+with a suggestion for a misspelled key. The model never reads raw dictionaries: it
+gets a validated :class:`Config`.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import math
+import os
+import re
 import tomllib
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = PACKAGE_ROOT / "configs"
+_HERE = Path(__file__).resolve().parent
+PACKAGE_ROOT = _HERE.parent
+# An installed wheel carries the configs inside the package (abm/configs, mapped from the
+# repository's top-level configs/ by pyproject.toml); a source checkout has them beside it.
+CONFIG_DIR = _HERE / "configs" if (_HERE / "configs").is_dir() else PACKAGE_ROOT / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "baseline.toml"
 
-PosFloat = Annotated[float, Field(gt=0)]
-NonNegFloat = Annotated[float, Field(ge=0)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-NonNegInt = Annotated[int, Field(ge=0)]
-PosInt = Annotated[int, Field(gt=0)]
+# Names of configs and sweeps become directory names under results/: one path component,
+# no leading dot (so not "", ".", ".." or hidden), no separators.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+# Memory guard. Measured with tracemalloc (baseline, 1e5 against 4e5 simulated users):
+# 118 bytes per user at the peak -- eleven per-user arrays (value, tasks, tokens per task
+# twice, the two demand-law constants, adoption, provider, demand, purchases, market
+# column: 81 bytes) plus one step's temporaries -- and 2.7-3.8 KB per startup (a Mesa
+# agent, a ledger account, a graph node, a column of the retail market).
+BYTES_PER_USER = 128
+BYTES_PER_STARTUP = 4096
 
 
 class ConfigError(ValueError):
-    """A configuration problem, described in one line naming the key and the file."""
+    """A configuration problem, described in one line naming the key and where it came from."""
+
+
+# --------------------------------------------------------------------------- fields
+def _p(unit: str, source: str, doc: str, **constraints: Any) -> Any:
+    """A calibrated parameter: required, with its unit, source and meaning."""
+    return Field(description=doc, json_schema_extra={"unit": unit, "source": source}, **constraints)
+
+
+def _switch(default: Any, doc: str, unit: str = "switch", **constraints: Any) -> Any:
+    """A switch: a flag, mode or optional lever whose default is "off" or the usual mode."""
+    return Field(
+        default,
+        description=doc,
+        json_schema_extra={"unit": unit, "source": "switch"},
+        **constraints,
+    )
+
+
+# Upper bounds are "absurd" levels, far beyond anything observed, that keep every
+# derived quantity finite; each is stated once here or next to its field.
+MAX_DOLLARS = 1e13  # $10 trillion: above any firm's balance sheet
+MAX_PART_PRICE = 1e6  # $ per GPU: 25x a B200
+MAX_LOGIT = 20.0  # a logit utility of 20 is odds of e^20 ~ 5e8 to 1: beyond any preference
+MAX_MONTHS = 1200  # a century of months; validation configs use it for "never"
+MAX_QUALITY = 12.0  # log10 H100-hours: 1e12 H100-hours is ~1e5 times GPT-4's training compute
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # strict: no silent coercion of "2.5" or true into numbers (ints are accepted as floats);
+    # allow_inf_nan=False: NaN and infinity are refused everywhere
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- simulation
 class SimulationConfig(_Section):
-    start: str = Field("2023-01", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    steps: PosInt = 120
-    hours_per_month: PosFloat = 730.0
+    start: str = _p(
+        "YYYY-MM",
+        "2023-01: the first month of the 2023-2024 calibration targets",
+        "first simulated month",
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+    )
+    steps: int = _p(
+        "months",
+        "2023-01 .. 2032-12: the decade under study",
+        "months simulated",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    hours_per_month: float = _p("hours", "8760 / 12", "hours in a month", ge=28 * 24, le=31 * 24)
 
 
 # --------------------------------------------------------------------------- GPUs
 class VendorConfig(_Section):
-    name: str
-    initial_price: PosFloat  # $ per unit of the current generation
-    capacity_units_per_month: PosFloat
-    capacity_growth_per_month: NonNegFloat  # max fractional growth of capacity per month
-    capacity_cost_per_unit_month: NonNegFloat = 0.0  # $ paid to the foundry per unit/month added
-    perf_multiplier: PosFloat = 1.0  # performance of its parts against the roadmap
-    cost_multiplier: PosFloat = 1.0  # unit cost against the roadmap
-    initial_backlog_months: NonNegFloat = 0.0
-    opex_share_of_revenue: Fraction = 0.1
-    ecosystem_bonus: float = 0.0  # logit utility buyers attach to its software ecosystem
-    profit_seeking: bool = True  # price from clouds' derived demand; False: backlog tatonnement
-    floor_markup: NonNegFloat = 0.0  # price floor = unit cost * (1 + floor_markup)
+    name: str = _p("name", "label", "the vendor's name", min_length=1, max_length=100)
+    initial_price: float = _p(
+        "$ per part",
+        "H100 street price $25-40k in 2023-24 (press estimates); fringe: MI300X ~$15k (press)",
+        "price of its current part in January 2023",
+        gt=0,
+        le=MAX_PART_PRICE,
+    )
+    capacity_units_per_month: float = _p(
+        "parts per month",
+        "~1.3M H100 shipped in 2023 (Omdia 1.2-1.5M); fringe ~10-15% of volume (assumption)",
+        "output in January 2023",
+        gt=0,
+        le=1e9,  # 1e9 stands for "never short" in the validation configs
+    )
+    capacity_growth_per_month: float = _p(
+        "fraction per month",
+        "CoWoS packaging capacity roughly doubled in 2024 (TrendForce)",
+        "maximum growth of capacity when the backlog is at its target",
+        ge=0,
+        le=1,
+    )
+    capacity_cost_per_unit_month: float = _p(
+        "$ per part/month",
+        "assumption: the foundry pays for packaging capacity",
+        "what the vendor pays for each part/month of added capacity",
+        ge=0,
+        le=MAX_PART_PRICE,
+    )
+    perf_multiplier: float = _p(
+        "ratio",
+        "assumption (1 for the roadmap's parts)",
+        "performance of its parts against the roadmap",
+        gt=0,
+        le=10,
+    )
+    cost_multiplier: float = _p(
+        "ratio",
+        "assumption (1 for the roadmap's parts)",
+        "unit cost of its parts against the roadmap",
+        gt=0,
+        le=10,
+    )
+    initial_backlog_months: float = _p(
+        "months of output",
+        "packaging >20% short of demand in 2023 (TrendForce)",
+        "orders on the books in January 2023",
+        ge=0,
+        le=MAX_MONTHS,
+    )
+    opex_share_of_revenue: float = _p(
+        "fraction of revenue",
+        "NVIDIA opex ~10-15% of revenue in FY2025 (NVIDIA results)",
+        "R&D and SG&A, paid as wages",
+        ge=0,
+        le=1,
+    )
+    ecosystem_bonus: float = _p(
+        "logit utility",
+        "calibrated: ~85-90% share at equal price per H100e, as NVIDIA's data-centre share",
+        "what buyers attach to its software ecosystem (CUDA)",
+        ge=-MAX_LOGIT,
+        le=MAX_LOGIT,
+    )
+    profit_seeking: bool = _switch(
+        True, "price on the clouds' derived demand; false: follow the backlog (tatonnement)"
+    )
+    floor_markup: float = _p(
+        "ratio",
+        "0 for the leader; fringe: ~50% gross margin (AMD data-centre GPUs, press)",
+        "price floor = unit cost x (1 + floor_markup)",
+        ge=0,
+        le=100,
+    )
 
 
 class GPUConfig(_Section):
-    first_generation: str = "H100"
-    first_generation_perf: PosFloat = 1.0  # H100-equivalents per unit
-    first_generation_unit_cost: PosFloat = 7500.0  # $ COGS per unit
-    first_generation_power_kw: PosFloat = 1.6  # kW per unit, all-in at the facility
-    perf_gain_per_generation: Annotated[float, Field(ge=1.0)] = 2.5
-    cost_growth_per_generation: PosFloat = 1.4
-    power_growth_per_generation: PosFloat = 1.3
-    release_interval_months: PosInt = 24
-    next_release_month: NonNegInt = 22
-    legacy_perf: PosFloat = 0.35  # installed base before 2023 (A100-class), H100e per unit
-    legacy_power_kw: PosFloat = 0.6
-    price_adjustment_speed: NonNegFloat = 0.08
-    max_price_change: Fraction = 0.1  # per month
-    target_backlog_months: PosFloat = 3.0
-    delivery_lead_months: NonNegInt = 0  # months from booking an order to its earliest shipment
-    price_adjustment: Fraction = 0.3
-    vendors: list[VendorConfig] = Field(min_length=1)
+    first_generation: str = _p(
+        "name", "H100, NVIDIA's 2023 volume part", "the part sold in January 2023", min_length=1
+    )
+    first_generation_perf: float = _p(
+        "H100e per part",
+        "1 by definition: the H100 is the unit of compute",
+        "performance of a first-generation part",
+        gt=0,
+        le=100,
+    )
+    first_generation_unit_cost: float = _p(
+        "$ per part",
+        "calibrated to NVIDIA's 72.7% FY2024 gross margin (NVIDIA results); BOM ~$3.3k "
+        "(Raymond James) plus packaging, memory, boards and systems",
+        "cost of goods of a first-generation part",
+        gt=0,
+        le=MAX_PART_PRICE,
+    )
+    first_generation_power_kw: float = _p(
+        "kW per part",
+        "H100 1.4-1.8 kW all-in (DGX specs x PUE 1.1-1.4)",
+        "power per part at the facility",
+        gt=0,
+        le=100,  # a whole 72-GPU rack draws ~120 kW
+    )
+    perf_gain_per_generation: float = _p(
+        "x per generation",
+        "A100->H100 2.6-2.9x, H100->B200 2.5-4x tokens/s (MLPerf Inference v4.1/v5.0)",
+        "inference throughput gain of each new generation",
+        ge=1,
+        le=100,
+    )
+    cost_growth_per_generation: float = _p(
+        "x per generation",
+        "B200 ~$40k vs H100 ~$27.5k (street estimates); ~+30%/yr perf per $ (Epoch AI)",
+        "unit cost and price of each new generation",
+        gt=0,
+        le=10,
+    )
+    power_growth_per_generation: float = _p(
+        "x per generation",
+        "Blackwell 2.0-2.5 kW vs H100 1.6 kW all-in (DGX specs x PUE)",
+        "power per part of each new generation",
+        gt=0,
+        le=10,
+    )
+    release_interval_months: int = _p(
+        "months",
+        "H100 (2023) -> B200 (2025) (vendor roadmap)",
+        "months between generations",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    next_release_month: int = _p(
+        "months",
+        "B200 in volume early 2025 (vendor roadmap)",
+        "months after the start when the next generation ships",
+        ge=0,
+        le=100 * MAX_MONTHS,  # validation configs use 100000 for "never within the run"
+    )
+    legacy_perf: float = _p(
+        "H100e per part",
+        "H100 ~2.6-2.9x an A100 (MLPerf)",
+        "performance of a part of the pre-2023 (A100-class) installed base",
+        gt=0,
+        le=100,
+    )
+    legacy_power_kw: float = _p(
+        "kW per part",
+        "assumption: 400 W TDP x PUE ~1.5",
+        "power per part of the pre-2023 installed base",
+        gt=0,
+        le=100,
+    )
+    price_adjustment_speed: float = _p(
+        "log change per unit of excess backlog",
+        "calibrated to the 2023-24 vendor margins",
+        "backlog-driven price change per month (tatonnement)",
+        ge=0,
+        le=10,
+    )
+    max_price_change: float = _p(
+        "fraction per month",
+        "calibrated: NVIDIA allocated output in the 2023 shortage rather than re-pricing, "
+        "its gross margin rising from 65% to 76% over FY2024 (NVIDIA results)",
+        "largest monthly price change",
+        ge=0,
+        le=1,
+    )
+    price_adjustment: float = _p(
+        "fraction per month",
+        "calibrated: list prices are revised a few times a year",
+        "share of the way to the profit-maximising price moved each month",
+        ge=0,
+        le=1,
+    )
+    target_backlog_months: float = _p(
+        "months of output",
+        "calibrated: 36-52 week server lead times at the 2023 peak were a shortage (Omdia)",
+        "backlog the vendor is content with",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    delivery_lead_months: int = _p(
+        "months",
+        "0 in the baseline; the bullwhip validation sets 12",
+        "months from booking an order to its earliest shipment",
+        ge=0,
+        le=MAX_MONTHS,
+    )
+    vendors: list[VendorConfig] = _p(
+        "table list", "see each key", "the dominant vendor first, then rivals", min_length=1
+    )
 
 
 # --------------------------------------------------------------------------- data centres
 class RegionConfig(_Section):
-    permitting_months: NonNegFloat
-    interconnection_months: NonNegFloat
-    construction_months: NonNegFloat
-    duration_cv: NonNegFloat = 0.35  # coefficient of variation of each stage's duration
-    cost_multiplier: PosFloat = 1.0
-    labour_share: Fraction = 0.35  # share of building cost that is labour
-    labour_premium: NonNegFloat = 0.0  # wage premium on that labour
+    permitting_months: float = _p(
+        "months",
+        "US: site 3-6, control 6-12, permits 12-36 months (build.inc); others: assumption",
+        "mean duration of site selection and permitting",
+        ge=0,
+        le=240,  # 20 years; the slowest observed queues (N. Virginia) are 4-7 years
+    )
+    interconnection_months: float = _p(
+        "months",
+        "US: 24-48 months, partly parallel to permits (LBNL 'Queued Up'; Bloomberg on "
+        "Dominion, 2024); transformers ~128 weeks (industry surveys)",
+        "mean wait for a grid hook-up beyond permitting",
+        ge=0,
+        le=240,
+    )
+    construction_months: float = _p(
+        "months",
+        "US: 12-36 months (build.inc)",
+        "mean duration of construction, racks and cooling",
+        ge=0,
+        le=240,
+    )
+    duration_cv: float = _p(
+        "ratio",
+        "assumption",
+        "coefficient of variation of each stage's (gamma) duration",
+        ge=0,
+        le=5,
+    )
+    cost_multiplier: float = _p(
+        "ratio",
+        "cost per watt: Silicon Valley $13.3, Frankfurt $11.6, Mumbai $6.64 (Turner & Townsend "
+        "2025)",
+        "building cost against the US average",
+        gt=0,
+        le=10,
+    )
+    labour_share: float = _p(
+        "fraction", "assumption", "share of building cost that is labour", ge=0, le=1
+    )
+    labour_premium: float = _p(
+        "ratio",
+        "US: data-centre trades ~32% wage premium (Bridgit; Bisnow); others: assumption",
+        "wage premium on that labour",
+        ge=0,
+        le=10,
+    )
 
 
 class DataCentreConfig(_Section):
-    cost_per_mw: PosFloat = 11.7e6
-    project_size_mw: PosFloat = 100.0
-    lead_time_multiplier: PosFloat = 1.0
-    power_headroom: NonNegFloat = 0.15
-    max_starts_per_month: PosInt = 10  # projects one cloud can start a month (sites, crews)
-    regions: dict[str, RegionConfig] = Field(min_length=1)
+    cost_per_mw: float = _p(
+        "$ per MW",
+        "US average $11.7M per MW of IT load, range $9.3-15M (Cushman & Wakefield 2025)",
+        "building cost per MW of IT load",
+        gt=0,
+        le=1e9,  # ~85x the US average
+    )
+    project_size_mw: float = _p(
+        "MW",
+        "the 100 MW+ campuses of the lead-time data (build.inc)",
+        "IT load of one project",
+        gt=0,
+        le=10_000,  # the largest announced campuses are a few GW
+    )
+    lead_time_multiplier: float = _p(
+        "ratio",
+        "1: stage durations as given per region (a lever)",
+        "scales every stage duration",
+        gt=0,
+        le=100,
+    )
+    power_headroom: float = _p(
+        "ratio",
+        "assumption: clouds plan power for the growth they expect over a 3-5 year build",
+        "MW planned beyond the fleet installed, waiting and on order, as a share of it",
+        ge=0,
+        le=1e4,  # the Little's-law validation uses 1e4 for "always wants more"
+    )
+    max_starts_per_month: int = _p(
+        "projects per month",
+        "assumption: sites and crews (~81k electricians short a year, BLS)",
+        "projects one cloud can start in a month",
+        gt=0,
+        le=1000,
+    )
+    regions: dict[str, RegionConfig] = _p(
+        "table per region", "see each key", "build regions by name", min_length=1
+    )
 
 
 # --------------------------------------------------------------------------- hyperscalers
 class HyperscalerConfig(_Section):
-    count: PosInt = 4
-    regions: list[str] = Field(default_factory=lambda: ["us"], min_length=1)
-    initial_installed_h100e: NonNegFloat = 400_000.0
-    initial_power_headroom: NonNegFloat = 0.3
-    initial_pipeline_mw: NonNegFloat = 1500.0
-    initial_cash: NonNegFloat = 20e9
-    initial_compute_price: PosFloat = 4.5  # $ per H100e GPU-hour
-    target_utilization: Annotated[float, Field(gt=0, le=1)] = 0.85
-    pricing: Literal["profit", "utilization"] = "utilization"
-    price_adjustment: Fraction = 0.3  # share of the way to the best response, per month ("profit")
-    price_adjustment_speed: NonNegFloat = 0.25  # tatonnement speed ("utilization")
-    max_price_change: Fraction = 0.12
-    energy_price_per_kwh: NonNegFloat = 0.08
-    opex_per_gpu_hour: NonNegFloat = 0.12
-    depreciation_months: PosInt = 60
-    forecast_smoothing: Fraction = 0.3
-    trend_smoothing: Fraction = 0.2
-    initial_demand_growth: float = (
-        0.0  # the clouds' belief about monthly demand growth at the start
+    count: int = _p("clouds", "the big four clouds", "number of hyperscalers", gt=0, le=1000)
+    regions: list[str] = _p(
+        "region names",
+        "three US clouds and one in the EU (assumption)",
+        "region of each cloud, cycled",
+        min_length=1,
     )
-    planning_horizon_months: PosFloat = 12.0
-    max_payback_months: PosFloat = 30.0
-    order_payback_elasticity: NonNegFloat = 2.0
-    max_overbuild: NonNegFloat = 0.25
-    interest_rate_per_month: NonNegFloat = 0.005
-    buyer_price_sensitivity: NonNegFloat = 6.0  # labs' logit sensitivity to compute price
-    lead_time_aversion: NonNegFloat = 0.3  # logit utility lost per month of a vendor's backlog
-    # a passive compute layer: clouds post this price ($ per GPU-h) and never ration (validation limits)
-    fixed_compute_price: PosFloat | None = None
-    # forecast from the labs' total compute needs (end demand) times own fleet share, not own order stream
-    information_sharing: bool = False
+    initial_installed_h100e: float = _p(
+        "H100e",
+        "assumption: ~1M A100-class parts shipped 2020-22, part of them in other uses",
+        "AI fleet installed in January 2023",
+        ge=0,
+        le=1e9,
+    )
+    initial_power_headroom: float = _p(
+        "ratio", "assumption", "spare energized MW in January 2023", ge=0, le=100
+    )
+    initial_pipeline_mw: float = _p(
+        "MW",
+        "calibrated: the ~2 GW of H100s shipped in 2023 (1.3M x 1.6 kW) are mostly installed "
+        "within a year",
+        "data-centre capacity under way in January 2023, all clouds",
+        ge=0,
+        le=1e6,  # 1 TW: most of the US grid
+    )
+    initial_cash: float = _p(
+        "$ per cloud",
+        "assumption: cash set aside for AI build-out (the big four hold >$300B)",
+        "cash at the start",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
+    initial_compute_price: float = _p(
+        "$ per GPU-hour",
+        "H100 ~$4.7 per hour at launch in 2023 (Latent Space)",
+        "compute price in January 2023",
+        gt=0,
+        le=1000,
+    )
+    target_utilization: float = _p(
+        "fraction", "assumption", "utilisation clouds plan their fleets for", gt=0, le=1
+    )
+    pricing: Literal["profit", "utilization"] = _switch(
+        "utilization",
+        "compute pricing: 'utilization' (tatonnement on utilisation) or 'profit' "
+        "(capacity-constrained Bertrand best response)",
+        unit="mode",
+    )
+    price_adjustment: float = _p(
+        "fraction per month",
+        "assumption",
+        "share of the way to the best-response price moved each month ('profit' pricing)",
+        ge=0,
+        le=1,
+    )
+    price_adjustment_speed: float = _p(
+        "log change per unit of excess utilisation",
+        "assumption",
+        "price change per month ('utilization' pricing)",
+        ge=0,
+        le=10,
+    )
+    max_price_change: float = _p(
+        "fraction per month", "assumption", "largest monthly price change", ge=0, le=1
+    )
+    energy_price_per_kwh: float = _p(
+        "$ per kWh",
+        "US industrial power; with 1.6 kW gives ~$0.13/h (power ~$0.12 per H100-hour, derived)",
+        "price of power",
+        ge=0,
+        le=10,
+    )
+    opex_per_gpu_hour: float = _p(
+        "$ per GPU-hour", "assumption", "operations and maintenance", ge=0, le=100
+    )
+    depreciation_months: int = _p(
+        "months",
+        "5-6 years (MSFT, GOOGL 6; META 5.5; AMZN 5; company filings)",
+        "depreciation life, also the retirement age",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    forecast_smoothing: float = _p(
+        "weight", "assumption", "weight of the latest demand in the forecast level", ge=0, le=1
+    )
+    trend_smoothing: float = _p(
+        "weight", "assumption", "weight of the latest growth in the trend", ge=0, le=1
+    )
+    initial_demand_growth: float = _p(
+        "fraction per month",
+        "assumption: ~60%/yr growth of AI compute demand expected in 2023",
+        "the clouds' belief about demand growth at the start",
+        ge=-0.5,
+        le=1,
+    )
+    planning_horizon_months: float = _p(
+        "months",
+        "server lead times 36-52 weeks at the 2023 peak (Omdia)",
+        "months ahead the fleet is sized for",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    max_payback_months: float = _p(
+        "months",
+        "derived: a $2.0-2.3/h cost floor over a 5-6 year life",
+        "payback beyond which GPUs are ordered less",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    order_payback_elasticity: float = _p(
+        "elasticity",
+        "assumption",
+        "how strongly the fleet aimed for responds to payback",
+        ge=0,
+        le=20,
+    )
+    max_overbuild: float = _p(
+        "ratio",
+        "assumption",
+        "capacity beyond the forecast when GPUs pay back fast",
+        ge=0,
+        le=10,
+    )
+    interest_rate_per_month: float = _p(
+        "fraction per month",
+        "assumption: ~5% a year",
+        "interest on debt",
+        ge=0,
+        le=0.1,  # 10% a month is 214% a year
+    )
+    buyer_price_sensitivity: float = _p(
+        "logit weight on log price",
+        "assumption",
+        "how labs split compute across clouds and clouds split orders across vendors",
+        ge=0,
+        le=100,
+    )
+    lead_time_aversion: float = _p(
+        "logit utility per month",
+        "assumption",
+        "utility a cloud loses per month of a vendor's order backlog",
+        ge=0,
+        le=MAX_LOGIT,
+    )
+    fixed_compute_price: float | None = _switch(
+        None,
+        "set: a passive compute layer that posts this price and never rations (validation)",
+        unit="$ per GPU-hour",
+        gt=0,
+        le=1000,
+    )
+    information_sharing: bool = _switch(
+        False,
+        "clouds forecast from the labs' total compute needs, not their own order stream",
+    )
 
 
 # --------------------------------------------------------------------------- model developers
 class ModelDeveloperConfig(_Section):
-    frontier_count: NonNegInt = 4
-    open_weight_hosts: NonNegInt = 2
-    initial_quality: float = 7.2  # log10 effective training compute (H100-hours) of the best model
-    quality_spread: NonNegFloat = 0.4
-    open_weight_gap: NonNegFloat = 0.7
-    tokens_per_gpu_hour: PosFloat = 1.0e6  # mtok... see baseline comment
-    reference_quality: float = 7.0
-    size_cost_exponent: NonNegFloat = 0.5
-    serving_algo_gain_per_year: Annotated[float, Field(ge=1.0)] = 2.5
-    training_algo_gain_per_year: Annotated[float, Field(ge=1.0)] = 3.0
-    initial_cash_frontier: NonNegFloat = 6e9
-    initial_cash_open: NonNegFloat = 0.3e9
-    training_spend_rate: Fraction = 0.06
-    training_window_months: PosInt = 6
-    training_budget_growth_per_month: NonNegFloat = 0.05
-    training_price_elasticity: NonNegFloat = 1.6
-    compute_price_trend_per_year: PosFloat = (
-        1.3  # labs expect compute to get this much cheaper a year
+    frontier_count: int = _p(
+        "labs",
+        "OpenAI, Anthropic, Google DeepMind, Meta",
+        "frontier labs (train and serve their own models)",
+        ge=0,
+        le=1000,
     )
-    initial_price_frontier: PosFloat = 20.0  # $ per mtok
-    initial_price_open: PosFloat = 2.0
-    price_adjustment: Fraction = 0.3
-    price_search_width: PosFloat = 0.4
-    price_candidates: Annotated[int, Field(ge=3, le=101)] = 15
-    demand_sample_users: PosInt = 2000
-    staff_cost_per_month: NonNegFloat = 50e6
-    first_party_apps: bool = False
-    first_party_app_bonus: float = 0.6
-    direct_sales: bool = True  # False: labs sell only wholesale, through wrapper startups
+    open_weight_hosts: int = _p(
+        "hosts",
+        "assumption: Together, Fireworks-like hosts",
+        "hosts serving open-weight models near cost",
+        ge=0,
+        le=1000,
+    )
+    initial_quality: float = _p(
+        "log10 H100-hours",
+        "GPT-4: ~2e25 FLOP ~ 1.6e7 H100-hours at 40% utilisation (Epoch AI)",
+        "effective training compute of the best model in January 2023",
+        ge=0,
+        le=MAX_QUALITY,
+    )
+    quality_spread: float = _p(
+        "log10 H100-hours",
+        "assumption",
+        "gap of the weakest frontier lab to the best",
+        ge=0,
+        le=MAX_QUALITY,
+    )
+    open_weight_gap: float = _p(
+        "log10 H100-hours",
+        "assumption: open models ~a year and a half behind",
+        "gap of open-weight models to the best",
+        ge=0,
+        le=MAX_QUALITY,
+    )
+    tokens_per_gpu_hour: float = _p(
+        "tokens per GPU-hour",
+        "frontier models 30-100 tok/s per GPU under latency limits (serving benchmarks); "
+        "70B offline peak ~2.8M/h (MLPerf)",
+        "serving throughput of a reference-quality model on an H100e",
+        gt=0,
+        le=1e9,  # ~280k tokens/s per GPU, 100x the offline peak of a 70B model
+    )
+    reference_quality: float = _p(
+        "log10 H100-hours",
+        "the quality at which tokens_per_gpu_hour applies",
+        "reference model size for serving throughput",
+        ge=0,
+        le=MAX_QUALITY,
+    )
+    size_cost_exponent: float = _p(
+        "elasticity",
+        "Chinchilla: parameters grow as compute^0.5",
+        "serving cost per token against raw training compute",
+        ge=0,
+        le=2,
+    )
+    serving_algo_gain_per_year: float = _p(
+        "x per year",
+        "assumption: quantisation, batching, speculative decoding, MoE; with hardware and "
+        "training gains the cost at fixed capability falls ~5-6x/yr, short of the ~10x/yr "
+        "price fall (a16z)",
+        "tokens per GPU-hour gained from serving software",
+        ge=1,
+        le=100,
+    )
+    training_algo_gain_per_year: float = _p(
+        "x per year",
+        "about 3x/yr less compute for the same capability (Epoch AI 2024)",
+        "effective compute per GPU-hour gained from algorithms",
+        ge=1,
+        le=100,
+    )
+    initial_cash_frontier: float = _p(
+        "$ per lab",
+        "OpenAI raised $10B in Jan 2023, Anthropic ~$1.5B in 2023 (press)",
+        "mean cash of a frontier lab at the start",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
+    initial_cash_open: float = _p(
+        "$ per host", "assumption", "cash of an open-weight host at the start", ge=0, le=MAX_DOLLARS
+    )
+    training_spend_rate: float = _p(
+        "fraction of cash per month",
+        "calibrated: OpenAI ~$7B compute in 2024, ~70% training (press; Epoch AI)",
+        "initial monthly training budget",
+        ge=0,
+        le=1,
+    )
+    training_window_months: int = _p(
+        "months",
+        "assumption",
+        "months of training compute that make up a model generation",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    training_budget_growth_per_month: float = _p(
+        "fraction per month",
+        "calibrated: frontier training compute grows 2-4x/yr (Epoch AI)",
+        "budget growth while the runway is comfortable",
+        ge=0,
+        le=1,
+    )
+    training_price_elasticity: float = _p(
+        "elasticity",
+        "assumption: above 1, dearer compute means less training spend",
+        "training GPU-hours against the compute price relative to its trend",
+        ge=0,
+        le=10,
+    )
+    compute_price_trend_per_year: float = _p(
+        "x cheaper per year",
+        "hardware performance per $ about +30%/yr (Epoch AI)",
+        "how much cheaper labs expect compute to get",
+        gt=0,
+        le=10,
+    )
+    initial_price_frontier: float = _p(
+        "$ per million tokens",
+        "GPT-4 $30/$60 in/out, blended 3:1 (OpenAI price lists)",
+        "frontier labs' token price in January 2023",
+        gt=0,
+        le=10_000,
+    )
+    initial_price_open: float = _p(
+        "$ per million tokens",
+        "GPT-3.5-turbo $2 (OpenAI, Mar 2023); open 70B hosting ~$0.9 later in 2023 (price lists)",
+        "open-weight hosts' token price in January 2023",
+        gt=0,
+        le=10_000,
+    )
+    price_adjustment: float = _p(
+        "fraction per month",
+        "assumption",
+        "share of the way to the profit-maximising price moved each month",
+        ge=0,
+        le=1,
+    )
+    price_search_width: float = _p(
+        "log price",
+        "assumption",
+        "candidate prices run from exp(-width) to exp(width) times today's",
+        gt=0,
+        le=5,
+    )
+    price_candidates: int = _p(
+        "prices", "assumption", "candidate prices each price setter weighs", ge=3, le=101
+    )
+    demand_sample_users: int = _p(
+        "users per segment",
+        "assumption",
+        "size of each provider's market-research panel",
+        gt=0,
+        le=100_000,  # the panel's demand curves are panel x 48 grid points per segment
+    )
+    staff_cost_per_month: float = _p(
+        "$ per month",
+        "assumption (open-weight hosts pay a fifth)",
+        "staff cost of a frontier lab",
+        ge=0,
+        le=1e11,
+    )
+    first_party_apps: bool = _switch(False, "labs' own apps compete with wrapper startups")
+    first_party_app_bonus: float = _p(
+        "logit utility",
+        "assumption: as a typical wrapper's app_bonus",
+        "utility of a lab's own app for app-loving users (when first_party_apps)",
+        ge=-MAX_LOGIT,
+        le=MAX_LOGIT,
+    )
+    direct_sales: bool = _switch(
+        True, "labs sell to users directly; false: only wholesale, through startups"
+    )
 
 
 # --------------------------------------------------------------------------- startups
 class StartupConfig(_Section):
-    initial_count: NonNegInt = 40
-    max_count: NonNegInt = 400
-    entry_rate_per_month: NonNegFloat = 3.0
-    seed_round: PosFloat = 8e6
-    burn_per_month_median: NonNegFloat = 0.6e6
-    burn_sigma: NonNegFloat = 0.5
-    reinvest_share: NonNegFloat = 1.1  # burn on top of base: this share of gross profit
-    initial_markup: NonNegFloat = 0.8
-    markup_adjustment: Fraction = 0.3
-    app_bonus: float = 0.8
-    app_bonus_sigma: NonNegFloat = 0.4
-    supplier_switch_probability: Fraction = 0.08
-    crowding_reference: PosFloat = 10.0
-    raise_runway_months: PosFloat = 6.0
-    round_runway_months: PosFloat = 18.0
+    # each startup is an agent and a column of the retail market; 1e5 keeps a step in minutes
+    initial_count: int = _p(
+        "startups", "assumption", "wrapper and AI-SaaS startups at the start", ge=0, le=100_000
+    )
+    max_count: int = _p("startups", "assumption", "most startups alive at once", ge=0, le=100_000)
+    entry_rate_per_month: float = _p(
+        "startups per month",
+        "assumption",
+        "new startups per month at a normal VC climate and margins",
+        ge=0,
+        le=10_000,
+    )
+    seed_round: float = _p(
+        "$", "assumption: typical AI seed rounds $3-15M", "seed round", gt=0, le=1e10
+    )
+    burn_per_month_median: float = _p("$ per month", "assumption", "median base burn", ge=0, le=1e9)
+    burn_sigma: float = _p(
+        "log-sd", "assumption", "spread of base burn across startups", ge=0, le=5
+    )
+    reinvest_share: float = _p(
+        "ratio",
+        "assumption: growth spending keeps startups VC-dependent",
+        "burn on top of base, as a share of gross profit",
+        ge=0,
+        le=10,
+    )
+    initial_markup: float = _p(
+        "ratio",
+        "AI app gross margins 25-60% (Bessemer 2025)",
+        "retail price over token cost, minus 1",
+        ge=0,
+        le=100,
+    )
+    markup_adjustment: float = _p(
+        "fraction per month",
+        "assumption",
+        "share of the way to the profit-maximising markup moved each month",
+        ge=0,
+        le=1,
+    )
+    app_bonus: float = _p(
+        "logit utility",
+        "assumption",
+        "mean utility an app adds for app-loving users",
+        ge=-MAX_LOGIT,
+        le=MAX_LOGIT,
+    )
+    app_bonus_sigma: float = _p(
+        "logit utility", "assumption", "spread of app_bonus across startups", ge=0, le=MAX_LOGIT
+    )
+    supplier_switch_probability: float = _p(
+        "probability per month",
+        "assumption",
+        "chance that a startup reviews its supplier",
+        ge=0,
+        le=1,
+    )
+    crowding_reference: float = _p(
+        "apps",
+        "assumption",
+        "apps share attention: their joint appeal is that of this many apps",
+        gt=0,
+        le=1e6,
+    )
+    raise_runway_months: float = _p(
+        "months", "assumption", "raise when runway falls below this", gt=0, le=MAX_MONTHS
+    )
+    round_runway_months: float = _p(
+        "months", "assumption", "months of burn a round buys", gt=0, le=MAX_MONTHS
+    )
 
 
 # --------------------------------------------------------------------------- venture capital
+ClimatePoint = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
 class VCConfig(_Section):
-    climate: NonNegFloat = 1.0
-    climate_path: list[tuple[float, float]] = Field(default_factory=list)
-    lab_round_probability: Fraction = 0.5
-    startup_round_probability: Fraction = 0.35
-    lab_round_runway_months: PosFloat = 18.0
-    lab_round_base: NonNegFloat = 5e9  # $ a lab can raise on promise alone, at climate 1
-    lab_round_revenue_multiple: NonNegFloat = 1.5  # plus this many years of its current revenue
-    lab_raise_runway_months: PosFloat = 9.0
+    climate: float = _p(
+        "index",
+        "1 = normal; VC funding to AI 2023 ~$42-55B, 2024 ~$100-110B (Crunchbase, CB Insights, "
+        "PitchBook)",
+        "venture-capital climate, multiplies the path",
+        ge=0,
+        le=100,
+    )
+    climate_path: list[ClimatePoint] = _p(
+        "[month, index] pairs",
+        "calibrated: 2024 about double 2023 ($42-55B -> $100-110B; Crunchbase, PitchBook)",
+        "climate over time, linear between points, held after the last; [] = constant",
+    )
+    lab_round_probability: float = _p(
+        "probability per month",
+        "assumption",
+        "chance that a lab short of runway closes a round",
+        ge=0,
+        le=1,
+    )
+    startup_round_probability: float = _p(
+        "probability per month",
+        "assumption (2024: 966 startup shutdowns, +26% on 2023, Carta)",
+        "the same for startups, scaled by traction",
+        ge=0,
+        le=1,
+    )
+    lab_round_runway_months: float = _p(
+        "months", "assumption", "months of burn a lab's round buys", gt=0, le=MAX_MONTHS
+    )
+    lab_raise_runway_months: float = _p(
+        "months", "assumption", "labs raise when runway falls below this", gt=0, le=MAX_MONTHS
+    )
+    lab_round_base: float = _p(
+        "$ per round",
+        "OpenAI $6.6B (2024), Anthropic $4B (press)",
+        "what a lab raises on promise alone at climate 1",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
+    lab_round_revenue_multiple: float = _p(
+        "years of revenue", "assumption", "plus this many years of current revenue", ge=0, le=100
+    )
+
+    @field_validator("climate_path")
+    @classmethod
+    def _points_in_range(cls, path: list[list[float]]) -> list[list[float]]:
+        months = [m for m, _ in path]
+        if len(set(months)) != len(months):
+            raise ValueError("each month may appear once")
+        if any(not 0 <= m <= 100 * MAX_MONTHS for m in months):
+            raise ValueError(f"months must lie in [0, {100 * MAX_MONTHS}]")
+        if any(not 0 <= level <= 100 for _, level in path):
+            raise ValueError("climate levels must lie in [0, 100], as vc.climate")
+        return path
 
 
 # --------------------------------------------------------------------------- end users
 class SegmentConfig(_Section):
-    name: str
-    population: PosFloat
-    initial_adoption: Fraction = 0.1
-    bass_p: NonNegFloat = 0.03  # per year
-    bass_q: NonNegFloat = 0.38  # per year
-    value_per_task_median: PosFloat = 0.1  # $ value of the least valuable task
-    value_sigma: NonNegFloat = 0.8
-    tasks_per_month: PosFloat = 100.0
-    tasks_sigma: NonNegFloat = 0.5
-    tokens_per_task: PosFloat = 3000.0
-    tokens_sigma: NonNegFloat = 0.5
-    elasticity_scale: PosFloat = 1.0
-    app_affinity: float = 0.0
-    simulated_share: PosFloat = 1.0
+    name: str = _p("name", "label", "the segment's name", min_length=1, max_length=100)
+    population: float = _p(
+        "people or firms",
+        "programmers: 27-30M professional developers (SlashData, Evans Data); others: assumption",
+        "real users the segment stands for",
+        gt=0,
+        le=1e10,  # more than the world's population
+    )
+    initial_adoption: float = _p(
+        "fraction", "assumption", "share who have adopted in January 2023", ge=0, le=1
+    )
+    bass_p: float = _p(
+        "per year",
+        "typical p ~0.03 (Bass 1969; meta-analyses)",
+        "Bass coefficient of innovation",
+        ge=0,
+        le=10,
+    )
+    bass_q: float = _p(
+        "per year",
+        "typical q ~0.38 (Bass 1969; meta-analyses); developers faster (assumption)",
+        "Bass coefficient of imitation",
+        ge=0,
+        le=10,
+    )
+    value_per_task_median: float = _p(
+        "$ per task",
+        "calibrated: ~$10-20 a month per adopted user (Copilot $10, ChatGPT Plus $20)",
+        "median value of a user's least valuable task",
+        gt=0,
+        le=1e6,
+    )
+    value_sigma: float = _p("log-sd", "assumption", "spread of that value across users", ge=0, le=5)
+    tasks_per_month: float = _p(
+        "tasks per month",
+        "assumption",
+        "median tasks a month worth doing at the least valuable task's value",
+        gt=0,
+        le=1e9,
+    )
+    tasks_sigma: float = _p("log-sd", "assumption", "spread of tasks across users", ge=0, le=5)
+    tokens_per_task: float = _p(
+        "tokens per task",
+        "assumption",
+        "median tokens per task, context included, in January 2023",
+        gt=0,
+        le=1e7,  # 10M tokens: ten times the longest context windows
+    )
+    tokens_sigma: float = _p(
+        "log-sd", "assumption", "spread of tokens per task across users", ge=0, le=5
+    )
+    elasticity_scale: float = _p(
+        "ratio",
+        "enterprise compute is inelastic (Jiang, Lee & Zomaya); others 1",
+        "multiplies end_users.price_elasticity",
+        gt=0,
+        le=10,
+    )
+    app_affinity: float = _p(
+        "weight",
+        "assumption: developers use IDE apps, product tools embed AI",
+        "how much the segment values an app's bonus",
+        ge=-10,
+        le=10,
+    )
+    simulated_share: float = _p(
+        "weight",
+        "1: simulated users split evenly across segments",
+        "share of the simulated users given to this segment, relative to the others",
+        gt=0,
+        le=1e6,
+    )
 
 
 class EndUserConfig(_Section):
-    simulated_users: PosInt = 10_000
-    price_elasticity: PosFloat = 1.5
-    price_sensitivity: NonNegFloat = 3.0  # logit weight on log price
-    quality_sensitivity: NonNegFloat = 2.0  # logit weight per quality unit
-    value_per_quality: NonNegFloat = 0.7  # log task value per quality unit
-    switching_rate: Fraction = 0.15
-    tokens_per_task_growth_per_year: PosFloat = 1.5
-    tokens_per_task_max_multiplier: Annotated[float, Field(ge=1)] = 20.0
-    value_range: Annotated[float, Field(gt=1)] = 1000.0  # most / least valuable task of a user
-    bass: bool = True
-    demand_noise_sigma: NonNegFloat = (
-        0.0  # log-sd of a segment-wide shock to tasks per month (stationary)
+    # no upper bound of its own: the memory guard below refuses what this machine cannot hold
+    simulated_users: int = _p(
+        "users",
+        "resolution, not calibration: aggregates are in real units at any size",
+        "simulated individuals over all segments, each with a population weight",
+        gt=0,
     )
-    demand_noise_persistence: Annotated[float, Field(ge=0, lt=1)] = (
-        0.0  # AR(1) coefficient of that shock
+    price_elasticity: float = _p(
+        "elasticity",
+        "1.1 within model across providers; 1.5-2.5 with new uses (NBER working paper, 2025)",
+        "within-user price elasticity of tasks done",
+        gt=0,
+        le=10,
     )
-    segments: list[SegmentConfig] = Field(min_length=1)
+    price_sensitivity: float = _p(
+        "logit weight on log price",
+        "calibrated to lab gross margins ~40-60% (press)",
+        "weight on log price when choosing a provider",
+        ge=0,
+        le=100,
+    )
+    quality_sensitivity: float = _p(
+        "logit weight per quality unit",
+        "assumption",
+        "weight on model quality when choosing a provider",
+        ge=0,
+        le=100,
+    )
+    value_per_quality: float = _p(
+        "log value per quality unit",
+        "assumption: a 10x-compute model makes tasks ~1.35x as valuable",
+        "how much more a task is worth on a better model",
+        ge=0,
+        le=10,
+    )
+    switching_rate: float = _p(
+        "fraction per month",
+        "assumption",
+        "share of users who reconsider their provider each month",
+        ge=0,
+        le=1,
+    )
+    tokens_per_task_growth_per_year: float = _p(
+        "x per year",
+        "reasoning and agents multiply tokens per task 5-30x (industry reports)",
+        "initial growth of tokens per task",
+        gt=0,
+        le=100,
+    )
+    tokens_per_task_max_multiplier: float = _p(
+        "ratio",
+        "5-30x (industry reports)",
+        "where that growth levels off",
+        ge=1,
+        le=1e12,  # the bullwhip validation uses 1e12 for "never levels off"
+    )
+    value_range: float = _p(
+        "ratio",
+        "assumption",
+        "most over least valuable task of a user",
+        gt=1,
+        le=1e15,  # the textbook limits use 1e12 for "no truncation in reach"
+    )
+    bass: bool = _switch(True, "Bass diffusion of adoption; false: adoption stays put")
+    demand_noise_sigma: float = _p(
+        "log-sd",
+        "0 in the baseline; the bullwhip validation sets 0.03",
+        "segment-wide AR(1) shock to tasks per month",
+        ge=0,
+        le=5,
+    )
+    demand_noise_persistence: float = _p(
+        "AR(1) coefficient",
+        "0 in the baseline; the bullwhip validation sets 0.9",
+        "persistence of that shock",
+        ge=0,
+        lt=1,
+    )
+    segments: list[SegmentConfig] = _p(
+        "table list", "see each key", "end-user segments", min_length=1
+    )
 
 
 # --------------------------------------------------------------------------- top level
+class _CrossFieldError(ValueError):
+    """A rule that ties several keys together; ``keys`` says which, for the error's origin."""
+
+    def __init__(self, message: str, keys: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
 class Config(_Section):
-    name: str = "baseline"
-    description: str = ""
-    simulation: SimulationConfig = SimulationConfig()
+    name: str = Field(
+        description="run name: the directory under results/ (defaults to the file's name)",
+        json_schema_extra={
+            "unit": "name",
+            "source": "label",
+            "range": "letters, digits, _ . - (not first), at most 100",
+        },
+    )
+    description: str = Field(
+        "",
+        description="one line on what the config represents",
+        json_schema_extra={"unit": "text", "source": "label"},
+    )
+    simulation: SimulationConfig
     gpu: GPUConfig
     datacenters: DataCentreConfig
-    hyperscalers: HyperscalerConfig = HyperscalerConfig()
-    model_developers: ModelDeveloperConfig = ModelDeveloperConfig()
-    startups: StartupConfig = StartupConfig()
-    vc: VCConfig = VCConfig()
+    hyperscalers: HyperscalerConfig
+    model_developers: ModelDeveloperConfig
+    startups: StartupConfig
+    vc: VCConfig
     end_users: EndUserConfig
+
+    @field_validator("name")
+    @classmethod
+    def _one_path_component(cls, name: str) -> str:
+        if not re.fullmatch(NAME_PATTERN, name) or len(name) > 100:
+            raise ValueError(
+                "a name becomes a directory under results/: up to 100 letters, digits, "
+                "'_', '.' or '-', starting with a letter or digit"
+            )
+        return name
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
         unknown = [r for r in self.hyperscalers.regions if r not in self.datacenters.regions]
         if unknown:
-            raise ValueError(
-                f"hyperscalers.regions names {unknown[0]!r}, which is not in datacenters.regions"
+            raise _CrossFieldError(
+                f"hyperscalers.regions names {unknown[0]!r}, which is not in datacenters.regions "
+                f"({', '.join(sorted(self.datacenters.regions))})",
+                ("hyperscalers.regions", "datacenters.regions"),
             )
         if self.model_developers.frontier_count + self.model_developers.open_weight_hosts == 0:
-            raise ValueError("model_developers: at least one frontier lab or open-weight host")
+            raise _CrossFieldError(
+                "model_developers: at least one frontier lab or open-weight host",
+                ("model_developers.frontier_count", "model_developers.open_weight_hosts"),
+            )
+        need, have = population_memory_bytes(self), available_memory_bytes()
+        if need > have:
+            raise _CrossFieldError(
+                f"end_users.simulated_users = {self.end_users.simulated_users:,} with up to "
+                f"{max(self.startups.max_count, self.startups.initial_count):,} startups needs "
+                f"about {_gb(need)} ({BYTES_PER_USER} bytes a user, {BYTES_PER_STARTUP // 1024} "
+                f"KB a startup); this machine has {_gb(have)} available",
+                ("end_users.simulated_users", "startups.max_count", "startups.initial_count"),
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 
+# --------------------------------------------------------------------------- memory guard
+def simulated_users_by_segment(cfg: Config) -> list[int]:
+    """How the model splits ``end_users.simulated_users`` across segments (at least one each)."""
+    weights = [s.simulated_share for s in cfg.end_users.segments]
+    total = sum(weights)
+    return [max(math.floor(cfg.end_users.simulated_users * w / total), 1) for w in weights]
+
+
+def population_memory_bytes(cfg: Config) -> int:
+    """Bytes the simulated population needs at its peak: users plus the startup cap."""
+    startups = max(cfg.startups.max_count, cfg.startups.initial_count)
+    return sum(simulated_users_by_segment(cfg)) * BYTES_PER_USER + startups * BYTES_PER_STARTUP
+
+
+def available_memory_bytes() -> int:
+    """Memory this process may still allocate: the system's available memory, or less
+    under a cgroup (container) limit."""
+    have = _meminfo_available()
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+        if limit.isdigit():
+            have = min(have, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return have
+
+
+def _meminfo_available() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 1024**3  # no way to ask: assume a modest machine
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
+
+
+# --------------------------------------------------------------------------- schema walking
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The config sections inside a field's type: ``X``, ``list[X]``, ``dict[str, X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _container(annotation: Any) -> str | None:
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return "<i>"
+    if origin is dict:
+        return "<name>"
+    return None
+
+
+def schema_keys(model: type[BaseModel] | None = None, prefix: str = "") -> list[str]:
+    """Every leaf key of the schema, list items as ``<i>`` and table entries as ``<name>``."""
+    model = model or Config
+    keys = []
+    for name, info in model.model_fields.items():
+        inner = _models_in(info.annotation)
+        if inner:
+            item = _container(info.annotation)
+            sub = f"{prefix}{name}." + (f"{item}." if item else "")
+            keys += schema_keys(inner[0], sub)
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+def section_at(path: list[str | int]) -> type[BaseModel] | None:
+    """The section a (partial) key path lands in, or None if it names no section."""
+    model: type[BaseModel] = Config
+    expect_item = False
+    for part in path:
+        if expect_item:
+            expect_item = False
+            continue
+        info = model.model_fields.get(str(part))
+        inner = _models_in(info.annotation) if info else []
+        if not inner:
+            return None
+        model = inner[0]
+        expect_item = _container(info.annotation) is not None
+    return None if expect_item else model
+
+
+def suggest_keys(path: list[str | int]) -> list[str]:
+    """Likely intended keys for an unknown one: a close name in the same section, else keys
+    of that name (or a close one) anywhere in the schema."""
+    *parent, last = [str(p) for p in path]
+    section = section_at(parent)
+    if section is not None:
+        close = difflib.get_close_matches(last, list(section.model_fields), n=1, cutoff=0.75)
+        if close:
+            return [".".join([*parent, close[0]])]
+    leaves = schema_keys()
+    same = [k for k in leaves if k.rsplit(".", 1)[-1] == last]
+    if same:
+        return same
+    by_name: dict[str, list[str]] = {}
+    for k in leaves:
+        by_name.setdefault(k.rsplit(".", 1)[-1], []).append(k)
+    close = difflib.get_close_matches(last, list(by_name), n=1, cutoff=0.8)
+    return by_name[close[0]] if close else []
+
+
 # --------------------------------------------------------------------------- loading
-def _read_toml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
+class _SetKey(str):
+    """A dotted key that came from ``--set`` on the command line (for error messages)."""
+
+    text: str = ""
+
+
+_Layer = tuple[Path, dict[str, Any]]  # one file of an 'extends' chain and what it sets
+
+
+def _read_toml(
+    path: Path, seen: tuple[Path, ...] = (), shown: Path | None = None
+) -> tuple[dict[str, Any], list[_Layer]]:
+    """The merged data of a file and its ``extends`` chain, and the chain, base first.
+
+    ``path`` is resolved; ``shown`` is how messages name it (the caller's spelling)."""
+    shown = shown or path
     if path in seen:
-        raise ConfigError(f"{path}: 'extends' forms a cycle")
+        raise ConfigError(f"{seen[-1]}: 'extends' forms a cycle back to {path}")
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {shown}")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"{shown}: not valid TOML ({exc})") from None
     parent = data.pop("extends", None)
     if parent is None:
-        return data
+        return data, [(shown, data)]
     if not isinstance(parent, str):
-        raise ConfigError(f"{path}: 'extends' must be a file name, got {parent!r}")
-    base = _read_toml((path.parent / parent).resolve(), (*seen, path))
-    return deep_merge(base, data)
+        raise ConfigError(f"{shown}: 'extends' must be a file name, got {parent!r}")
+    base_path = (path.parent / parent).resolve()
+    if not base_path.is_file() and base_path not in seen:
+        raise ConfigError(f"{shown}: 'extends' names {parent!r}, which is not a file ({base_path})")
+    base, layers = _read_toml(base_path, (*seen, path))
+    return deep_merge(base, data), [*layers, (shown, data)]
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -298,13 +1268,23 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _plain(value: Any) -> Any:
+    """A NumPy scalar (from a design table or ``mesa.batch_run``) as the Python value it holds,
+    so that strict validation sees an int as an int (without importing NumPy here)."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
+
+
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str) -> dict[str, Any]:
     """Set dotted keys (``a.b.0.c``) in a nested dict; the path must exist."""
     out = copy.deepcopy(data)
-    for dotted, value in overrides.items():
+    for dotted, raw in overrides.items():
+        value = _plain(raw)
+        label = _override_label(dotted, source)
         parts = dotted.split(".")
         if not dotted or any(not p for p in parts):
-            raise ConfigError(f"{source}: malformed key {dotted!r}")
+            raise ConfigError(f"{label}: malformed key {dotted!r}")
         node: Any = out
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
@@ -312,7 +1292,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
                     raise ConfigError(
-                        f"{source}: {where!r} is not an index of a {len(node)}-item list"
+                        f"{label}: {where!r} is not an index of a {len(node)}-item list"
                     )
                 if last:
                     node[int(part)] = value
@@ -322,47 +1302,146 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
                 if last:
                     node[part] = value
                 elif part not in node or not isinstance(node[part], dict | list):
-                    # Let a missing table be created so that defaults can be overridden;
-                    # unknown names are caught by validation, which names the key.
+                    # A missing table is created so that validation, which knows the schema,
+                    # names the unknown key and suggests the right one.
                     node = node.setdefault(part, {})
                     if not isinstance(node, dict | list):
-                        raise ConfigError(f"{source}: {where!r} is a value, not a table")
+                        raise ConfigError(f"{label}: {where!r} is a value, not a table")
                 else:
                     node = node[part]
             else:
-                raise ConfigError(f"{source}: {where!r} is a value, not a table")
+                raise ConfigError(f"{label}: {where!r} is a value, not a table")
     return out
 
 
-def _format_error(err: dict[str, Any]) -> str:
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+def _override_label(key: str, source: str) -> str:
+    if isinstance(key, _SetKey):
+        return f"--set {key.text}"
+    return f"override {key!r}" if source == "overrides" else f"{source}: override {key!r}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _touches(key: str, other: str) -> bool:
+    """Whether two dotted keys overlap (equal, or one inside the other)."""
+    return key == other or key.startswith(other + ".") or other.startswith(key + ".")
+
+
+def _set_in(data: Any, path: list[str]) -> bool:
+    """Whether a raw TOML table sets this key path (a list set as a whole counts)."""
+    for part in path:
+        if isinstance(data, list):
+            return True
+        if not (isinstance(data, dict) and part in data):
+            return False
+        data = data[part]
+    return True
+
+
+class _Origins:
+    """Where each key of a config came from: an override, or a file of the extends chain."""
+
+    def __init__(self, source: str, layers: list[_Layer], overrides: dict[str, Any]) -> None:
+        self.source = source
+        self.layers = layers
+        self.overrides = overrides
+
+    def of(self, keys: tuple[str, ...]) -> str:
+        for key in keys:
+            for over in self.overrides:
+                if _touches(key, over):
+                    return _override_label(over, self.source)
+        for key in keys:
+            for path, data in reversed(self.layers):
+                if key and _set_in(data, key.split(".")):
+                    return str(path)
+        return self.source
+
+
+def _describe(err: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """(kind, text, keys) of one pydantic error."""
+    key = _dotted(err["loc"])
     if err["type"] == "extra_forbidden":
-        return f"unknown key {key!r}"
+        hints = suggest_keys(list(err["loc"]))
+        tail = f"; did you mean {' or '.join(repr(h) for h in hints)}?" if hints else ""
+        return "unknown", f"unknown key {key!r}{tail}", (key,)
     if err["type"] == "missing":
-        return f"missing key {key!r}"
-    value = err.get("input")
-    return f"bad value for {key!r}: {value!r} ({err['msg']})"
+        return "missing", key, (key,)
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, _CrossFieldError):
+        return "rule", str(cause), cause.keys
+    msg = err["msg"].removeprefix("Value error, ")
+    if not key:
+        return "rule", msg, ()
+    shown = repr(err.get("input"))
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return "bad", f"bad value for {key!r}: {shown} ({msg})", (key,)
 
 
-def validate(data: dict[str, Any], source: str) -> Config:
+def _missing_hint(origin: str, layers: list[_Layer]) -> str:
+    """For a file with no ``extends``: how to start from the baseline instead."""
+    if len(layers) != 1 or origin != str(layers[0][0]):
+        return ""
+    path = Path(origin).resolve()
+    if path == DEFAULT_CONFIG.resolve():
+        return ""
+    base = DEFAULT_CONFIG.resolve()
+    if os.path.commonpath([base, path]) != base.anchor:  # a relative path, unless it climbs to /
+        base = Path(os.path.relpath(base, path.parent))
+    return (
+        f" (a config without 'extends' must set every key; start from the baseline with "
+        f'extends = "{base.as_posix()}", or list them with `abm params`)'
+    )
+
+
+def validate(
+    data: dict[str, Any],
+    source: str,
+    *,
+    layers: list[_Layer] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Config:
+    """A validated :class:`Config`, or one :class:`ConfigError` line naming every problem."""
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = len(exc.errors()) - 1
-        tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise ConfigError(f"{source}: {_format_error(first)}{tail}") from None
+        origins = _Origins(source, layers or [], overrides or {})
+        groups: dict[str, dict[str, list[str]]] = {}
+        for err in exc.errors():
+            kind, text, keys = _describe(err)
+            by_kind = groups.setdefault(origins.of(keys), {})
+            by_kind.setdefault(kind, []).append(text)
+        parts = []
+        for origin, by_kind in groups.items():
+            texts = []
+            missing = by_kind.pop("missing", [])
+            if missing:
+                noun = "key" if len(missing) == 1 else "keys"
+                texts.append(
+                    f"missing {noun} {', '.join(repr(k) for k in missing)}"
+                    + _missing_hint(origin, layers or [])
+                )
+            texts += [t for kind_texts in by_kind.values() for t in kind_texts]
+            parts.append(f"{origin}: {'; '.join(texts)}")
+        raise ConfigError("; ".join(parts)) from None
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
     """Read a TOML config (following ``extends``), apply dotted overrides, validate."""
     path = Path(path) if path is not None else DEFAULT_CONFIG
-    resolved = path.resolve()
-    data = _read_toml(resolved)
-    data.setdefault("name", path.stem)
+    data, layers = _read_toml(path.resolve(), shown=path)
+    if "name" not in layers[-1][1]:  # not the name of the file it extends: results/ would clash
+        data["name"] = _name_from_file(path)
     if overrides:
         data = apply_overrides(data, overrides, str(path))
-    return validate(data, str(path))
+    return validate(data, str(path), layers=layers, overrides=overrides)
+
+
+def _name_from_file(path: Path) -> str:
+    stem = "".join(c if c.isalnum() or c in "_.-" else "_" for c in path.stem)
+    return stem if stem[:1].isalnum() else f"config{stem}"
 
 
 def config_with_overrides(
@@ -371,7 +1450,9 @@ def config_with_overrides(
     """A new validated config: ``config`` with dotted ``overrides`` applied."""
     if not overrides:
         return config
-    return validate(apply_overrides(config.to_dict(), overrides, source), source)
+    return validate(
+        apply_overrides(config.to_dict(), overrides, source), source, overrides=overrides
+    )
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -387,4 +1468,6 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # a bare word is taken as a string
-    return key, value
+    tagged = _SetKey(key)
+    tagged.text = text.strip()
+    return tagged, value
