@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -142,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"abm: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # the reader stopped reading (`abm params | head`): not an error of ours; keep
+        # Python from failing again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (WriteError, OSError) as exc:
         print(f"abm: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

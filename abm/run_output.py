@@ -51,7 +51,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from abm.config import ConfigError
+from abm.config import NAME_PATTERN, ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +63,7 @@ RUN_FILES = ("metrics.parquet", "flows.parquet", "firms.parquet", "dashboard.png
 MANIFEST = "manifest.json"
 # Light on imports: the CLI imports this module before knowing what it will run.
 # Names a run or a sweep may take as a directory: one path component, never hidden.
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+SAFE_NAME = re.compile(NAME_PATTERN)
 _MARKER = ".abm-partial"  # in a directory still being written
 _SIBLING = re.compile(r"\.(?P<name>.+)\.abm-(?P<kind>new|old)-[0-9a-f]{12}")
 

@@ -138,3 +138,26 @@ def test_readme_lists_every_metric_with_its_unit():
     readme = (ROOT / "README.md").read_text()
     for name, (unit, _) in METRICS.items():
         assert f"| `{name}` | {unit} |" in readme, name
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_quietly():
+    """`abm params | head -1`: the closed pipe is not reported as an error. The
+    reader's end is closed before the command starts, so every write fails."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "abm", "params"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 0
+    assert proc.stderr == "", proc.stderr

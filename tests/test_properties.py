@@ -78,6 +78,13 @@ def test_one_firm_of_each_kind_and_no_startups():
                     "initial_price": 27500.0,
                     "capacity_units_per_month": 50000.0,
                     "capacity_growth_per_month": 0.05,
+                    "capacity_cost_per_unit_month": 0.0,
+                    "perf_multiplier": 1.0,
+                    "cost_multiplier": 1.0,
+                    "initial_backlog_months": 0.0,
+                    "opex_share_of_revenue": 0.1,
+                    "ecosystem_bonus": 0.0,
+                    "floor_markup": 0.0,
                 }
             ],
             "hyperscalers.count": 1,

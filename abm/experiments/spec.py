@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from abm.config import ConfigError
+from abm.config import NAME_PATTERN, ConfigError
 
 DEFAULT_RUN_FUNCTION = "abm.experiments.runner:run_model"
 DESIGNS = ("grid", "lhs", "sobol", "morris")
@@ -109,7 +109,7 @@ class SweepSpec(_Strict):
     A grid with no parameters is one design point: replicates of the base config.
     """
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     base: str | None = None
     run_function: str = Field(DEFAULT_RUN_FUNCTION, pattern=r"^[\w.]+:[\w.]+$")

@@ -6,7 +6,6 @@ import difflib
 import hashlib
 import json
 import math
-import os
 import sys
 import time
 import traceback
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from abm.config import ConfigError
+from abm.config import ConfigError, available_memory_bytes
 from abm.experiments.design import Design, RunTask, build_design
 from abm.experiments.executors import Backend
 from abm.experiments.outcomes import summarise
@@ -205,24 +204,12 @@ def design_memory(spec: SweepSpec) -> int:
     return design_runs(spec) * per_run
 
 
-def memory_available() -> int:
-    """Bytes of memory available to a new allocation (Linux: MemAvailable)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
 def check_design_size(spec: SweepSpec, source: str) -> None:
     """Refuse, before anything is allocated, a design that would not fit in memory.
 
     The limit is half the memory available now: the worker processes need the rest.
     """
-    need, limit = design_memory(spec), memory_available() // 2
+    need, limit = design_memory(spec), available_memory_bytes() // 2
     if need > limit:
         raise ConfigError(
             f"{source}: the design has {design_runs(spec):,} runs and needs about "

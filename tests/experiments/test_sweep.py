@@ -412,7 +412,8 @@ def test_a_run_function_must_be_a_function_of_the_abm_package(
 def test_a_design_too_large_for_memory_is_refused_before_anything_is_allocated(tmp_path):
     import tracemalloc
 
-    from abm.experiments.sweep import design_memory, memory_available
+    from abm.config import available_memory_bytes
+    from abm.experiments.sweep import design_memory
 
     text = toy_sweep_text(replicates=1).replace(
         "seed = 7", 'seed = 7\ndesign = "lhs"\nn = 10000000'
@@ -432,7 +433,7 @@ def test_a_design_too_large_for_memory_is_refused_before_anything_is_allocated(t
         tracemalloc.stop()
     message = str(err.value)
     assert "10,000,000 runs" in message and "GB of memory" in message
-    assert design_memory(load_sweep(path)) > memory_available() // 2
+    assert design_memory(load_sweep(path)) > available_memory_bytes() // 2
     assert peak < 20e6  # bytes: nothing of the design was built
     assert not (tmp_path / "out").exists()
 
