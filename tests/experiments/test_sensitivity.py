@@ -11,6 +11,7 @@ import pytest
 from abm.experiments import build_design, parse_sweep, run_sweep, sensitivity_indices
 from abm.experiments.cli import main
 
+from . import toy
 from .conftest import ISHIGAMI_RUN, toy_sweep_text
 from .toy import ishigami
 
@@ -66,7 +67,9 @@ def test_morris_sees_that_x3_acts_only_through_its_interaction_with_x1():
 
 def test_a_sobol_sweep_writes_indices_and_a_chart_per_outcome(tmp_path, capsys):
     spec = ishigami_spec("sobol", 64)
-    result = run_sweep(spec, workers=1, out_dir=tmp_path / "out", quiet=True)
+    result = run_sweep(
+        spec, workers=1, out_dir=tmp_path / "out", quiet=True, allow_imports=[toy.__name__]
+    )
     assert result.n_runs == 64 * 5
     assert result.summary["y"].tolist() == pytest.approx(evaluate(build_design(spec).table))
 
@@ -86,7 +89,7 @@ def test_a_sobol_sweep_writes_indices_and_a_chart_per_outcome(tmp_path, capsys):
 
 def test_sensitivity_of_a_grid_sweep_or_a_missing_directory_exits_2(tmp_path, write_sweep, capsys):
     path = write_sweep(toy_sweep_text(replicates=1))
-    run_sweep(path, workers=1, out_dir=tmp_path / "grid", quiet=True)
+    run_sweep(path, workers=1, out_dir=tmp_path / "grid", quiet=True, allow_imports=[toy.__name__])
     assert main(["sensitivity", str(tmp_path / "grid")]) == 2
     assert "need a sobol or morris design" in capsys.readouterr().err
     assert main(["sensitivity", str(tmp_path / "nowhere")]) == 2
