@@ -53,6 +53,9 @@ def execute(path: Path, timeout: int) -> tuple[nbformat.NotebookNode, str | None
             client.execute()
         except CellExecutionError as exc:
             return nb, str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        finally:
+            if km.has_kernel:  # the client leaves a kernel manager it was given running
+                km.shutdown_kernel(now=True)
     return nb, None
 
 
