@@ -26,6 +26,7 @@ test: $(STAMP)
 viz: $(STAMP)
 	$(BIN)/abm viz
 
+# executed notebooks, and HTML for readers without Jupyter, in results/notebooks/ (not in git)
 notebooks: $(STAMP)
 	$(BIN)/python notebooks/run_all.py
 
