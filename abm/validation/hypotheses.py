@@ -727,7 +727,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         _arms("elastic", "inelastic", "elastic, demand fixed", "inelastic, demand fixed"),
         48,
         _h1,
-        "Read over the 36 months from January 2024 (after the 2023 transient from initial prices). "
+        "Read from January 2024 (after the 2023 transient from initial prices) to the end of the "
+        "run when the run reaches 2025, otherwise over the whole run (the finding names the window). "
         "'demand fixed': no Bass adoption, no growth in tokens per task and no value gain from better "
         "models, so only the price moves along the demand curve.",
     ),
@@ -860,7 +861,12 @@ def write_hypotheses(
     table.to_csv(out / "hypotheses.csv", index=False)
     lines = [
         "# Hypotheses H1-H7: scenario experiments\n",
-        f"Mean over {seeds} seeds (min-max in brackets); scenario files in `configs/scenarios/`.\n",
+        (
+            f"Mean over {seeds} seeds (min-max in brackets)"
+            if seeds > 1
+            else "One seed: single runs, no spread across seeds and no test against seed noise"
+        )
+        + "; scenario files in `configs/scenarios/`.\n",
     ]
     for exp in experiments:
         if exp.key not in result.findings:
