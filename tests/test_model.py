@@ -182,3 +182,11 @@ def test_tokens_per_task_index_is_the_multiplier_users_apply(baseline):
     assert df["tokens_per_task_index"].iloc[-1] == pytest.approx(
         float(np.mean(seg.tokens_per_task / seg.base_tokens_per_task)), rel=1e-12
     )
+
+
+def test_no_decision_reads_the_end_of_the_run():
+    """No agent knows when the simulation ends: the first 60 months of a 72-month run
+    are the 60-month run, to the bit (so late-run moves are dynamics, not a horizon)."""
+    short = ComputeMarket(rng=3).run(60).datacollector.get_model_vars_dataframe()
+    long = ComputeMarket(rng=3).run(72).datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(short, long.iloc[: len(short)], check_exact=True)
