@@ -27,7 +27,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,8 @@ warnings.filterwarnings(
 )
 
 MAX_STARTUPS_DRAWN = 24  # the rest of the startups are drawn as one grouped node
-PLAY_INTERVAL_MS = 100
-PENDING_COLOUR = "#e65100"  # a lever moved but not yet applied by Reset  # Mesa's default pause between frames while playing
+PLAY_INTERVAL_MS = 100  # Mesa's default pause between frames while playing
+PENDING_COLOUR = "#e65100"  # a lever moved but not yet applied by Reset
 TABS = ("Market", "Supply graph and startups")
 
 
@@ -96,25 +96,19 @@ class Lever:
     hi: float
     step: float
     digits: int  # decimals shown; 0 for a whole number
+    unit_of_one: str | None = None  # the unit after a 1, where it differs ("1 step")
 
     def show(self, value: float) -> str:
         text = f"{int(round(value)):,}" if self.digits == 0 else f"{value:.{self.digits}f}"
-        return f"{text} {self.unit}".rstrip()
+        unit = self.unit_of_one if self.unit_of_one is not None and text == "1" else self.unit
+        return f"{text} {unit}".rstrip()
 
     def cast(self, value: Any) -> float | int:
         return int(round(value)) if self.digits == 0 else round(float(value), 10)
 
     def widened(self, values: list[float]) -> Lever:
         """The same lever with a range that includes every value in ``values``."""
-        return Lever(
-            self.key,
-            self.label,
-            self.unit,
-            min(self.lo, *values),
-            max(self.hi, *values),
-            self.step,
-            self.digits,
-        )
+        return replace(self, lo=min(self.lo, *values), hi=max(self.hi, *values))
 
 
 _LEVERS = (
@@ -127,7 +121,9 @@ _LEVERS = (
         "model_developers.open_weight_gap", "Open-weight gap", "log10 compute", 0.0, 2.0, 0.05, 2
     ),
     Lever("vc.climate", "VC climate", "× normal", 0.0, 2.5, 0.05, 2),
-    Lever("gpu.perf_gain_per_generation", "GPU gain per generation", "× perf.", 1.0, 5.0, 0.1, 1),
+    Lever(
+        "gpu.perf_gain_per_generation", "GPU gain per generation", "× performance", 1.0, 5.0, 0.1, 1
+    ),
     Lever("end_users.simulated_users", "Simulated users", "users", 1000, 50000, 1000, 0),
     Lever("simulation.steps", "Run length", "months", 6, 240, 6, 0),
 )
@@ -135,7 +131,9 @@ _LEVERS = (
 
 # Mesa's two controls of Play, shown the same way
 PLAY_INTERVAL = Lever("play_interval", "Play interval", "ms", 0, 1000, 50, 0)
-RENDER_INTERVAL = Lever("render_interval", "Render interval", "steps a frame", 1, 24, 1, 0)
+RENDER_INTERVAL = Lever(
+    "render_interval", "Render interval", "steps a frame", 1, 24, 1, 0, "step a frame"
+)
 
 
 def _scenario_configs() -> dict[str, Config]:
@@ -397,6 +395,7 @@ def Controls(s: Session):
     """Mesa's controls: play and render intervals, Reset, Play/Pause, Step."""
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
     render_interval = solara.use_reactive(1)
+    loop = solara.use_ref(None)  # the Play loop that is current
     run = s.run.value
     s.shown.value  # noqa: B018 -- redraw the buttons when the run reaches its end
 
@@ -404,11 +403,14 @@ def Controls(s: Session):
         s.show(s.run.value.advance(render_interval.value))
 
     def play() -> None:
-        # as Mesa's Play: a frame, a pause, until paused or at the configured end
-        while s.playing.value and not s.run.value.ended:
+        # as Mesa's Play: a frame, a pause, until paused or at the configured end. A
+        # quick Pause and Play starts a new loop; the old one sees it and stops.
+        me = loop.current = object()
+        while s.playing.value and loop.current is me and not s.run.value.ended:
             step()
             time.sleep(play_interval.value / 1000)
-        s.playing.value = False
+        if loop.current is me and s.run.value.ended:
+            s.playing.value = False  # shows ▶, disabled
 
     solara.lab.use_task(play, dependencies=[s.playing.value], prefer_threaded=True)
 
@@ -420,7 +422,7 @@ def Controls(s: Session):
             s.error.value = str(exc)
             return
         s.error.value = None
-        with s.run.value.lock, s.render_context:  # a step under way in Play finishes first
+        with s.render_context:  # a step under way in Play goes on with the old run, unseen
             s.run.value = new
             s.shown.value = 0
 
