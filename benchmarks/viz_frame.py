@@ -93,7 +93,7 @@ def in_process(frames: int) -> list[tuple[str, list[float]]]:
         return wrapper
 
     app.Run.advance = timed("model step", app.Run.advance)
-    app.Run.panel_png = timed("time-series panels (PNG)", app.Run.panel_png)
+    app.Run.panels_png = timed("time-series panels (PNG)", app.Run.panels_png)
     app.Run.graph_svg = timed("supply graph (SVG)", app.Run.graph_svg)
     rows: list[tuple[str, list[float]]] = []
     for tab, name in enumerate(app.TABS):
@@ -168,7 +168,7 @@ def in_browser(frames: int, source: Path) -> list[tuple[str, list[float]]]:
                     if ms < 0:
                         raise RuntimeError(f"tab {name!r}: figures not redrawn within 60 s")
                     times.append(ms / 1000)
-                rows.append((f"browser, tab {name!r} ({shown} figures): click to redrawn", times))
+                rows.append((f"browser, tab {name!r}: click to {shown} image(s) redrawn", times))
             browser.close()
     finally:
         os.killpg(server.pid, signal.SIGTERM)

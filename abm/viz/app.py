@@ -55,6 +55,7 @@ MAX_STARTUPS_DRAWN = 24  # the rest of the startups are drawn as one grouped nod
 PLAY_INTERVAL_MS = 100  # Mesa's default pause between frames while playing
 PENDING_COLOUR = "#e65100"  # a lever moved but not yet applied by Reset
 TABS = ("Market", "Supply graph and startups")
+MARKET_PANELS = tuple(p for row in plots.MARKET.values() for p in row)  # a row each
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -214,11 +215,14 @@ class Run:
                 self.model.step()
             return self.model.steps
 
-    def panel_png(self, panel: plots.Panel) -> bytes:
+    def panels_png(self, panels: tuple[plots.Panel, ...]) -> bytes:
+        """``panels`` three a row as one PNG, for the data collected so far."""
         with self.lock:
-            if panel not in self.panels:
-                self.panels[panel] = plots.PanelFigure(panel, self.axis)
-            return self.panels[panel].frame(self.model.datacollector.model_vars)
+            for panel in panels:
+                if panel not in self.panels:
+                    self.panels[panel] = plots.PanelFigure(panel, self.axis)
+            figures = [self.panels[p] for p in panels]
+            return plots.grid_png(figures, self.model.datacollector.model_vars)
 
     def graph_svg(self) -> bytes:
         with self.lock:
@@ -277,17 +281,10 @@ def supply_graph_svg(model: ComputeMarket, memory: dict) -> str:
 
 # --------------------------------------------------------------------------- components
 @solara.component
-def PanelImage(run: Run, panel: plots.Panel, step: int):
-    """One time-series panel; redrawn when the run or its step changes."""
-    png = solara.use_memo(lambda: run.panel_png(panel), [run, step])
-    solara.Image(png, format="png", width="100%", classes=["abm-figure"])
-
-
-@solara.component
 def PanelGrid(run: Run, panels: tuple[plots.Panel, ...], step: int):
-    with solara.GridFixed(columns=3, column_gap="6px", row_gap="2px"):
-        for panel in panels:
-            PanelImage(run, panel, step)
+    """Time-series panels, three a row; redrawn when the run or its step changes."""
+    png = solara.use_memo(lambda: run.panels_png(panels), [run, step])
+    solara.Image(png, format="png", width="100%", classes=["abm-figure"])
 
 
 @solara.component
@@ -473,8 +470,7 @@ def Summary(s: Session):
 
 @solara.component
 def MarketTab(s: Session):
-    panels = tuple(p for row in plots.MARKET.values() for p in row)
-    PanelGrid(s.run.value, panels, s.shown.value)
+    PanelGrid(s.run.value, MARKET_PANELS, s.shown.value)
 
 
 @solara.component

@@ -9,8 +9,10 @@ axis). :class:`PanelFigure` keeps one Agg figure per panel for a whole run:
 - the value axis only grows, to rounded limits with headroom (as NetLogo plots
   do), so it changes in a few frames of a run and not in the others;
 - a frame that keeps the axes restores the picture of axes, ticks, title and
-  legend drawn earlier and draws only the lines on it (matplotlib's blitting),
-  then encodes a PNG: a few milliseconds instead of the tens a full draw takes.
+  legend drawn earlier and draws only the lines on it (matplotlib's blitting):
+  a millisecond instead of the tens a full draw takes.
+
+:func:`grid_png` puts the panels of a tab together into one PNG.
 """
 
 from __future__ import annotations
@@ -350,8 +352,8 @@ class PanelFigure:
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.full_draws += 1
 
-    def frame(self, data: Mapping[str, Sequence]) -> bytes:
-        """The panel for the data collected so far, as PNG bytes."""
+    def draw(self, data: Mapping[str, Sequence]) -> np.ndarray:
+        """Draw the panel for the data collected so far; its pixels (RGBA, a view)."""
         ys = [values(data, self.panel, s) for s in self.panel.series]
         if self.panel.limits is None:
             limits = grown_limits(self.ylim, ys, self.panel.log)
@@ -369,21 +371,41 @@ class PanelFigure:
             line.set_marker("o" if len(y) == 1 else "None")
             line.set_markersize(2.5)
             self.ax.draw_artist(line)
-        return png(self.canvas)
+        return np.asarray(self.canvas.buffer_rgba())
+
+    def frame(self, data: Mapping[str, Sequence]) -> bytes:
+        """The panel for the data collected so far, as PNG bytes."""
+        return png(self.draw(data))
 
 
-def png(canvas: FigureCanvasAgg) -> bytes:
-    """The canvas as it is now, as PNG bytes.
+def grid_png(
+    figures: Sequence[PanelFigure], data: Mapping[str, Sequence], columns: int = 3
+) -> bytes:
+    """Panels side by side, ``columns`` a row, as one PNG.
+
+    One picture rather than one per panel: the browser receives and decodes one
+    image a frame, which takes it about half as long as a dozen small ones.
+    """
+    pixels = [f.draw(data)[:, :, :3] for f in figures]
+    h, w, _ = pixels[0].shape
+    blank = np.full((h, w, 3), 255, dtype=np.uint8)
+    pixels += [blank] * (-len(pixels) % columns)
+    rows = [np.concatenate(pixels[i : i + columns], axis=1) for i in range(0, len(pixels), columns)]
+    return png(np.concatenate(rows, axis=0))
+
+
+def png(pixels: np.ndarray) -> bytes:
+    """An RGB or RGBA image (rows x columns x channels, uint8) as PNG bytes.
 
     Written here rather than by Pillow: Pillow tries five row filters on every row,
     which takes ten times as long on these mostly white pictures for files only 5 %
-    smaller. Rows unfiltered, zlib level 1: well under a millisecond a panel.
+    smaller. Rows unfiltered, zlib level 1: about a millisecond a panel.
     """
-    rgba = np.asarray(canvas.buffer_rgba())
-    h, w, _ = rgba.shape
-    rows = np.zeros((h, 1 + 4 * w), dtype=np.uint8)  # each row starts with filter type 0
-    rows[:, 1:] = rgba.reshape(h, 4 * w)
-    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8-bit RGBA, no interlace
+    h, w, channels = pixels.shape
+    rows = np.zeros((h, 1 + channels * w), dtype=np.uint8)  # each row starts with filter 0
+    rows[:, 1:] = pixels.reshape(h, channels * w)
+    colour_type = {3: 2, 4: 6}[channels]  # RGB, RGBA
+    header = struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)  # 8 bits, no interlace
     return b"".join(
         (
             b"\x89PNG\r\n\x1a\n",

@@ -104,7 +104,7 @@ def test_every_lever_shows_its_value_unit_and_range(page):
 
 def test_step_advances_the_model_and_redraws_every_figure(page):
     before = figures(page)
-    assert len(before) == 12  # the market tab: prices, volumes, capacity, margins
+    assert len(before) == 1  # the market tab: prices, volumes, capacity, margins in one image
     click(page, "Step")
     click(page, "Step")
     assert texts(page, "abm-position") == ["Step: 2 of 120"]

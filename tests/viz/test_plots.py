@@ -74,6 +74,12 @@ def test_tick_labels_are_plain_numbers():
     ]
 
 
+def test_margins_are_gross_margins_as_in_the_readme_and_the_dashboard():
+    titles = [p.title for p in plots.ALL_PANELS]
+    assert "Gross margin" in titles and "Gross profit" in titles
+    assert not [t for t in titles if "perating" in t]
+
+
 def test_every_plotted_column_is_a_collected_metric():
     plotted = {s.column for p in plots.ALL_PANELS for s in p.series}
     assert plotted <= set(METRICS)
@@ -119,3 +125,19 @@ def test_png_is_the_canvas_pixel_for_pixel(baseline_run):
     assert image.mode == "RGBA"
     assert image.size == fig.canvas.get_width_height(physical=True)
     assert np.array_equal(np.asarray(image), np.asarray(fig.canvas.buffer_rgba()))
+
+
+def test_a_grid_is_its_panels_three_a_row(baseline_run):
+    data = baseline_run.datacollector.model_vars
+    axis = TimeAxis("2023-01", 120)
+    panels = plots.MARKET["Prices"] + plots.MARKET["Volumes"][:1]
+    alone = [PanelFigure(p, axis) for p in panels]
+    pixels = [np.asarray(f.draw(data))[:, :, :3].copy() for f in alone]
+    grid = Image.open(io.BytesIO(plots.grid_png([PanelFigure(p, axis) for p in panels], data)))
+    grid.load()
+    h, w, _ = pixels[0].shape
+    assert grid.mode == "RGB" and grid.size == (3 * w, 2 * h)
+    image = np.asarray(grid)
+    assert np.array_equal(image[:h, w : 2 * w], pixels[1])
+    assert np.array_equal(image[h:, :w], pixels[3])
+    assert (image[h:, w:] == 255).all()  # the rest of the last row is blank
