@@ -37,6 +37,14 @@ old => {{
 """
 
 
+def expect(locator):
+    """Playwright's expect (which waits for the condition), with this module's patience."""
+    from playwright.sync_api import expect as playwright_expect  # absent: conftest skips
+
+    playwright_expect.set_options(timeout=STEP_MS)
+    return playwright_expect(locator)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -100,9 +108,6 @@ class Visitor:
             timeout=STEP_MS,
         )
 
-    def text(self, selector: str) -> str:
-        return self.page.locator(selector).inner_text()
-
     def wait_for_step(self, step: int, of: str = r"\d+", timeout: float = STEP_MS) -> None:
         self.page.locator(
             ".abm-position", has_text=re.compile(rf"^Step: {step} of {of}$")
@@ -151,22 +156,19 @@ def test_levers_tabs_step_and_reset_in_a_real_browser(server, chromium):
 
         for k in (1, 2):
             visitor.step(k)  # the 12 panels, in one image, are redrawn
-        page.locator(".abm-summary", has_text="step 2 of 120 (2023-02)").wait_for(timeout=STEP_MS)
+        expect(page.locator(".abm-summary")).to_contain_text("step 2 of 120 (2023-02)")
 
         # a moved lever is marked pending until Reset builds a new model from it
         visitor.press("model_developers.frontier_count", ["ArrowRight"], "5 (pending)")
         visitor.press("model_developers.frontier_count", ["ArrowRight"], "6 (pending)")
-        assert visitor.text(".abm-pending") == "1 pending change: Reset applies it"
+        expect(page.locator(".abm-pending")).to_have_text("1 pending change: Reset applies it")
         page.get_by_role("button", name="Reset").click()
         visitor.wait_for_step(0)
-        page.locator(".abm-summary", has_text="frontier labs = 6").wait_for(timeout=STEP_MS)
-        assert page.locator(".abm-pending").count() == 0
-        assert (
-            visitor.lever("model_developers.frontier_count")
-            .locator(".abm-lever-value")
-            .inner_text()
-            == "6"
-        )
+        summary = page.locator(".abm-summary")
+        expect(summary).to_contain_text("frontier labs = 6", timeout=STEP_MS)
+        expect(page.locator(".abm-pending")).to_have_count(0, timeout=STEP_MS)
+        frontier = visitor.lever("model_developers.frontier_count").locator(".abm-lever-value")
+        expect(frontier).to_have_text("6", timeout=STEP_MS)
 
         page.get_by_role("tab", name="Supply graph and startups").click()
         page.wait_for_function(
@@ -191,14 +193,14 @@ def test_play_stops_at_the_configured_end_and_says_so(server, chromium):
         visitor.wait_for_step(0, "6")
         page.get_by_role("button", name="▶").click()
         ended = page.locator(".abm-ended")
-        ended.wait_for(timeout=LOAD_MS)
-        assert "The run has ended: step 6 (2023-06) is its configured end" in ended.inner_text()
-        assert visitor.text(".abm-position") == "Step: 6 of 6"
-        # the line above the tabs may arrive a moment after the sidebar
-        page.locator(".abm-summary", has_text="step 6 of 6 (2023-06)").wait_for(timeout=STEP_MS)
-        page.get_by_role("button", name="▶").wait_for(timeout=STEP_MS)  # Play has let go
-        assert page.get_by_role("button", name="▶").is_disabled()
-        assert page.get_by_role("button", name="Step").is_disabled()
+        expect(ended).to_contain_text(
+            "The run has ended: step 6 (2023-06) is its configured end", timeout=LOAD_MS
+        )
+        # each wait below would time out on a run that went on to step 8
+        expect(page.locator(".abm-position")).to_have_text("Step: 6 of 6", timeout=STEP_MS)
+        expect(page.locator(".abm-summary")).to_contain_text("step 6 of 6 (2023-06)")
+        expect(page.get_by_role("button", name="▶")).to_be_disabled(timeout=STEP_MS)
+        expect(page.get_by_role("button", name="Step")).to_be_disabled(timeout=STEP_MS)
         if os.environ.get("ABM_SCREENSHOT"):
             save_screenshot(chromium, url)
     finally:
@@ -214,10 +216,8 @@ def test_two_visitors_have_separate_models(server, chromium):
         first.step(1)
         first.step(2)
         second.step(1)  # a shared model would now be at step 3
-        second.page.locator(".abm-summary", has_text="step 1 of 120 (2023-01)").wait_for(
-            timeout=STEP_MS
-        )
-        assert first.text(".abm-position") == "Step: 2 of 120"
+        expect(second.page.locator(".abm-summary")).to_contain_text("step 1 of 120 (2023-01)")
+        expect(first.page.locator(".abm-position")).to_have_text("Step: 2 of 120")
     finally:
         first.close()
         second.close()
