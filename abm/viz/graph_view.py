@@ -1,10 +1,11 @@
 """The supply graph as a picture: layers left to right, sized by dollars flowed.
 
-Pure layout and matplotlib drawing, no Solara: :func:`layout` turns the model's
-DiGraph (nodes with a ``layer``, edges with this step's ``value`` in $) into
-positions, sizes and edges, grouping the smallest startups into one node so that
-a market with hundreds of startups stays readable; :func:`draw` puts that on a
-matplotlib Axes. The page in :mod:`abm.viz.app` calls both once per frame.
+No Solara: :func:`layout` turns the model's DiGraph (nodes with a ``layer``,
+edges with this step's ``value`` in $) into positions, sizes and edges, grouping
+the smallest startups into one node so that a market with hundreds of startups
+stays readable; :func:`svg` draws that as an SVG picture (in a notebook:
+``IPython.display.SVG(svg(layout(model.supply.g)))``). The page in
+:mod:`abm.viz.app` calls both once per frame.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 import networkx as nx
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
-from matplotlib.lines import Line2D
 
 from abm.supply_graph import LAYERS
 
@@ -39,9 +38,11 @@ GOOD_COLOURS = {"gpus": "#4c72b0", "compute": "#dd8452", "tokens": "#8172b3"}
 GOOD_LABELS = {"gpus": "GPUs", "compute": "compute", "tokens": "tokens"}
 GROUP = "startups (grouped)"  # node key of the startups too small to draw one by one
 
-# marker area in pt^2 and line width in pt, for the smallest and the largest flow
-NODE_AREA = (12.0, 900.0)
-EDGE_WIDTH = (0.4, 9.0)
+# The picture's size in its own pixels; the page scales it to the width of the page.
+SIZE = (1100, 500)
+# node area in px^2 and edge width in px, for the smallest and the largest flow
+NODE_AREA = (25.0, 1750.0)
+EDGE_WIDTH = (0.55, 12.5)
 
 
 @dataclass
@@ -157,113 +158,143 @@ def _scale(values: np.ndarray, vmax: float, lo: float, hi: float) -> np.ndarray:
     return lo + (hi - lo) * np.sqrt(np.clip(values / vmax, 0.0, 1.0))
 
 
-def draw(
-    ax: Axes,
+class _Canvas:
+    """Data coordinates (one unit per layer across, 0-1 up) to the picture's pixels."""
+
+    def __init__(self, width: float, height: float) -> None:
+        self.width = width
+        self.height = height
+        self.x0, self.x1 = -0.3, len(LAYERS) - 0.3
+        self.y0, self.y1 = -0.12, 1.12
+
+    def xy(self, x: float, y: float) -> tuple[float, float]:
+        return (
+            (x - self.x0) / (self.x1 - self.x0) * self.width,
+            (self.y1 - y) / (self.y1 - self.y0) * self.height,
+        )
+
+
+def svg(
     view: GraphView,
     title: str = "",
     exited: Mapping[object, tuple[float, float]] | None = None,
     entries: int | None = None,
     exits: int | None = None,
-) -> None:
-    """Draw ``view`` on ``ax``.
+    size: tuple[int, int] = SIZE,
+) -> str:
+    """``view`` as an SVG picture.
 
     ``exited`` maps startups that left since the last frame to where they were
     drawn then; they appear as red crosses. ``entries``/``exits`` are this step's
-    counts, written under the startup column.
+    counts, written under the startup column. Written directly rather than through
+    matplotlib: the picture changes completely every frame, and this takes a few
+    milliseconds where a matplotlib figure took about a hundred.
     """
+    c = _Canvas(*size)
     nodes = view.nodes
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{c.width}" height="{c.height}" '
+        f'viewBox="0 0 {c.width} {c.height}" font-family="DejaVu Sans, Arial, sans-serif">',
+        '<rect width="100%" height="100%" fill="white"/>',
+    ]
+
     # edges first, largest last so that they sit on top
     edges = sorted(view.edges, key=lambda e: e.usd)
     emax = max((e.usd for e in edges), default=0.0)
-    idle = [e for e in edges if e.usd <= 0]
     busy = [e for e in edges if e.usd > 0]
-    if idle:
-        ax.add_collection(
-            LineCollection(
-                [_segment(nodes, e) for e in idle],
-                linewidths=0.3,
-                colors="#bbbbbb",
-                alpha=0.35,
-                zorder=1,
-            )
-        )
-    if busy:
-        widths = _scale(np.array([e.usd for e in busy]), emax, *EDGE_WIDTH)
-        colours = [GOOD_COLOURS.get(e.good, "#888888") for e in busy]
-        ax.add_collection(
-            LineCollection(
-                [_segment(nodes, e) for e in busy],
-                linewidths=widths,
-                colors=colours,
-                alpha=0.45,
-                capstyle="round",
-                zorder=2,
-            )
-        )
+    widths = _scale(np.array([e.usd for e in busy]), emax, *EDGE_WIDTH)
+    out.append('<g stroke="#bbbbbb" stroke-width="0.4" stroke-opacity="0.35">')
+    out += [_line(c, nodes, e) for e in edges if e.usd <= 0]
+    out.append('</g><g stroke-opacity="0.45" stroke-linecap="round">')
+    out += [
+        _line(c, nodes, e, GOOD_COLOURS.get(e.good, "#888888"), w)
+        for e, w in zip(busy, widths, strict=True)
+    ]
+    out.append("</g>")
 
     nv = list(nodes.values())
     usd = np.array([n.usd for n in nv])
     areas = _scale(usd, usd.max(initial=0.0), *NODE_AREA)
-    ax.scatter(
-        [n.x for n in nv],
-        [n.y for n in nv],
-        s=areas,
-        c=[LAYER_COLOURS.get(n.layer, "#777777") for n in nv],
-        edgecolors=["#2ca02c" if n.entered else "white" for n in nv],
-        linewidths=[2.5 if n.entered else 0.8 for n in nv],
-        alpha=[0.45 if n.key == GROUP else 0.95 for n in nv],
-        zorder=3,
-    )
-    for n in nv:
+    radii = np.sqrt(areas) / 2
+    for n, r in zip(nv, radii, strict=True):
+        x, y = c.xy(n.x, n.y)
+        ring, ring_width = ("#2ca02c", 2.5) if n.entered else ("white", 0.8)
+        out.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.2f}" '
+            f'fill="{LAYER_COLOURS.get(n.layer, "#777777")}" '
+            f'fill-opacity="{0.45 if n.key == GROUP else 0.95}" '
+            f'stroke="{ring}" stroke-width="{ring_width}"/>'
+        )
+    for n, r in zip(nv, radii, strict=True):
         if n.layer == "startup" and n.key != GROUP:
             continue  # too many to name; their suppliers and customers tell the story
-        # plain text, not annotate: an Annotation costs several times as much to draw
-        ax.text(
-            n.x + 0.07,
-            n.y,
-            f"{n.label}\n{_usd(n.usd)}",
-            fontsize=7,
-            va="center",
-            zorder=4,
-            parse_math=False,
+        x, y = c.xy(n.x, n.y)
+        x += r + 4  # beside the node, whatever its size
+        out.append(
+            f'<text x="{x:.1f}" y="{y - 2:.1f}" font-size="9.5">{escape(n.label)}'
+            f'<tspan x="{x:.1f}" dy="10.5">{escape(_usd(n.usd))}</tspan></text>'
         )
-    if exited:
-        pts = np.array(list(exited.values()), dtype=float)
-        ax.scatter(pts[:, 0], pts[:, 1], marker="x", s=40, c="#c44e52", linewidths=1.5, zorder=5)
+    for x, y in (exited or {}).values():
+        px, py = c.xy(x, y)
+        out.append(
+            f'<path d="M{px - 4:.1f},{py - 4:.1f}l8,8m0,-8l-8,8" '
+            'stroke="#c44e52" stroke-width="1.6"/>'
+        )
 
-    for x, layer in enumerate(LAYERS):
-        count = sum(1 for n in nv if n.layer == layer and n.key != GROUP)
-        count += sum(n.members for n in nv if n.layer == layer and n.key == GROUP)
-        ax.text(x, 1.03, f"{LAYER_TITLES[layer]} ({count})", ha="center", fontsize=8, weight="bold")
+    out.append('<g font-size="11" font-weight="bold" text-anchor="middle">')
+    for i, layer in enumerate(LAYERS):
+        count = sum(n.members if n.key == GROUP else 1 for n in nv if n.layer == layer)
+        x, y = c.xy(i, 1.03)
+        out.append(f'<text x="{x:.1f}" y="{y:.1f}">{LAYER_TITLES[layer]} ({count})</text>')
+    out.append("</g>")
     if entries is not None or exits is not None:
-        ax.text(
-            LAYERS.index("startup"),
-            -0.04,
-            f"this step: +{entries or 0} entered, -{exits or 0} exited",
-            ha="center",
-            fontsize=7,
+        x, y = c.xy(LAYERS.index("startup"), -0.05)
+        out.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="9.5" text-anchor="middle">'
+            f"this step: +{entries or 0} entered, -{exits or 0} exited</text>"
         )
-
-    handles = [
-        Line2D([], [], color=c, lw=3, alpha=0.6, label=GOOD_LABELS[good])
-        for good, c in GOOD_COLOURS.items()
-    ]
-    handles += [
-        Line2D([], [], marker="o", ls="", mfc="white", mec="#2ca02c", mew=2, label="entered"),
-        Line2D([], [], marker="x", ls="", color="#c44e52", label="exited"),
-    ]
-    ax.legend(handles=handles, loc="lower left", fontsize=7, ncol=5, frameon=False)
-    ax.set_xlim(-0.3, len(LAYERS) - 0.3)
-    ax.set_ylim(-0.12, 1.12)
-    ax.set_axis_off()
+    out.append(_legend(c))
     if title:
-        # ax.text, not set_title: placing a title costs a tight-bbox pass (~40 ms a frame)
-        ax.text(0.0, 1.0, title, transform=ax.transAxes, fontsize=9, va="top", parse_math=False)
+        out.append(f'<text x="4" y="13" font-size="12">{escape(title)}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
 
 
-def _segment(nodes: Mapping[object, NodeView], e: EdgeView) -> list[tuple[float, float]]:
-    a, b = nodes[e.src], nodes[e.dst]
-    return [(a.x, a.y), (b.x, b.y)]
+def _line(
+    c: _Canvas,
+    nodes: Mapping[object, NodeView],
+    e: EdgeView,
+    colour: str | None = None,
+    width: float | None = None,
+) -> str:
+    (x1, y1), (x2, y2) = c.xy(nodes[e.src].x, nodes[e.src].y), c.xy(nodes[e.dst].x, nodes[e.dst].y)
+    style = "" if colour is None else f' stroke="{colour}" stroke-width="{width:.2f}"'
+    return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}"{style}/>'
+
+
+def _legend(c: _Canvas) -> str:
+    """What the colours and marks mean, along the bottom left."""
+    y = c.height - 10
+    out = ['<g font-size="9.5">']
+    x = 8.0
+    for good, colour in GOOD_COLOURS.items():
+        out.append(
+            f'<line x1="{x}" y1="{y - 3}" x2="{x + 18}" y2="{y - 3}" stroke="{colour}" '
+            'stroke-width="4" stroke-opacity="0.6"/>'
+        )
+        out.append(f'<text x="{x + 23}" y="{y}">{GOOD_LABELS[good]}</text>')
+        x += 80
+    out.append(
+        f'<circle cx="{x + 5}" cy="{y - 3}" r="4" fill="white" stroke="#2ca02c" stroke-width="2"/>'
+        f'<text x="{x + 14}" y="{y}">entered</text>'
+    )
+    x += 80
+    out.append(
+        f'<path d="M{x + 1},{y - 7}l8,8m0,-8l-8,8" stroke="#c44e52" stroke-width="1.6"/>'
+        f'<text x="{x + 14}" y="{y}">exited</text>'
+    )
+    out.append("</g>")
+    return "".join(out)
 
 
 def _usd(x: float) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 
 from abm.supply_graph import LAYERS, SupplyGraph
 from abm.viz import graph_view as gv
@@ -92,16 +91,39 @@ def test_sizes_scale_with_the_square_root_of_dollars():
     assert sizes[1] == pytest.approx(lo + (hi - lo) * 0.1)
 
 
-def test_drawing_names_every_column_with_its_count():
-    fig = Figure()
-    ax = fig.add_axes((0, 0, 1, 1))
-    gv.draw(ax, gv.layout(market(200).g), title="t", entries=3, exits=1)
-    texts = {t.get_text() for t in ax.texts}
+def parse(picture: str) -> ET.Element:
+    return ET.fromstring(picture)  # also checks that the SVG is well-formed XML
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_the_picture_names_every_column_with_its_count():
+    root = parse(gv.svg(gv.layout(market(200).g), title="t", entries=3, exits=1))
+    texts = {"".join(t.itertext()) for t in root.iter(f"{SVG}text")}
     assert {"GPU vendors (1)", "Hyperscalers (2)", "Startups (200)", "User segments (2)"} <= texts
     assert "this step: +3 entered, -1 exited" in texts
-    # edge widths follow dollars: the widest edge is the vendor's $3B sale
-    lines = [c for c in ax.collections if isinstance(c, LineCollection)]
-    assert math.isclose(max(np.max(c.get_linewidths()) for c in lines), gv.EDGE_WIDTH[1])
+
+
+def test_edge_widths_and_node_sizes_follow_dollars():
+    view = gv.layout(market(3).g)
+    root = parse(gv.svg(view))
+    widths = [float(e.get("stroke-width")) for e in root.iter(f"{SVG}line") if e.get("x1")]
+    # the widest edge is the vendor's $3B sale; the legend's lines are 4 px
+    assert max(widths) == pytest.approx(gv.EDGE_WIDTH[1], abs=0.01)
+    radii = sorted(float(c.get("r")) for c in root.iter(f"{SVG}circle") if c.get("fill") != "white")
+    assert radii[-1] == pytest.approx(math.sqrt(gv.NODE_AREA[1]) / 2, abs=0.01)  # the vendor
+    assert len(radii) == len(view.nodes)
+
+
+def test_labels_are_escaped_and_exits_are_crossed():
+    g = market(2).g
+    g.nodes[3]["label"] = "R&D <lab>"
+    root = parse(gv.svg(gv.layout(g), exited={999: (3.0, 0.5)}))
+    texts = {"".join(t.itertext()) for t in root.iter(f"{SVG}text")}
+    assert any(t.startswith("R&D <lab>") for t in texts)
+    crosses = [p for p in root.iter(f"{SVG}path") if p.get("stroke") == "#c44e52"]
+    assert len(crosses) == 2  # the exit, and the legend's sample
 
 
 def test_usd_labels_use_magnitude_suffixes():
