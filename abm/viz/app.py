@@ -35,6 +35,7 @@ import reacton.core
 import solara
 import solara.lab
 
+from abm import runs
 from abm.config import CONFIG_DIR, DEFAULT_CONFIG, Config, load_config
 from abm.model import ComputeMarket
 from abm.viz import graph_view, plots
@@ -180,8 +181,9 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def build_model(scenario: str, seed: int, overrides: Mapping[str, Any]) -> ComputeMarket:
-    """The one place the page builds a model: a scenario file, a seed, dotted overrides."""
-    return ComputeMarket(config=load_config(SCENARIOS[scenario]), rng=seed, **overrides)
+    """The one place the page builds a model: a scenario file, a seed, dotted overrides,
+    through the project's one run path (:func:`abm.runs.build_model`)."""
+    return runs.build_model(config=SCENARIOS[scenario], seed=seed, overrides=dict(overrides))
 
 
 class Run:
