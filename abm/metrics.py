@@ -72,6 +72,12 @@ METRICS: dict[str, tuple[str, str]] = {
     "tokens_per_task_index": ("ratio", "tokens per task relative to the start (demand shift)"),
     "lab_markup": ("ratio", "model developers' token price over serving cost, volume-weighted"),
     "lab_revenue": ("$ per month", "model developers' token revenue"),
+    "lab_operating_margin": (
+        "fraction",
+        "(token revenue - serving compute - training amortised over a model's life - staff)"
+        " / token revenue, model developers together",
+    ),
+    "serving_share": ("fraction", "compute used to serve tokens / compute sold"),
     # startups and money
     "startups_alive": ("count", "wrapper startups alive"),
     "startup_entries": ("count per month", "startups founded"),
@@ -203,6 +209,9 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     )
     serving = sum(lab.serving_cost for lab in labs)
     out["lab_markup"] = _ratio(lab_rev, serving, 0.0)
+    operating = lab_rev - serving - sum(lab.amortised_training + lab.staff_paid for lab in labs)
+    out["lab_operating_margin"] = _ratio(operating, lab_rev)
+    out["serving_share"] = _ratio(sum(lab.serving_gpu_hours for lab in labs), sold)
     out["lab_revenue"] = lab_rev
 
     # startups and money

@@ -141,3 +141,24 @@ def test_user_spend_is_what_households_paid_in_a_step_where_a_startup_exits():
     m.step()
     assert m.metrics["startup_exits"] > 0 and m.ledger.step_flows["wholesale_tokens"] > 0
     assert m.metrics["user_spend"] == pytest.approx(m.ledger.step_flows["user_spend"], rel=1e-9)
+
+
+def test_serving_share_and_lab_operating_margin_follow_from_the_labs():
+    """serving_share is serving GPU-h over GPU-h sold; the operating margin charges the
+    labs' staff and their training spread over a model generation."""
+    model = ComputeMarket(rng=5, **{"end_users.simulated_users": 300})
+    model.run(6)
+    labs, m = model.labs, model.metrics
+    serving = sum(lab.serving_gpu_hours for lab in labs)
+    sold = sum(h.sold for h in model.hyperscalers)
+    assert m["serving_share"] == pytest.approx(serving / sold)
+    assert 0.0 < m["serving_share"] < 1.0
+    revenue = sum(lab.revenue for lab in labs)
+    costs = sum(
+        lab.serving_cost + sum(lab.training_spend) / len(lab.training_spend) + lab.staff_paid
+        for lab in labs
+    )
+    assert m["lab_operating_margin"] == pytest.approx((revenue - costs) / revenue)
+    assert model.ledger.step_flows["lab_staff"] == pytest.approx(sum(x.staff_paid for x in labs))
+    # training is a cost the gross margin leaves out: the operating margin is lower
+    assert m["lab_operating_margin"] < m["margin_model_devs"]

@@ -66,6 +66,12 @@ class ModelDeveloper(Firm):
         self.name = f"{'lab' if kind == FRONTIER else 'open'}-{self.unique_id}"
         self.training_budget = training_budget if kind == FRONTIER else 0.0  # $ per month
         self.unit_cost_basis = 0.0  # $ per mtok of serving its last price was chosen against
+        # $ spent on training in each of the last training_window_months: the cost of the
+        # model it serves, spread over as many months as it took to train (for reporting)
+        self.training_spend: deque[float] = deque(
+            [self.training_budget] * cfg.training_window_months, maxlen=cfg.training_window_months
+        )
+        self.staff_paid = 0.0  # $ this month
         self.quality = quality
         self.initial_quality = quality
         self.price = price
@@ -90,6 +96,7 @@ class ModelDeveloper(Firm):
         self.serving_cost = 0.0
         self.training_cost = 0.0
         self.compute_unit_cost = 0.0  # $ per GPU-h paid this step
+        self.staff_paid = 0.0
 
     # ---------------------------------------------------------------- economics
     @property
@@ -156,6 +163,7 @@ class ModelDeveloper(Firm):
         """Quality follows the effective compute of the training window; models never get worse."""
         if not self.is_frontier:
             return
+        self.training_spend.append(self.training_cost)
         self.training_window.append(self.training_gpu_hours * algo_multiplier)
         effective = sum(self.training_window) * self.run_share
         if effective > 0:
@@ -165,6 +173,12 @@ class ModelDeveloper(Firm):
         """Open-weight models trail the best frontier model by ``open_weight_gap``."""
         if not self.is_frontier:
             self.quality = max(self.quality, frontier_quality - self.cfg.open_weight_gap)
+
+    @property
+    def amortised_training(self) -> float:
+        """$ per month: the training spend of the last ``training_window_months`` spread
+        evenly over as many months (a model's cost over its serving life)."""
+        return sum(self.training_spend) / len(self.training_spend) if self.training_spend else 0.0
 
     def post_price(self, price: float, unit_cost: float) -> None:
         """Next month's token price, chosen against ``unit_cost`` ($ per mtok of serving)."""
@@ -181,7 +195,7 @@ class ModelDeveloper(Firm):
         the lab earns."""
         mc, vc, ledger = self.cfg, self.model.cfg.vc, self.model.ledger
         staff = mc.staff_cost_per_month * (1.0 if self.is_frontier else 0.2)
-        spend(ledger, self, "households", staff, "lab_staff")
+        self.staff_paid = spend(ledger, self, "households", staff, "lab_staff")
         cash = self.cash
         burn = self.training_cost + self.serving_cost + staff - self.revenue
         runway = cash / burn if burn > 0 else math.inf
