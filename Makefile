@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup baseline test lint validate benchmark notebooks viz clean
+.PHONY: setup baseline test test-fast lint validate benchmark notebooks viz clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+# the fast tier (under a minute): everything but tests marked slow, the browser and the notebooks
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -m "not slow and not browser" --ignore=tests/notebooks
 
 viz: $(STAMP)
 	$(BIN)/abm viz

@@ -23,6 +23,7 @@ def abm(*args, cwd):
     )
 
 
+@pytest.mark.slow
 def test_run_writes_results_and_prints_a_summary(tmp_path):
     out = tmp_path / "res" / "quick"
     r = abm(
@@ -60,6 +61,7 @@ def test_run_writes_results_and_prints_a_summary(tmp_path):
     ]  # no temporary folders left
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_metrics_files(tmp_path):
     for name in ("a", "b"):
         r = abm(
@@ -94,6 +96,7 @@ def test_same_seed_gives_identical_metrics_files(tmp_path):
         (["--seed", "x"], "expected an integer seed"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, fragment):
     r = abm("run", *args, "--out", "results/x", cwd=tmp_path)
     assert r.returncode == 2
@@ -111,6 +114,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, fragme
         (["validate", "--bogus"], "usage: abm validate "),
     ],
 )
+@pytest.mark.slow
 def test_an_unknown_argument_shows_its_subcommands_usage(tmp_path, args, usage):
     r = abm(*args, cwd=tmp_path)
     assert r.returncode == 2
@@ -119,6 +123,7 @@ def test_an_unknown_argument_shows_its_subcommands_usage(tmp_path, args, usage):
     assert list(tmp_path.iterdir()) == []  # nothing ran
 
 
+@pytest.mark.slow
 def test_help_is_quick_to_start_and_lists_run():
     r = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "abm", "run", "--help"],
@@ -140,6 +145,7 @@ def test_readme_lists_every_metric_with_its_unit():
         assert f"| `{name}` | {unit} |" in readme, name
 
 
+@pytest.mark.slow
 def test_output_piped_into_a_reader_that_stops_early_ends_quietly():
     """`abm params | head -1`: the closed pipe is not reported as an error. The
     reader's end is closed before the command starts, so every write fails."""

@@ -432,6 +432,7 @@ def test_a_population_this_machine_cannot_hold_is_refused_with_the_estimate():
     assert available_memory_bytes() < 128e9  # the premise of this test
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_a_huge_population_at_once_with_exit_2(tmp_path):
     r = subprocess.run(
         [sys.executable, "-m", "abm", "run", "--set", "end_users.simulated_users=1000000000"],

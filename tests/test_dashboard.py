@@ -39,6 +39,7 @@ def all_axes(fig):
     return [ax for sf in fig.subfigs for ax in sf.axes]
 
 
+@pytest.mark.slow
 def test_the_margin_axis_shows_every_margin_of_the_run(metrics, drawn):
     margins = metrics.iloc[1:][[f"margin_{layer}" for layer in LAYERS]].to_numpy()
     assert margins.min() < -0.4  # the case of the issue: an early month far below 0
@@ -81,6 +82,7 @@ def test_no_line_is_pale(drawn):
             assert a == 1.0 and luminance < 0.8, (ax.get_title(), line.get_label())
 
 
+@pytest.mark.slow
 def test_plot_dashboard_writes_a_png(metrics, tmp_path):
     path = plot_dashboard(metrics, tmp_path / "dashboard.png", "t")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -25,6 +25,7 @@ def baseline():
     return model, model.datacollector.get_model_vars_dataframe(), broken
 
 
+@pytest.mark.slow
 def test_every_metric_of_the_contract_is_collected_once_per_step(baseline):
     _, df, _ = baseline
     assert list(df.index) == list(range(STEPS + 1))
@@ -88,6 +89,7 @@ def test_money_on_the_graph_matches_the_ledger(baseline):
     assert gpus["quantity"].sum() == pytest.approx(df["gpu_shipments"].iloc[-1], rel=1e-9)
 
 
+@pytest.mark.slow
 def test_same_seed_same_results_and_different_seeds_differ(baseline):
     _, df, _ = baseline
     again = ComputeMarket(rng=7).run(STEPS).datacollector.get_model_vars_dataframe()
@@ -133,6 +135,7 @@ def early_years():
     return mean
 
 
+@pytest.mark.slow
 def test_rental_price_falls_from_its_2023_peak(early_years):
     df = early_years
     assert df["compute_price"].iloc[-1] < 0.95 * _year(df, 2023, "compute_price").max()
@@ -184,6 +187,7 @@ def test_tokens_per_task_index_is_the_multiplier_users_apply(baseline):
     )
 
 
+@pytest.mark.slow
 def test_no_decision_reads_the_end_of_the_run():
     """No agent knows when the simulation ends: the first 60 months of a 72-month run
     are the 60-month run, to the bit (so late-run moves are dynamics, not a horizon)."""

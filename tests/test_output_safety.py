@@ -64,6 +64,7 @@ def manifest_seed(path: Path) -> int:
 
 
 # --------------------------------------------------------------------------- what may be replaced
+@pytest.mark.slow
 def test_a_directory_holding_someone_elses_files_is_refused(tmp_path):
     (tmp_path / "scratch" / "sub").mkdir(parents=True)
     (tmp_path / "scratch" / "notes.txt").write_text("mine")
@@ -76,6 +77,7 @@ def test_a_directory_holding_someone_elses_files_is_refused(tmp_path):
     assert tree(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_the_current_directory_is_refused_even_with_force(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     before = tree(tmp_path)
@@ -90,6 +92,7 @@ def test_the_current_directory_is_refused_even_with_force(tmp_path):
     assert tree(tmp_path) == {**before, "deeper": "<dir>"}
 
 
+@pytest.mark.slow
 def test_a_regular_file_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     r = abm("run", *SMALL, "--out", "notes.txt", cwd=tmp_path)
@@ -98,6 +101,7 @@ def test_a_regular_file_is_refused(tmp_path):
     assert tree(tmp_path) == {"notes.txt": "mine"}
 
 
+@pytest.mark.slow
 def test_an_earlier_run_or_an_empty_directory_is_replaced(tmp_path):
     (tmp_path / "empty").mkdir()
     assert abm("run", *SMALL, "--out", "empty", cwd=tmp_path).returncode == 0
@@ -110,6 +114,7 @@ def test_an_earlier_run_or_an_empty_directory_is_replaced(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["empty", "res"]  # no lock, no hidden leftovers
 
 
+@pytest.mark.slow
 def test_an_earlier_run_with_a_file_added_is_refused_and_force_replaces_it(tmp_path):
     assert abm("run", *SMALL, "--seed", "1", "--out", "res", cwd=tmp_path).returncode == 0
     (tmp_path / "res" / "my_analysis.py").write_text("print('mine')")
@@ -122,6 +127,7 @@ def test_an_earlier_run_with_a_file_added_is_refused_and_force_replaces_it(tmp_p
     assert not (tmp_path / "res" / "my_analysis.py").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["", ".", "..", "../docs", "../x", "a/../../x", "/tmp/abm-abs"])
 def test_a_config_name_never_leads_outside_results(tmp_path, name):
     config = tmp_path / "cfg.toml"
@@ -147,6 +153,7 @@ with DirLock(__import__("pathlib").Path(sys.argv[1])):
 """
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_while_another_process_writes(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(tmp_path / "res")],
@@ -311,6 +318,7 @@ def test_leftovers_of_the_earlier_version_are_removed_or_put_back(tmp_path):
 
 
 # --------------------------------------------------------------------------- modes and I/O errors
+@pytest.mark.slow
 @pytest.mark.parametrize(("umask", "dirs", "files"), [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)])
 def test_result_modes_follow_the_umask(tmp_path, umask, dirs, files):
     r = abm("run", *SMALL, "--out", "res", cwd=tmp_path, preexec_fn=lambda: os.umask(umask))
@@ -327,6 +335,7 @@ def test_result_modes_follow_the_umask(tmp_path, umask, dirs, files):
         ("/proc/abm-results", "No such file or directory"),  # even root cannot write there
     ],
 )
+@pytest.mark.slow
 def test_an_unwritable_output_is_one_line_and_exit_2_before_running(tmp_path, out, reason):
     (tmp_path / "notes.txt").write_text("mine")
     r = abm("run", *SMALL, "--out", out, cwd=tmp_path)
@@ -337,6 +346,7 @@ def test_an_unwritable_output_is_one_line_and_exit_2_before_running(tmp_path, ou
     assert tree(tmp_path) == {"notes.txt": "mine"}
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_writing_is_one_line_exit_1_and_the_old_result_survives(tmp_path):
     assert abm("run", *SMALL, "--seed", "1", "--out", "res", cwd=tmp_path).returncode == 0
     before = sorted(os.listdir(tmp_path / "res"))

@@ -44,6 +44,7 @@ def baseline_keys() -> list[str]:
     return [*keys, "hyperscalers.fixed_compute_price"]
 
 
+@pytest.mark.slow
 def test_json_lists_every_key_the_baseline_sets_with_its_value():
     r = abm("--json")
     assert r.returncode == 0, r.stderr
@@ -68,6 +69,7 @@ def test_every_calibrated_parameter_has_a_unit_a_range_and_a_source():
     assert {r.kind for r in rows} == {"calibrated", "switch", "label"}
 
 
+@pytest.mark.slow
 def test_the_table_lists_every_key_on_its_own_line():
     r = abm()
     assert r.returncode == 0, r.stderr
@@ -80,6 +82,7 @@ def test_the_table_lists_every_key_on_its_own_line():
     assert line.split()[1:3] == ["1.5", "elasticity"] and "(0, 10]" in line and "NBER" in line
 
 
+@pytest.mark.slow
 def test_a_prefix_keeps_only_the_keys_under_it():
     r = abm("end_users.segments.1")
     assert r.returncode == 0, r.stderr
@@ -89,6 +92,7 @@ def test_a_prefix_keeps_only_the_keys_under_it():
     assert [row["key"] for row in json.loads(one.stdout)] == ["gpu.first_generation"]
 
 
+@pytest.mark.slow
 def test_values_come_from_the_config_given():
     r = abm("end_users.price_elasticity", "--json", "--config", "scenarios/demand_elastic.toml")
     assert r.returncode == 0, r.stderr
@@ -110,6 +114,7 @@ def test_values_come_from_the_config_given():
         (["--config", "no/such.toml"], "config file not found: no/such.toml"),
     ],
 )
+@pytest.mark.slow
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     r = abm(*args, cwd=tmp_path)
     assert r.returncode == 2

@@ -36,6 +36,7 @@ overrides = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(over=overrides, seed=st.integers(0, 2**31 - 1))
 def test_random_configs_conserve_money_and_keep_stocks_non_negative(over, seed):

@@ -91,6 +91,7 @@ def test_the_environment_is_computed_once_per_process():
     assert environment() is environment()
 
 
+@pytest.mark.slow
 def test_run_and_sweep_manifests_record_the_same_provenance(tmp_path):
     """Once there were two copies, and they disagreed (a missing package was
     'not installed' in one and null in the other; the git commit sat in different
@@ -142,6 +143,7 @@ def test_the_git_commit_is_only_read_from_the_packages_own_work_tree(tmp_path):
     assert git_commit(Path("/")) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_hypothesis_arms_run_through_the_sweep_executors_with_the_same_numbers(workers):
     from abm.validation.calibration import run_one

@@ -27,6 +27,7 @@ def _means(users: int, seeds) -> np.ndarray:
     return np.mean(rows, axis=0)
 
 
+@pytest.mark.slow
 def test_aggregates_do_not_depend_on_the_simulated_population_size():
     small, large = _means(5_000, range(1, 7)), _means(50_000, range(1, 7))
     for name, a, b in zip(COLUMNS, small, large, strict=True):

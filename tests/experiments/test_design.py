@@ -122,6 +122,7 @@ def test_int_parameters_are_python_ints():
         ("morris", {"n": 5}, 5 * (3 + 1)),
     ],
 )
+@pytest.mark.slow
 def test_salib_design_sizes(design, extra, points):
     params = {k: {"low": 0, "high": 1} for k in "abc"}
     d = build_design(spec(design=design, parameters=params, replicates=2, **extra))

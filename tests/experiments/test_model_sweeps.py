@@ -55,6 +55,7 @@ def test_run_model_lets_mesa_forget_the_model():
     assert len(mesa.Agent._ids) == before  # Mesa 3.3.1 would keep every model alive
 
 
+@pytest.mark.slow
 def test_model_sweep_summaries_are_identical_for_one_worker_two_workers_and_dask(tmp_path):
     spec = small_sweep()
     results = {
@@ -142,6 +143,7 @@ def test_example_sweep_keys_and_values_are_valid_model_config(name):
     check_model_config(spec.base, spec.fixed, points, name)
 
 
+@pytest.mark.slow
 def test_the_smoke_sweep_runs_from_the_command_line(tmp_path, capsys):
     out = tmp_path / "smoke"
     assert main(["sweep", str(ROOT / "configs" / "sweeps" / "smoke.toml"), "--out", str(out)]) == 0

@@ -43,6 +43,7 @@ def evaluate(design_table: pd.DataFrame) -> np.ndarray:
     return ishigami(points["x1"].to_numpy(), points["x2"].to_numpy(), points["x3"].to_numpy())
 
 
+@pytest.mark.slow
 def test_sobol_indices_of_the_ishigami_function_match_the_analytic_values():
     spec = ishigami_spec("sobol", 4096)
     design = build_design(spec)
@@ -65,6 +66,7 @@ def test_morris_sees_that_x3_acts_only_through_its_interaction_with_x1():
     assert table.loc["x1", "mu"] > 0.5 * table.loc["x1", "mu_star"]
 
 
+@pytest.mark.slow
 def test_a_sobol_sweep_writes_indices_and_a_chart_per_outcome(tmp_path, capsys):
     spec = ishigami_spec("sobol", 64)
     result = run_sweep(

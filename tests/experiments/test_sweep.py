@@ -31,6 +31,7 @@ def run_files(out) -> list[str]:
     return sorted(p.name for p in (out / "runs").iterdir())
 
 
+@pytest.mark.slow
 def test_summary_is_identical_for_one_worker_two_workers_and_a_dask_local_cluster(
     tmp_path, write_sweep
 ):
@@ -71,6 +72,7 @@ def gated_run(*, base, overrides, seed, steps):
     return toy.toy_run(base=base, overrides=overrides, seed=seed, steps=steps)
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_exactly_the_summary_of_an_uninterrupted_one(
     tmp_path, write_sweep, subprocess_env
 ):
@@ -131,6 +133,7 @@ def test_temporary_files_are_never_counted_as_finished_runs(tmp_path, write_swee
     assert (out / ".notes.tmp").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_failing_runs_are_recorded_while_the_others_finish_and_exit_code_is_1(
     tmp_path, write_sweep, capsys
 ):
@@ -161,6 +164,7 @@ def test_failing_runs_are_recorded_while_the_others_finish_and_exit_code_is_1(
     }
 
 
+@pytest.mark.slow
 def test_a_run_that_kills_its_worker_process_is_recorded_and_the_sweep_goes_on(
     tmp_path, write_sweep
 ):
@@ -314,6 +318,7 @@ def test_a_second_sweep_into_a_directory_in_use_is_refused(tmp_path, write_sweep
     assert run_toy(path, workers=1, out_dir=out, quiet=True).n_run_now == 12
 
 
+@pytest.mark.slow
 def test_at_most_two_runs_per_worker_are_in_flight(tmp_path, write_sweep, monkeypatch):
     import abm.experiments.sweep as sweep_module
 
@@ -362,6 +367,7 @@ def evil_sweep(tmp_path, run_function="evil:run"):
     return path
 
 
+@pytest.mark.slow
 def test_a_sweep_file_cannot_run_code_from_the_working_directory(tmp_path, subprocess_env):
     path = evil_sweep(tmp_path)
     r = abm_cli(
@@ -374,6 +380,7 @@ def test_a_sweep_file_cannot_run_code_from_the_working_directory(tmp_path, subpr
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_allow_import_trusts_the_named_module(tmp_path, subprocess_env):
     path = evil_sweep(tmp_path)
     args = ("sweep", str(path), "--out", "out", "--workers", "1", "--quiet")
@@ -438,6 +445,7 @@ def test_a_design_too_large_for_memory_is_refused_before_anything_is_allocated(t
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_the_memory_estimate_is_above_what_building_a_design_takes():
     import tracemalloc
 

@@ -14,6 +14,7 @@ from abm.validation.limits import bass_curve
 from .runs import run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_adoption_follows_the_closed_form_bass_curve(seed):
     model, df = run("bass", seed)

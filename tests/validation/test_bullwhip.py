@@ -41,17 +41,20 @@ def ratio(seed: int = 1, lead: int = 12, **overrides) -> float:
     return bullwhip_ratio(window["gpu_orders"].iloc[1:], fleet_needed, trend)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", SEEDS)
 def test_gpu_orders_amplify_end_demand_at_a_twelve_month_lead(seed):
     assert ratio(seed) > 1.0
 
 
+@pytest.mark.slow
 def test_bullwhip_rises_with_the_delivery_lead_time():
     by_lead = [np.mean([ratio(s, lead) for s in SEEDS]) for lead in (1, 6, 12)]
     assert by_lead[0] < by_lead[1] < by_lead[2]
     assert by_lead[0] < 1.0 < by_lead[2]
 
 
+@pytest.mark.slow
 def test_information_sharing_dampens_the_bullwhip():
     own = np.mean([ratio(s) for s in SEEDS])
     shared = np.mean([ratio(s, hyperscalers__information_sharing=True) for s in SEEDS])

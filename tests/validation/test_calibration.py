@@ -122,6 +122,7 @@ def test_runs_carry_every_metric_the_targets_read(baseline_runs):
     )
 
 
+@pytest.mark.slow
 def test_report_is_written_with_every_target_present(report):
     out, table = report
     assert {p.name for p in out.iterdir()} >= {
@@ -201,6 +202,7 @@ def test_tokens_rise_and_price_at_fixed_capability_and_frontier_price_fall(repor
 
 
 # ---------------------------------------------------------------- the command
+@pytest.mark.slow
 def test_abm_validate_writes_the_report(tmp_path, capsys):
     out = tmp_path / "val"
     assert main(["validate", "--seeds", "1", "--steps", "24", "--out", str(out)]) == 0

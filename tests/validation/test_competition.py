@@ -29,6 +29,7 @@ def lab_prices(n: int, theta: float) -> np.ndarray:
     return np.array([lab.price for lab in model.labs])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [1, 2, 4, 8])
 def test_symmetric_labs_settle_at_the_logit_nash_lerner_index(n):
     prices = lab_prices(n, 2.0)

@@ -41,6 +41,7 @@ def chain(elasticity: float, how: str):
     return model, settled(df, "retail_token_price"), settled(df, "tokens"), profit
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("elasticity", [1.5, 2.0, 3.0])
 def test_separated_chain_stacks_markups_and_earns_less(elasticity):
     sep_model, sep_price, sep_tokens, sep_profit = chain(elasticity, "separated")

@@ -29,6 +29,7 @@ def before_after(elasticity: float):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("elasticity", [0.5, 2.0])
 def test_cheaper_compute_raises_tokens_always_and_spend_iff_demand_is_elastic(elasticity):
     before, after = before_after(elasticity)

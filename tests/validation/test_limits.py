@@ -46,6 +46,7 @@ def test_logit_own_price_elasticity_matches_a_numeric_derivative(e, theta, n):
     ("e", "theta", "n"),
     [(2.0, 2.0, 1), (2.0, 2.0, 2), (2.0, 2.0, 8), (0.5, 2.0, 4), (3.0, 32.0, 4)],
 )
+@pytest.mark.slow
 def test_logit_nash_price_is_the_rest_point_of_best_responses(e, theta, n):
     cost = 2.0
     prices = np.full(n, 10.0)

@@ -19,6 +19,7 @@ from .runs import run
 STEADY_FROM = 100  # months
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_data_centre_pipeline_obeys_littles_law(seed):
     model, df = run("littles_law", seed)

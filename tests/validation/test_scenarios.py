@@ -26,6 +26,7 @@ SCENARIOS = sorted((CONFIG_DIR / "scenarios").glob("*.toml"))
 SMOKE_USERS = 3000  # a smoke run needs no million users (configs/scenarios/large.toml)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_every_scenario_loads_runs_and_gives_finite_metrics(path: Path):
     cfg = load_config(path)
@@ -162,6 +163,7 @@ def short_experiments():
     return run_hypotheses(seeds=1, months=14)
 
 
+@pytest.mark.slow
 def test_every_experiment_gives_finite_numbers_and_a_finding(short_experiments, tmp_path):
     result = short_experiments
     assert set(result.findings) == {e.key for e in EXPERIMENTS}
@@ -178,6 +180,7 @@ def test_every_experiment_gives_finite_numbers_and_a_finding(short_experiments, 
         assert f"## {e.key}:" in md
 
 
+@pytest.mark.slow
 def test_jevons_along_a_fixed_demand_curve_spend_rises_iff_elastic():
     """H1's price effect alone, 36 months from January 2024: the textbook sign."""
     for label, rises in (("elastic, demand fixed", True), ("inelastic, demand fixed", False)):

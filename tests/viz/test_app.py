@@ -72,16 +72,19 @@ def figures(rc) -> list[bytes]:
     return [bytes(w.value) for w in rc.find(widgets.Image).widgets]
 
 
+@pytest.mark.slow
 def test_tabs_have_names(page):
     assert [t.children[0] for t in page.find(v.Tab).widgets] == list(app.TABS)
     assert app.TABS == ("Market", "Supply graph and startups")
 
 
+@pytest.mark.slow
 def test_the_controls_are_mesas(page):
     assert [b.children[0] for b in page.find(v.Btn).widgets] == ["Reset", "▶", "Step"]
     assert texts(page, "abm-position") == ["Step: 0 of 120"]
 
 
+@pytest.mark.slow
 def test_every_lever_shows_its_value_unit_and_range(page):
     assert lever_texts(page, "end_users.price_elasticity") == {
         "value": "1.50",
@@ -102,6 +105,7 @@ def test_every_lever_shows_its_value_unit_and_range(page):
     }
 
 
+@pytest.mark.slow
 def test_step_advances_the_model_and_redraws_every_figure(page):
     before = figures(page)
     assert len(before) == 1  # the market tab: prices, volumes, capacity, margins in one image
@@ -115,6 +119,7 @@ def test_step_advances_the_model_and_redraws_every_figure(page):
     ]
 
 
+@pytest.mark.slow
 def test_a_moved_lever_is_pending_until_reset_applies_it(page):
     frontier = load_config().model_developers.frontier_count
     click(page, "Step")
@@ -135,6 +140,7 @@ def test_a_moved_lever_is_pending_until_reset_applies_it(page):
     ]
 
 
+@pytest.mark.slow
 def test_step_stops_at_the_configured_end_and_says_so(page):
     lever_slider(page, "simulation.steps").v_model = 6
     click(page, "Reset")
@@ -151,6 +157,7 @@ def test_step_stops_at_the_configured_end_and_says_so(page):
     assert page.find(v.Btn, children=["▶"]).widget.disabled
 
 
+@pytest.mark.slow
 def test_two_pages_have_two_models():
     first, second = render(), render()
     try:
@@ -203,6 +210,7 @@ def test_the_seed_from_the_text_box_is_an_integer_seed():
         app.Run({**app.inputs_for("baseline"), "seed": "4.5"})
 
 
+@pytest.mark.slow
 def test_a_bad_seed_is_reported_on_the_page_and_the_run_kept(page):
     click(page, "Step")
     page.find(v.TextField, label="Seed (integer)").widget.v_model = "x"

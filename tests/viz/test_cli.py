@@ -158,6 +158,7 @@ def test_only_loopback_addresses_count_as_this_machine_only(host, loopback):
     assert cli.is_loopback(host) is loopback
 
 
+@pytest.mark.slow
 def test_a_busy_port_is_refused_before_any_address_is_printed(tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
@@ -177,6 +178,7 @@ def test_a_busy_port_is_refused_before_any_address_is_printed(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_a_bad_config_stops_before_the_server_starts(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[gpu]\nno_such_key = 1\n")
@@ -228,6 +230,7 @@ def test_a_killed_abm_viz_takes_its_server_with_it(serving):
     wait_until(lambda: not answers(port), 30, "the port to stop answering")
 
 
+@pytest.mark.slow
 def test_cli_and_model_import_neither_solara_nor_mesa_visualization():
     code = (
         "import sys, abm.cli, abm.viz.cli, abm.model; "

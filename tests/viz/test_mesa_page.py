@@ -15,6 +15,7 @@ from abm import runs  # noqa: E402
 from abm.viz.mesa_page import solaraviz_page  # noqa: E402
 
 
+@pytest.mark.slow
 def test_mesas_solaraviz_runs_the_model_and_its_step_button_advances_it():
     model = runs.build_model(seed=3, overrides={"end_users.simulated_users": 400})
     with warnings.catch_warnings():

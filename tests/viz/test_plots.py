@@ -85,6 +85,7 @@ def test_every_plotted_column_is_a_collected_metric():
     assert plotted <= set(METRICS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("months", [1, 6, 24])
 def test_every_log_axis_has_at_least_three_labelled_ticks(baseline_run, months):
     data = {k: v[: months + 1] for k, v in baseline_run.datacollector.model_vars.items()}
@@ -107,6 +108,7 @@ def test_a_blitted_frame_is_the_picture_a_full_draw_gives(baseline_run):
     assert fig.frame({k: v[:24] for k, v in data.items()}) == blitted
 
 
+@pytest.mark.slow
 def test_most_frames_of_a_run_keep_their_axes(baseline_run):
     data = baseline_run.datacollector.model_vars
     figures = [PanelFigure(p, TimeAxis("2023-01", 120)) for p in plots.ALL_PANELS]
