@@ -1,13 +1,18 @@
-"""Runs per second of a sweep on each execution backend.
+"""Sweep throughput on each backend, against this machine's own two-process ceiling.
 
-A sweep of baseline runs that differ only in their seed, timed end to end
-(including starting the worker processes or the Dask cluster) on:
-one local worker (in this process), a local pool of 2 processes, and a Dask
-LocalCluster of 2 single-threaded worker processes. It also checks that the
-three give the same summary. ``load_avg`` (1-minute load after each backend) shows
-whether other work competed for the cores.
+A sweep of baseline runs that differ only in their seed runs on one worker (in the
+driver process), a pool of 2 worker processes and a Dask LocalCluster of 2
+single-threaded workers. Each measurement is one ``python -m abm.experiments sweep``
+command timed from start to exit, as a user sees it: starting Python, the workers
+and the imports are part of the cost. Between them the script measures the
+ceiling: how much faster two plain processes get through pure-Python work (and,
+with ``--model-ceiling``, through the same model runs, no pool) than one.
 
-    .venv/bin/python benchmarks/sweep_benchmark.py [--runs 40] [--steps 60]
+The rounds are interleaved and repeated; the table shows medians, the ratio of the
+2-worker speed-up to the ceiling measured in the same round, and how busy the
+machine's cores were (other people's work included) during each measurement.
+
+    .venv/bin/python benchmarks/sweep_benchmark.py [--runs 40] [--steps 60] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -15,65 +20,80 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from abm.experiments import run_sweep
-
-BASELINE = Path(__file__).resolve().parents[1] / "configs" / "baseline.toml"
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "configs" / "baseline.toml"
 BACKENDS = {
-    "local, 1 worker (in-process)": {"workers": 1},
-    "local, 2 worker processes": {"workers": 2},
-    "Dask LocalCluster(2)": {"dask_local": 2},
+    "1 worker (in-process)": ["--workers", "1"],
+    "2 worker processes": ["--workers", "2"],
+    "Dask LocalCluster(2)": ["--dask-local", "2"],
 }
+TARGET = 0.85
 
 
-def benchmark(runs: int, steps: int, users: int | None) -> pd.DataFrame:
-    spec = {
-        "name": "benchmark",
-        "base": str(BASELINE),
-        "seed": 2024,
-        "steps": steps,
-        "replicates": runs,  # no parameters: one design point, `runs` seeds
-        "fixed": {"end_users.simulated_users": users} if users else {},
-        "outcomes": [{"metric": "tokens", "stat": "final"}],
-        "metrics": {"keep": ["tokens", "compute_price", "token_price"]},
-    }
-    rows, summaries = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, backend in BACKENDS.items():
-            start = time.perf_counter()
-            result = run_sweep(spec, out_dir=Path(tmp) / label, quiet=True, **backend)
-            wall = time.perf_counter() - start
-            if result.n_failed:
-                first = (result.out_dir / "failures.jsonl").read_text().splitlines()[0]
-                raise SystemExit(
-                    f"{result.n_failed} runs failed on {label}; first:\n"
-                    + json.loads(first)["traceback"]
-                )
-            summaries.append(result.summary)
-            manifest = json.loads((result.out_dir / "manifest.json").read_text())
-            rows.append(
-                {
-                    "backend": label,
-                    "runs": runs,
-                    "wall_s": wall,
-                    "runs_per_s": runs / wall,
-                    # time inside the run function: grows when workers compete for cores
-                    "s_per_run": manifest["sessions"][-1]["run_seconds_mean"],
-                    "load_avg": os.getloadavg()[0],
-                }
-            )
-    same = all(s.equals(summaries[0]) for s in summaries)
-    table = pd.DataFrame(rows)
-    table["speedup"] = table["runs_per_s"] / table["runs_per_s"].iloc[0]
-    table.attrs["identical"] = same
-    return table
+def sweep_file(folder: Path, runs: int, steps: int, users: int | None) -> Path:
+    """A sweep of one design point (the baseline) and ``runs`` seeds."""
+    fixed = f'"end_users.simulated_users" = {users}' if users else ""
+    path = folder / "benchmark.toml"
+    path.write_text(
+        f"""name = "benchmark"
+base = {json.dumps(str(BASELINE))}
+seed = 2024
+steps = {steps}
+replicates = {runs}
+
+[fixed]
+{fixed}
+
+[[outcomes]]
+metric = "tokens"
+stat = "final"
+
+[metrics]
+keep = ["tokens", "compute_price", "token_price"]
+"""
+    )
+    return path
 
 
+# --------------------------------------------------------------------------- machine state
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat (Linux)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
+class Watch:
+    """Wall time and how many cores were busy (any process) while it ran."""
+
+    def __enter__(self) -> Watch:
+        self.busy0, self.total0 = cpu_jiffies()
+        self.t0 = time.perf_counter()
+        self.wall = self.busy_cores = float("nan")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self.t0
+        busy, total = cpu_jiffies()
+        if total > self.total0:
+            self.busy_cores = (os.cpu_count() or 1) * (busy - self.busy0) / (total - self.total0)
+
+
+# --------------------------------------------------------------------------- ceilings
 def _spin(n: int) -> float:
     t = time.perf_counter()
     x = 0
@@ -82,34 +102,247 @@ def _spin(n: int) -> float:
     return time.perf_counter() - t
 
 
-def machine_ceiling(n: int = 20_000_000) -> float:
-    """Throughput of two processes running a pure-Python loop, over one: the most any
-    2-worker pool can gain on this machine at this moment (2.0 on two idle cores)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    alone = _spin(n)
+def spin_ceiling(n: int = 30_000_000) -> float:
+    """Throughput of two processes running a pure-Python loop, over one (2.0 on two
+    idle cores): the most any 2-worker pool can gain on this machine at this moment."""
     with ProcessPoolExecutor(2) as pool:
-        pool.submit(_spin, 1000).result()  # start both workers first
+        pool.submit(_spin, 1000).result()  # both workers exist before the clock starts
+        alone = pool.submit(_spin, n).result()
         start = time.perf_counter()
         list(pool.map(_spin, [n, n]))
         both = time.perf_counter() - start
     return 2 * alone / both
 
 
+MODEL_LOOP = """
+import sys, time
+from abm.experiments.runner import execute_run
+base, steps, seeds = sys.argv[1], int(sys.argv[2]), [int(s) for s in sys.argv[3:]]
+execute_run("abm.experiments.runner:run_model", base, {}, 1, 2, None)  # imports, warm-up
+print("ready", flush=True)
+sys.stdin.readline()
+t = time.perf_counter()
+for seed in seeds:
+    execute_run("abm.experiments.runner:run_model", base, {}, seed, steps, None)
+print(time.perf_counter() - t, flush=True)
+"""
+
+
+def model_ceiling(steps: int, runs: int = 6) -> float:
+    """The same for ``runs`` model runs in each of two plain processes (no pool): what
+    the model's own work gains from a second process on this machine right now."""
+
+    def timed(n_procs: int) -> float:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", MODEL_LOOP, str(BASELINE), str(steps)]
+                + [str(100 + i) for i in range(runs)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=_child_env(),
+            )
+            for _ in range(n_procs)
+        ]
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        for p in procs:  # both start their loops together
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        seconds = [float(p.stdout.readline()) for p in procs]
+        for p in procs:
+            p.wait()
+        return max(seconds)
+
+    alone = timed(1)
+    both = timed(2)
+    return 2 * alone / both
+
+
+# --------------------------------------------------------------------------- one backend
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def run_backend(label: str, sweep: Path, out: Path) -> dict:
+    """Time one ``abm sweep`` command from start to exit; return its measurements."""
+    args = [sys.executable, "-m", "abm.experiments", "sweep", str(sweep), *BACKENDS[label]]
+    args += ["--out", str(out), "--quiet", "--no-plots"]
+    with Watch() as w:
+        done = subprocess.run(args, capture_output=True, text=True, env=_child_env())
+    if done.returncode != 0:
+        raise SystemExit(f"{label} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    session = json.loads((out / "manifest.json").read_text())["sessions"][-1]
+    return {"wall_s": w.wall, "s_per_run": session["run_seconds_mean"], "busy_cores": w.busy_cores}
+
+
+# --------------------------------------------------------------------------- where time goes
+def overheads(steps: int) -> dict[str, float]:
+    """Per-run costs outside the model, and the one-off cost of starting workers."""
+    from abm.experiments.executors import Backend
+    from abm.experiments.outcomes import summarise
+    from abm.experiments.runner import execute_run
+    from abm.experiments.spec import OutcomeSpec
+    from abm.experiments.storage import write_parquet_atomic
+
+    execute_run("abm.experiments.runner:run_model", str(BASELINE), {}, 1, 2, None)  # imports
+    out = execute_run("abm.experiments.runner:run_model", str(BASELINE), {}, 1, steps, None)
+    table = out.steps.copy()
+    table.insert(0, "run_id", 1)
+    blob = pickle.dumps(out)
+    outcomes = [OutcomeSpec(metric="tokens", stat="final")]
+    n = 20
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        for _ in range(n):
+            write_parquet_atomic(table, Path(tmp) / "run.parquet")
+        write_ms = 1000 * (time.perf_counter() - t) / n
+    t = time.perf_counter()
+    for _ in range(n):
+        pickle.loads(pickle.dumps(out))
+    pickle_ms = 1000 * (time.perf_counter() - t) / n
+    t = time.perf_counter()
+    for _ in range(n):
+        summarise(table, outcomes)
+    summarise_ms = 1000 * (time.perf_counter() - t) / n
+
+    def start_up(method: str) -> float:
+        t = time.perf_counter()
+        backend = Backend(workers=2, start_method=method)
+        pool = backend.open()
+        args = ("abm.experiments.runner:run_model", str(BASELINE), {}, 1, 1, None)
+        list(pool.map(execute_run, *zip(args, args, strict=True)))  # a 1-step run on each
+        seconds = time.perf_counter() - t
+        backend.close()
+        return seconds
+
+    return {
+        "result_kb": len(blob) / 1024,
+        "pickle_ms": pickle_ms,
+        "parquet_write_ms": write_ms,
+        "summarise_ms": summarise_ms,
+        "run_s": out.seconds,
+        "start_forkserver_s": start_up("forkserver"),
+        "start_spawn_s": start_up("spawn"),
+    }
+
+
+def import_seconds() -> float:
+    """Wall time for a fresh interpreter to import the model and the sweep runner."""
+    code = "import abm.model, mesa, abm.experiments.runner"
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=_child_env())
+    return time.perf_counter() - t
+
+
+# --------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--users", type=int, default=None, help="simulated users (baseline)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
     parser.add_argument(
-        "--users", type=int, default=None, help="simulated users (default: baseline)"
+        "--model-ceiling",
+        action="store_true",
+        help="also measure two plain processes doing model runs (no pool)",
     )
     args = parser.parse_args()
-    table = benchmark(args.runs, args.steps, args.users)
-    print(f"{args.runs} baseline runs of {args.steps} steps each, {os.cpu_count()} cores")
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
-    print("summaries identical across backends:", table.attrs["identical"])
+
+    rows, rounds = [], []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        sweep = sweep_file(Path(tmp), args.runs, args.steps, args.users)
+        for r in range(args.repeats):
+            ceiling_before = spin_ceiling()
+            speeds = {}
+            for i, label in enumerate(BACKENDS):
+                out = Path(tmp) / f"r{r}_{i}"
+                row = run_backend(label, sweep, out)
+                row.update(round=r, backend=label, runs_per_s=args.runs / row["wall_s"])
+                rows.append(row)
+                speeds[label] = row["runs_per_s"]
+            ceiling = (ceiling_before + spin_ceiling()) / 2
+            two, one = speeds["2 worker processes"], speeds["1 worker (in-process)"]
+            rounds.append(
+                {
+                    "ceiling": ceiling,
+                    "speedup_2": two / one,
+                    "ratio": two / one / ceiling,
+                    "model_ceiling": model_ceiling(args.steps) if args.model_ceiling else None,
+                }
+            )
+            print(
+                f"round {r + 1}: 2 workers {two / one:.2f}x one, ceiling {ceiling:.2f}x, "
+                f"ratio {two / one / ceiling:.2f}",
+                file=sys.stderr,
+            )
+        summaries = [
+            pd.read_parquet(Path(tmp) / f"r{r}_{i}" / "summary.parquet")
+            for r in range(args.repeats)
+            for i in range(len(BACKENDS))
+        ]
+    load_after = os.getloadavg()
+    identical = all(s.equals(summaries[0]) for s in summaries)
+    report(args, rows, rounds, identical, load_before, load_after)
+
+
+def report(args, rows, rounds, identical, load_before, load_after) -> None:
+    table = pd.DataFrame(rows)
+    med = table.groupby("backend", sort=False).median(numeric_only=True)
+    one = med.loc["1 worker (in-process)", "runs_per_s"]
+    med["x_one_worker"] = med["runs_per_s"] / one
     print(
-        f"machine ceiling (2 processes of pure Python vs 1, measured now): {machine_ceiling():.2f}x"
+        f"{args.runs} baseline runs of {args.steps} steps, {os.cpu_count()} cores; "
+        f"medians of {args.repeats} interleaved rounds; wall = the whole abm sweep command"
+    )
+    print(
+        med[["wall_s", "runs_per_s", "x_one_worker", "s_per_run", "busy_cores"]].to_string(
+            float_format=lambda x: f"{x:.2f}"
+        )
+    )
+    ceilings = [r["ceiling"] for r in rounds]
+    ratios = [r["ratio"] for r in rounds]
+    print(
+        f"machine ceiling, 2 pure-Python processes vs 1 (same rounds): "
+        f"median {statistics.median(ceilings):.2f}x (rounds: "
+        + ", ".join(f"{c:.2f}" for c in ceilings)
+        + ")"
+    )
+    if rounds[0]["model_ceiling"] is not None:
+        mc = [r["model_ceiling"] for r in rounds]
+        print(
+            f"model ceiling, 2 plain processes doing model runs vs 1: "
+            f"median {statistics.median(mc):.2f}x (rounds: "
+            + ", ".join(f"{c:.2f}" for c in mc)
+            + ")"
+        )
+    verdict = "met" if statistics.median(ratios) >= TARGET else "missed"
+    print(
+        f"2 workers / ceiling: median {statistics.median(ratios):.2f} (rounds: "
+        + ", ".join(f"{x:.2f}" for x in ratios)
+        + f"); target >= {TARGET}: {verdict}"
+    )
+    print(f"summaries identical across backends and rounds: {identical}")
+    print(
+        "load average (1, 5, 15 min) before: "
+        + ", ".join(f"{x:.1f}" for x in load_before)
+        + "; after: "
+        + ", ".join(f"{x:.1f}" for x in load_after)
+        + " (busy_cores: cores in use by any process during each measurement)"
+    )
+    o = overheads(args.steps)
+    print(
+        f"where a run's time goes: model {1000 * o['run_s']:.0f} ms; in the driver, Parquet "
+        f"write {o['parquet_write_ms']:.1f} ms, outcomes {o['summarise_ms']:.1f} ms; result "
+        f"{o['result_kb']:.1f} KB, pickled and back {o['pickle_ms']:.2f} ms"
+    )
+    print(
+        f"once per sweep: importing the model {import_seconds():.1f} s in a fresh process; "
+        f"2 workers ready and through a 1-step run: {o['start_forkserver_s']:.1f} s from a "
+        f"preloaded forkserver (the default), {o['start_spawn_s']:.1f} s with spawn"
     )
 
 

@@ -102,7 +102,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_sweep_command(args: argparse.Namespace) -> int:
     """``abm sweep``: exit 0 when every run succeeded, 1 if some failed, 2 on bad input."""
-    from abm.experiments.executors import Terminated
+    from abm.experiments.executors import Terminated, default_workers, prepare_pool
+
+    if not (args.scheduler or args.dask_local) and (args.workers or default_workers()) > 1:
+        prepare_pool()  # the workers' imports then overlap the ones below (~1 s)
     from abm.experiments.sweep import run_sweep
 
     try:

@@ -122,6 +122,19 @@ def _init_worker(driver_pid: int, preload: tuple[str, ...]) -> None:
             importlib.import_module(module)
 
 
+def prepare_pool() -> None:
+    """Start the preloaded forkserver now, so that its imports overlap the caller's own.
+
+    Optional: a pool starts it anyway when it needs its first worker. The forkserver
+    exits when this process does.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        forkserver.set_forkserver_preload(list(PRELOAD))
+        forkserver.ensure_running()
+
+
 def _ready() -> int:
     return os.getpid()
 
