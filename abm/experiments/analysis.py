@@ -9,8 +9,9 @@ envelopes of the main per-step metrics over time. Written into the sweep directo
 ``summary_by_point.txt``
     the same as ``abm sweep`` and ``abm analyze`` print it, with units;
 ``outcome_<label>.png``
-    one panel per parameter: every design point's mean over seeds, a bar for the
-    seeds' range, and the mean over the other parameters at each value;
+    one panel per parameter: every design point's mean over seeds with a bar for
+    the seeds' range, and the mean over the other parameters at each value (a grid
+    of two parameters: one line per value of the other instead);
 ``envelopes.png``
     one panel per metric: the range over all runs (seeds and design points) at each
     step, the middle half of the runs, and their median.
