@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -91,6 +92,55 @@ class Watch:
         busy, total = cpu_jiffies()
         if total > self.total0:
             self.busy_cores = (os.cpu_count() or 1) * (busy - self.busy0) / (total - self.total0)
+
+
+class TreeCPU:
+    """CPU seconds used by a process and all its descendants (Linux /proc), sampled.
+
+    Workers forked by a forkserver are the driver's grandchildren and are never
+    reaped by it, so ``wait4`` cannot count them; sampling every 0.1 s can, missing
+    at most the last 0.1 s of each process.
+    """
+
+    def __init__(self, root: int, interval: float = 0.1):
+        self.root, self.interval = root, interval
+        self.seconds: dict[int, float] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> TreeCPU:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def _sample(self) -> None:
+        todo, seen = [self.root, *self.seconds], set()
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                self.seconds[pid] = (int(fields[11]) + int(fields[12])) / self._tick
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue
 
 
 # --------------------------------------------------------------------------- ceilings
@@ -171,11 +221,20 @@ def run_backend(label: str, sweep: Path, out: Path) -> dict:
     args = [sys.executable, "-m", "abm.experiments", "sweep", str(sweep), *BACKENDS[label]]
     args += ["--out", str(out), "--quiet", "--no-plots"]
     with Watch() as w:
-        done = subprocess.run(args, capture_output=True, text=True, env=_child_env())
-    if done.returncode != 0:
-        raise SystemExit(f"{label} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_child_env()
+        )
+        with TreeCPU(proc.pid) as cpu:
+            _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{label} failed (exit {proc.returncode}):\n{err[-3000:]}")
     session = json.loads((out / "manifest.json").read_text())["sessions"][-1]
-    return {"wall_s": w.wall, "s_per_run": session["run_seconds_mean"], "busy_cores": w.busy_cores}
+    return {
+        "wall_s": w.wall,
+        "s_per_run": session["run_seconds_mean"],
+        "cpu_s": cpu.total,
+        "busy_cores": w.busy_cores,
+    }
 
 
 # --------------------------------------------------------------------------- where time goes
@@ -294,14 +353,22 @@ def report(args, rows, rounds, identical, load_before, load_after) -> None:
     med = table.groupby("backend", sort=False).median(numeric_only=True)
     one = med.loc["1 worker (in-process)", "runs_per_s"]
     med["x_one_worker"] = med["runs_per_s"] / one
+    med["cpu_s_per_run"] = med["cpu_s"] / args.runs
     print(
         f"{args.runs} baseline runs of {args.steps} steps, {os.cpu_count()} cores; "
         f"medians of {args.repeats} interleaved rounds; wall = the whole abm sweep command"
     )
     print(
-        med[["wall_s", "runs_per_s", "x_one_worker", "s_per_run", "busy_cores"]].to_string(
-            float_format=lambda x: f"{x:.2f}"
-        )
+        med[
+            ["wall_s", "runs_per_s", "x_one_worker", "s_per_run", "cpu_s_per_run", "busy_cores"]
+        ].to_string(float_format=lambda x: f"{x:.2f}")
+    )
+    cpu_one = med.loc["1 worker (in-process)", "cpu_s_per_run"]
+    cpu_two = med.loc["2 worker processes", "cpu_s_per_run"]
+    print(
+        f"CPU per run, all processes of the sweep and their start-up: 1 worker {cpu_one:.2f} s, "
+        f"2 workers {cpu_two:.2f} s ({100 * (cpu_two / cpu_one - 1):+.0f}%): on two free "
+        f"cores the pool could reach at most {2 * cpu_one / cpu_two:.2f}x one worker"
     )
     ceilings = [r["ceiling"] for r in rounds]
     ratios = [r["ratio"] for r in rounds]
@@ -331,7 +398,8 @@ def report(args, rows, rounds, identical, load_before, load_after) -> None:
         + ", ".join(f"{x:.1f}" for x in load_before)
         + "; after: "
         + ", ".join(f"{x:.1f}" for x in load_after)
-        + " (busy_cores: cores in use by any process during each measurement)"
+        + " (busy_cores: cores in use by any process during each measurement; s_per_run: wall"
+        " time inside the run function)"
     )
     o = overheads(args.steps)
     print(
