@@ -171,18 +171,20 @@ base, steps, seeds = sys.argv[1], int(sys.argv[2]), [int(s) for s in sys.argv[3:
 execute_run("abm.experiments.runner:run_model", base, {}, 1, 2, None)  # imports, warm-up
 print("ready", flush=True)
 sys.stdin.readline()
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 for seed in seeds:
     execute_run("abm.experiments.runner:run_model", base, {}, seed, steps, None)
-print(time.perf_counter() - t, flush=True)
+print(time.perf_counter() - t, time.process_time() - c, flush=True)
 """
 
 
-def model_ceiling(steps: int, runs: int = 6) -> float:
+def model_ceiling(steps: int, runs: int = 6) -> tuple[float, float]:
     """The same for ``runs`` model runs in each of two plain processes (no pool): what
-    the model's own work gains from a second process on this machine right now."""
+    the model's own work gains from a second process on this machine right now; and
+    how much more CPU time a run takes when two run at once than alone (shared caches
+    and memory bandwidth)."""
 
-    def timed(n_procs: int) -> float:
+    def timed(n_procs: int) -> tuple[float, float]:
         procs = [
             subprocess.Popen(
                 [sys.executable, "-c", MODEL_LOOP, str(BASELINE), str(steps)]
@@ -199,14 +201,14 @@ def model_ceiling(steps: int, runs: int = 6) -> float:
         for p in procs:  # both start their loops together
             p.stdin.write("go\n")
             p.stdin.flush()
-        seconds = [float(p.stdout.readline()) for p in procs]
+        times = [[float(x) for x in p.stdout.readline().split()] for p in procs]
         for p in procs:
             p.wait()
-        return max(seconds)
+        return max(t[0] for t in times), statistics.mean(t[1] for t in times)
 
-    alone = timed(1)
-    both = timed(2)
-    return 2 * alone / both
+    alone, cpu_alone = timed(1)
+    both, cpu_both = timed(2)
+    return 2 * alone / both, cpu_both / cpu_alone
 
 
 # --------------------------------------------------------------------------- one backend
@@ -379,12 +381,13 @@ def report(args, rows, rounds, identical, load_before, load_after) -> None:
         + ")"
     )
     if rounds[0]["model_ceiling"] is not None:
-        mc = [r["model_ceiling"] for r in rounds]
+        mc = [r["model_ceiling"][0] for r in rounds]
+        inflation = [r["model_ceiling"][1] for r in rounds]
         print(
             f"model ceiling, 2 plain processes doing model runs vs 1: "
             f"median {statistics.median(mc):.2f}x (rounds: "
             + ", ".join(f"{c:.2f}" for c in mc)
-            + ")"
+            + f"); CPU per model run, two at once over alone: {statistics.median(inflation):.2f}"
         )
     verdict = "met" if statistics.median(ratios) >= TARGET else "missed"
     print(
