@@ -143,6 +143,17 @@ class TreeCPU:
                 continue
 
 
+def wait_for_quiet(patience: float, threshold: float = 0.3) -> float:
+    """Wait up to ``patience`` seconds for other processes to leave the cores nearly
+    idle (under ``threshold`` cores busy over 2 s); return the busy cores last seen."""
+    deadline = time.monotonic() + patience
+    while True:
+        with Watch() as w:
+            time.sleep(2.0)
+        if w.busy_cores < threshold or time.monotonic() > deadline:
+            return w.busy_cores
+
+
 # --------------------------------------------------------------------------- ceilings
 def _spin(n: int) -> float:
     t = time.perf_counter()
@@ -306,6 +317,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=None, help="simulated users (baseline)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
     parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each round, wait up to this long for the other processes to go quiet",
+    )
+    parser.add_argument(
         "--model-ceiling",
         action="store_true",
         help="also measure two plain processes doing model runs (no pool)",
@@ -317,6 +335,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sweep = sweep_file(Path(tmp), args.runs, args.steps, args.users)
         for r in range(args.repeats):
+            idle_before = wait_for_quiet(args.wait_quiet) if args.wait_quiet else None
             ceiling_before = spin_ceiling()
             speeds = {}
             for i, label in enumerate(BACKENDS):
@@ -333,10 +352,12 @@ def main() -> None:
                     "speedup_2": two / one,
                     "ratio": two / one / ceiling,
                     "model_ceiling": model_ceiling(args.steps) if args.model_ceiling else None,
+                    "busy_before": idle_before,
                 }
             )
+            quiet = "" if idle_before is None else f" ({idle_before:.2f} cores busy before)"
             print(
-                f"round {r + 1}: 2 workers {two / one:.2f}x one, ceiling {ceiling:.2f}x, "
+                f"round {r + 1}{quiet}: 2 workers {two / one:.2f}x one, ceiling {ceiling:.2f}x, "
                 f"ratio {two / one / ceiling:.2f}",
                 file=sys.stderr,
             )
