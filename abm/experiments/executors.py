@@ -1,16 +1,18 @@
 """Where runs execute: all behind :class:`concurrent.futures.Executor`.
 
 - in this process, one run after another (``workers=1``; easiest to debug);
-- a local pool of worker processes (the default: one per core);
+- a local pool of worker processes (the default: one per core), forked from a
+  forkserver that has imported the model once (spawned where there is none);
 - a Dask cluster: an existing scheduler (``scheduler="tcp://host:8786"``) or a
   ``LocalCluster`` of ``dask_local`` single-threaded worker processes.
 
 Results never depend on the choice: each run is a pure function of its
 parameters and seed.
 
-Pool workers never outlive the process that started them: on Linux each asks the
-kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``), elsewhere a
-thread in each worker watches the parent's pid. While a backend is open, SIGTERM
+Pool workers never outlive the process that started them (the driver): on Linux
+each asks the kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``),
+elsewhere a thread in each worker watches the parent's pid; the parent is the
+driver or the forkserver, which exits with the driver. While a backend is open, SIGTERM
 to the driver raises :class:`Terminated` in its main thread, so the sweep records
 that it was interrupted and the pool is torn down. Dask's own worker processes
 already exit when the process holding their nanny dies.

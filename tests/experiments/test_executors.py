@@ -65,13 +65,13 @@ def wait_until(condition, what: str) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def running_sweep(tmp_path, write_sweep, subprocess_env):
+@pytest.fixture(params=[["--workers", "2"], ["--dask-local", "2"]], ids=["pool", "dask"])
+def running_sweep(request, tmp_path, write_sweep, subprocess_env):
     """A 2-worker sweep in a child process, running; yields (process, its workers, out dir)."""
     # 96 runs of 0.25 s: far from done when the driver is killed.
     path = write_sweep(toy_sweep_text("orphans", replicates=8, sleep=0.25))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "abm.experiments", "sweep", str(path), "--workers", "2"]
+    cmd = [sys.executable, "-m", "abm.experiments", "sweep", str(path), *request.param]
     proc = subprocess.Popen(
         [*cmd, "--out", str(out), "--quiet"],
         env=subprocess_env,
