@@ -132,10 +132,17 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             f"{result.n_runs} runs ({result.n_resumed} already stored, {result.n_run_now} run now) "
             f"-> {result.out_dir}"
         )
-    if _stored_design(result.out_dir) in REPORTED_DESIGNS and result.n_failed < result.n_runs:
-        _report(result.out_dir, plots=args.plots, quiet=args.quiet)
-    if args.csv:
-        _export(result.out_dir, None, args.quiet)
+    try:
+        if _stored_design(result.out_dir) in REPORTED_DESIGNS and result.n_failed < result.n_runs:
+            _report(result.out_dir, plots=args.plots, quiet=args.quiet)
+        if args.csv:
+            _export(result.out_dir, None, args.quiet)
+    except OSError as exc:
+        print(
+            f"error: {_io_problem(exc)}; the runs are stored in {result.out_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUNS
     if result.n_failed:
         print(
             f"{result.n_failed} of {result.n_runs} runs failed; tracebacks in "
@@ -144,6 +151,11 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED_RUNS
     return EXIT_OK
+
+
+def _io_problem(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot write{where}: {exc.strerror or exc}"
 
 
 def _stored_design(out_dir: Path) -> str | None:
@@ -173,21 +185,27 @@ def _export(sweep_dir: Path, out: Path | None, quiet: bool) -> None:
 
 
 def run_analyze_command(args: argparse.Namespace) -> int:
-    """``abm analyze``: exit 0, or 2 if the directory holds no finished sweep."""
+    """``abm analyze``: exit 0, or 2 if the directory holds no finished sweep or is not writable."""
     try:
         _report(args.sweep_dir, plots=args.plots, quiet=args.quiet)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {_io_problem(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
 def run_export_command(args: argparse.Namespace) -> int:
-    """``abm export``: exit 0, or 2 if the directory holds no finished sweep."""
+    """``abm export``: exit 0, or 2 if there is no finished sweep or the CSV cannot be written."""
     try:
         _export(args.sweep_dir, args.out, quiet=False)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {_io_problem(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return EXIT_OK
 

@@ -313,3 +313,13 @@ def test_summary_by_point_of_a_sweep_without_parameters_is_one_row():
     assert table.to_dict("records") == [
         {"point_id": 0, "seeds": 2, "runs": 3, "v_mean": 2.0, "v_min": 1.0, "v_max": 3.0}
     ]
+
+
+def test_export_to_a_path_that_is_a_file_exits_2_with_one_line(small_grid, tmp_path, capsys):
+    out, _ = small_grid
+    blocker = tmp_path / "not_a_directory"
+    blocker.write_text("mine")
+    assert main(["export", str(out), "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write") and str(blocker) in err and err.count("\n") == 1
+    assert blocker.read_text() == "mine"
