@@ -1,4 +1,4 @@
-"""The ``abm sweep`` and ``abm sensitivity`` commands.
+"""The ``abm sweep``, ``abm analyze``, ``abm export`` and ``abm sensitivity`` commands.
 
 The main CLI calls :func:`register` with its subparsers; each subcommand stores
 its handler as ``args.func``, which returns the exit code: 0 ok, 1 some runs
@@ -16,15 +16,18 @@ from abm.cli import parse_args, positive_int
 from abm.config import ConfigError
 
 EXIT_OK, EXIT_FAILED_RUNS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 128 + 15  # SIGTERM, as a shell reports it
+REPORTED_DESIGNS = ("grid", "lhs")  # sobol and morris get sensitivity indices instead
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``sweep`` and ``sensitivity`` subcommands."""
+    """Add the ``sweep``, ``analyze``, ``export`` and ``sensitivity`` subcommands."""
     p = subparsers.add_parser(
         "sweep",
         help="run a batch parameter sweep (resumable)",
         description="Run every run of a sweep file not yet stored, then write summary.parquet. "
-        "Results go to results/sweeps/<name>/ unless --out is given.",
+        "Results go to results/sweeps/<name>/ unless --out is given. A grid or lhs sweep ends "
+        "with its summary by design point and plots (as abm analyze).",
     )
     p.add_argument("sweep_file", type=Path, metavar="SWEEP.toml")
     where = p.add_mutually_exclusive_group()
@@ -59,7 +62,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="trust MODULE (and its submodules) as the home of the sweep file's run_function; "
         "without it a sweep file may name only functions in the abm package (repeatable)",
     )
+    p.add_argument(
+        "--no-plots",
+        dest="plots",
+        action="store_false",
+        help="write the summary by design point but no plots",
+    )
+    p.add_argument(
+        "--csv", action="store_true", help="also write the tables as CSV into <out>/csv/"
+    )
     p.set_defaults(func=run_sweep_command)
+
+    a = subparsers.add_parser(
+        "analyze",
+        help="summary by design point and plots of a finished sweep",
+        description="Write summary_by_point.csv/.txt, outcome_<outcome>.png (each outcome "
+        "against each parameter) and envelopes.png (metrics over time) into a sweep's "
+        "directory, and print the summary.",
+    )
+    a.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR")
+    a.add_argument("--no-plots", dest="plots", action="store_false", help="the summary only")
+    a.add_argument("--quiet", action="store_true", help="print nothing")
+    a.set_defaults(func=run_analyze_command)
+
+    e = subparsers.add_parser(
+        "export",
+        help="a finished sweep's tables as CSV",
+        description="Write runs.csv (per-step metrics with parameters and seed), summary.csv "
+        "and design.csv into SWEEP_DIR/csv/ (or --out DIR), for spreadsheets and R.",
+    )
+    e.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR")
+    e.add_argument("--out", type=Path, metavar="DIR", help="output directory")
+    e.set_defaults(func=run_export_command)
 
     s = subparsers.add_parser(
         "sensitivity",
@@ -76,6 +110,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_sweep_command(args: argparse.Namespace) -> int:
     """``abm sweep``: exit 0 when every run succeeded, 1 if some failed, 2 on bad input."""
+    from abm.experiments.executors import Terminated, default_workers, prepare_pool
+
+    if not (args.scheduler or args.dask_local) and (args.workers or default_workers()) > 1:
+        prepare_pool()  # the workers' imports then overlap the ones below (~1 s)
     from abm.experiments.sweep import run_sweep
 
     try:
@@ -92,6 +130,9 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Terminated:
+        print("terminated; run the same command again to resume", file=sys.stderr)
+        return EXIT_TERMINATED
     except OSError as exc:  # the output directory could not be written
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED_RUNS
@@ -103,6 +144,17 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             f"{result.n_runs} runs ({result.n_resumed} already stored, {result.n_run_now} run now) "
             f"-> {result.out_dir}"
         )
+    try:
+        if _stored_design(result.out_dir) in REPORTED_DESIGNS and result.n_failed < result.n_runs:
+            _report(result.out_dir, plots=args.plots, quiet=args.quiet)
+        if args.csv:
+            _export(result.out_dir, None, args.quiet)
+    except OSError as exc:
+        print(
+            f"error: {_io_problem(exc)}; the runs are stored in {result.out_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUNS
     if result.n_failed:
         print(
             f"{result.n_failed} of {result.n_runs} runs failed; tracebacks in "
@@ -110,6 +162,63 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED_RUNS
+    return EXIT_OK
+
+
+def _io_problem(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"cannot write{where}: {exc.strerror or exc}"
+
+
+def _stored_design(out_dir: Path) -> str | None:
+    from abm.experiments.storage import SweepStore
+
+    return SweepStore(out_dir).read_manifest()["spec"].get("design")
+
+
+def _report(sweep_dir: Path, plots: bool, quiet: bool) -> None:
+    from abm.experiments.analysis import sweep_report
+
+    report = sweep_report(sweep_dir, plots=plots)
+    if not quiet:
+        print()
+        print(report.text)
+        print()
+        names = ", ".join(p.name for p in report.files)
+        print(f"wrote {names} in {report.out_dir}")
+
+
+def _export(sweep_dir: Path, out: Path | None, quiet: bool) -> None:
+    from abm.experiments.storage import export_csv
+
+    files = export_csv(sweep_dir, out)
+    if not quiet:
+        print(f"wrote {', '.join(p.name for p in files)} in {files[0].parent}")
+
+
+def run_analyze_command(args: argparse.Namespace) -> int:
+    """``abm analyze``: exit 0, or 2 if the directory holds no finished sweep or is not writable."""
+    try:
+        _report(args.sweep_dir, plots=args.plots, quiet=args.quiet)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {_io_problem(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def run_export_command(args: argparse.Namespace) -> int:
+    """``abm export``: exit 0, or 2 if there is no finished sweep or the CSV cannot be written."""
+    try:
+        _export(args.sweep_dir, args.out, quiet=False)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {_io_problem(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
@@ -129,12 +238,12 @@ def run_sensitivity_command(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Dispatch parsed arguments of either subcommand."""
+    """Dispatch parsed arguments of any of these subcommands."""
     return args.func(args)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m abm.experiments sweep|sensitivity ...``"""
+    """``python -m abm.experiments sweep|analyze|export|sensitivity ...``"""
     parser = argparse.ArgumentParser(prog="python -m abm.experiments")
     register(parser.add_subparsers(dest="command", required=True))
     return run(parse_args(parser, argv))

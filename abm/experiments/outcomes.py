@@ -6,6 +6,9 @@ import numpy as np
 import pandas as pd
 
 from abm.experiments.spec import OutcomeSpec
+from abm.metrics import METRICS
+
+_STEP_STATS = ("time_of_peak", "time_of_min")
 
 
 def outcome_value(steps: pd.DataFrame, outcome: OutcomeSpec) -> float:
@@ -52,3 +55,22 @@ def summarise(steps: pd.DataFrame, outcomes: list[OutcomeSpec]) -> dict[str, flo
     """All outcomes of one run, by label."""
     steps = steps.sort_values("step")
     return {o.label: outcome_value(steps, o) for o in outcomes}
+
+
+def metric_unit(metric: str) -> str:
+    """Unit of a per-step metric, or '' if the metric is not one of the model's."""
+    return METRICS.get(metric, ("",))[0]
+
+
+def outcome_unit(outcome: OutcomeSpec) -> str:
+    """Unit of an outcome: its metric's, a step for times, summed over months for sums."""
+    if outcome.stat in _STEP_STATS:
+        return "step (month)" if outcome.metric in METRICS else "step"
+    unit = metric_unit(outcome.metric)
+    if outcome.stat == "sum" and unit:
+        # A sum over monthly steps of a per-month flow is a stock; of anything else, a
+        # quantity times months.
+        return (
+            unit.removesuffix(" per month") if unit.endswith(" per month") else f"{unit} x months"
+        )
+    return unit

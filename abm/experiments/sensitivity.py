@@ -19,6 +19,7 @@ import pandas as pd
 
 from abm.config import ConfigError
 from abm.experiments.design import salib_problem, unit_matrix
+from abm.experiments.outcomes import outcome_unit
 from abm.experiments.spec import SweepSpec
 from abm.experiments.storage import SweepStore, write_text_atomic
 
@@ -83,7 +84,8 @@ def analyze_sweep(
         raise ConfigError(
             f"{store.manifest_path}: sensitivity indices need a sobol or morris design, not {spec.design!r}"
         )
-    labels = [o.label for o in spec.outcomes]
+    by_label = {o.label: o for o in spec.outcomes}
+    labels = list(by_label)
     chosen = outcomes or labels
     unknown = [c for c in chosen if c not in labels]
     if unknown:
@@ -108,18 +110,23 @@ def analyze_sweep(
         table = sensitivity_indices(spec, design, y)
         stem = "sensitivity_" + re.sub(r"[^\w.-]", "_", label)
         write_text_atomic(table.to_csv(index=False), store.root / f"{stem}.csv")
-        plot_indices(table, spec.design, label, store.root / f"{stem}.png")
+        unit = outcome_unit(by_label[label])
+        plot_indices(table, spec.design, label, store.root / f"{stem}.png", unit=unit)
         results[label] = table
     return results
 
 
-def plot_indices(table: pd.DataFrame, design: str, label: str, path: Path) -> None:
-    """Horizontal bar chart of the indices with their confidence intervals."""
+def indices_figure(table: pd.DataFrame, design: str, label: str, unit: str = ""):
+    """Horizontal bar chart of the indices with their confidence intervals.
+
+    Sobol indices are shares of the outcome's variance (no unit); Morris mu* is in
+    the outcome's own unit, per full range of the parameter.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     # A Figure with an Agg canvas, not pyplot: no global backend, safe in workers.
-    fig = Figure(figsize=(7, 1.2 + 0.45 * len(table)), layout="constrained")
+    fig = Figure(figsize=(7.5, 1.4 + 0.45 * len(table)), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     pos = np.arange(len(table))
@@ -129,15 +136,23 @@ def plot_indices(table: pd.DataFrame, design: str, label: str, path: Path) -> No
             pos - h / 2, table["S1"], h, xerr=table["S1_conf"], label="first order S1", capsize=2
         )
         ax.barh(pos + h / 2, table["ST"], h, xerr=table["ST_conf"], label="total ST", capsize=2)
-        ax.set_xlabel("Sobol index (share of outcome variance)")
-        ax.legend(loc="best", fontsize="small")
+        ax.set_xlabel("Sobol index [fraction of the outcome's variance]")
+        ax.legend(loc="lower right", fontsize="small")
     else:
         ax.barh(pos, table["mu_star"], 0.6, xerr=table["mu_star_conf"], capsize=2)
-        ax.set_xlabel("Morris mu* (mean |elementary effect| per full parameter range)")
+        per = f"{unit} per full parameter range" if unit else "per full parameter range"
+        ax.set_xlabel(f"Morris mu*, mean |elementary effect| [{per}]")
     ax.set_yticks(pos, table["parameter"])
+    ax.set_ylabel("parameter")
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)
-    ax.set_title(f"Sensitivity of {label}")
+    ax.set_title(f"Sensitivity of {label}" + (f" [{unit}]" if unit else ""))
+    return fig
+
+
+def plot_indices(table: pd.DataFrame, design: str, label: str, path: Path, unit: str = "") -> None:
+    """Save :func:`indices_figure` as a PNG, atomically."""
+    fig = indices_figure(table, design, label, unit)
     tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, dpi=110, format="png")
     os.replace(tmp, path)

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from abm.experiments.outcomes import outcome_value, summarise
+from abm.experiments.outcomes import outcome_unit, outcome_value, summarise
 from abm.experiments.spec import OutcomeSpec
 
 # step:     0    1    2    3    4    5
@@ -59,3 +59,20 @@ def test_a_missing_or_non_numeric_metric_is_an_error_naming_it():
         outcome_value(STEPS, OutcomeSpec(metric="x", stat="final"))
     with pytest.raises(TypeError, match="'date' is not numeric"):
         outcome_value(STEPS, OutcomeSpec(metric="date", stat="final"))
+
+
+@pytest.mark.parametrize(
+    ("metric", "stat", "unit"),
+    [
+        ("tokens", "final", "million tokens per month"),
+        ("compute_price", "mean", "$ per GPU-hour"),
+        ("user_spend", "sum", "$"),  # a monthly flow summed over months is a stock
+        ("startup_entries", "sum", "count"),
+        ("utilization", "sum", "fraction x months"),
+        ("gpu_price", "time_of_peak", "step (month)"),
+        ("level", "time_of_min", "step"),  # not a model metric: a step, of unknown length
+        ("level", "final", ""),
+    ],
+)
+def test_an_outcome_has_its_metric_s_unit_changed_by_its_statistic(metric, stat, unit):
+    assert outcome_unit(OutcomeSpec(metric=metric, stat=stat)) == unit

@@ -96,3 +96,24 @@ def test_sensitivity_of_a_grid_sweep_or_a_missing_directory_exits_2(tmp_path, wr
     assert "need a sobol or morris design" in capsys.readouterr().err
     assert main(["sensitivity", str(tmp_path / "nowhere")]) == 2
     assert "not a finished sweep" in capsys.readouterr().err
+
+
+def test_sensitivity_charts_state_their_units():
+    from abm.experiments.sensitivity import indices_figure
+
+    morris = pd.DataFrame(
+        {"parameter": ["a", "b"], "mu": [1.0, 2.0], "mu_star": [1.0, 3.0], "sigma": [0.1, 0.2]}
+    ).assign(mu_star_conf=[0.1, 0.1])
+    ax = indices_figure(morris, "morris", "user_spend_final", "$ per month").axes[0]
+    assert ax.get_xlabel() == (
+        "Morris mu*, mean |elementary effect| [$ per month per full parameter range]"
+    )
+    assert ax.get_title() == "Sensitivity of user_spend_final [$ per month]"
+    assert [p.get_width() for p in ax.patches] == [1.0, 3.0]
+
+    sobol = pd.DataFrame(
+        {"parameter": ["a"], "S1": [0.4], "S1_conf": [0.05], "ST": [0.6], "ST_conf": [0.05]}
+    )
+    ax = indices_figure(sobol, "sobol", "tokens_final", "million tokens per month").axes[0]
+    assert ax.get_xlabel() == "Sobol index [fraction of the outcome's variance]"
+    assert ax.get_title() == "Sensitivity of tokens_final [million tokens per month]"
