@@ -258,8 +258,12 @@ def export_csv(sweep_dir: str | Path, out_dir: str | Path | None = None) -> list
     written = []
     for name, table in tables.items():
         path = out / name
-        tmp = _tmp_path(path)
-        table.to_csv(tmp, index=False)
-        os.replace(tmp, path)
+        tmp = temp_sibling(path)
+        try:
+            table.to_csv(tmp, index=False)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         written.append(path)
     return written

@@ -12,6 +12,8 @@ from . import toy
 
 TOY_RUN = f"{toy.__name__}:toy_run"
 ISHIGAMI_RUN = f"{toy.__name__}:ishigami_run"
+# the toy run functions live outside abm: a sweep must be told to trust their module
+ALLOW_TOY = ["--allow-import", toy.__name__]
 
 
 def toy_sweep_text(name: str = "toy", *, replicates: int = 2, extra: str = "", **fixed) -> str:

@@ -22,7 +22,7 @@ from abm.experiments.cli import main
 from abm.experiments.spec import SweepSpec
 from abm.experiments.storage import SweepStore
 
-from .conftest import toy_sweep_text
+from .conftest import ALLOW_TOY, toy_sweep_text
 
 ROOT = Path(__file__).resolve().parents[2]
 ELASTICITY, LABS = "end_users.price_elasticity", "model_developers.frontier_count"
@@ -73,7 +73,7 @@ def small_grid(tmp_path_factory):
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = main(["sweep", str(path), "--workers", "1", "--out", str(out), "--csv"])
+        code = main(["sweep", str(path), *ALLOW_TOY, "--workers", "1", "--out", str(out), "--csv"])
     assert code == 0
     return out, printed.getvalue()
 
@@ -232,7 +232,7 @@ def test_failed_runs_are_counted_out_of_the_seeds_and_the_rest_still_summarised(
 ):
     path = write_sweep(toy_sweep_text(replicates=2, fail_when_x=2.0))
     out = tmp_path / "out"
-    assert main(["sweep", str(path), "--workers", "1", "--out", str(out)]) == 1
+    assert main(["sweep", str(path), *ALLOW_TOY, "--workers", "1", "--out", str(out)]) == 1
     printed = capsys.readouterr().out
     points = pd.read_csv(out / "summary_by_point.csv")
     failed = points[points["x"] == 2.0]
@@ -258,7 +258,19 @@ def test_an_lhs_report_draws_each_point_mean_with_its_seeds_range(tmp_path, writ
     )
     out = tmp_path / "out"
     assert (
-        main(["sweep", str(write_sweep(text)), "--workers", "1", "--out", str(out), "--quiet"]) == 0
+        main(
+            [
+                "sweep",
+                str(write_sweep(text)),
+                *ALLOW_TOY,
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
     )
     report = sweep_report(out, plots=False)
     summary = load_summary(out)

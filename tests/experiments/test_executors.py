@@ -15,7 +15,7 @@ import pytest
 
 from abm.experiments.executors import Backend
 
-from .conftest import toy_sweep_text
+from .conftest import ALLOW_TOY, toy_sweep_text
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -71,7 +71,7 @@ def running_sweep(request, tmp_path, write_sweep, subprocess_env):
     # 96 runs of 0.25 s: far from done when the driver is killed.
     path = write_sweep(toy_sweep_text("orphans", replicates=8, sleep=0.25))
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "abm.experiments", "sweep", str(path), *request.param]
+    cmd = [sys.executable, "-m", "abm.experiments", "sweep", str(path), *ALLOW_TOY, *request.param]
     proc = subprocess.Popen(
         [*cmd, "--out", str(out), "--quiet"],
         env=subprocess_env,

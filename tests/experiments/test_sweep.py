@@ -20,10 +20,9 @@ from abm.experiments.cli import main
 from abm.experiments.storage import SweepStore
 
 from . import toy
-from .conftest import TOY_RUN, toy_sweep_text
+from .conftest import ALLOW_TOY, TOY_RUN, toy_sweep_text
 
 # The toy run functions live outside abm: the tests trust their module explicitly.
-ALLOW_TOY = ["--allow-import", toy.__name__]
 run_toy = functools.partial(run_sweep, allow_imports=[toy.__name__])
 
 
