@@ -7,22 +7,10 @@ from collections import deque
 import numpy as np
 import pytest
 
-from abm import ComputeMarket
 from abm.agents.vendor import ship_gpus
 from abm.market.pricing import candidate_ratios
 
-
-def small_market(**over) -> ComputeMarket:
-    return ComputeMarket(rng=1, **{"end_users.simulated_users": 200, **over})
-
-
-def set_cash(m: ComputeMarket, firm, amount: float) -> None:
-    """Give ``firm`` exactly ``amount`` of cash, the difference paid by households."""
-    diff = amount - firm.cash
-    if diff > 0:
-        m.ledger.transfer("households", firm.unique_id, diff, "test")
-    elif diff < 0:
-        m.ledger.transfer(firm.unique_id, "households", -diff, "test")
+from .conftest import set_cash, small_market
 
 
 # ---------------------------------------------------------------- shipping
