@@ -198,21 +198,18 @@ def _export(sweep_dir: Path, out: Path | None, quiet: bool) -> None:
 
 def run_analyze_command(args: argparse.Namespace) -> int:
     """``abm analyze``: exit 0, or 2 if the directory holds no finished sweep or is not writable."""
-    try:
-        _report(args.sweep_dir, plots=args.plots, quiet=args.quiet)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        print(f"error: {_io_problem(exc)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return EXIT_OK
+    return _on_a_finished_sweep(lambda: _report(args.sweep_dir, plots=args.plots, quiet=args.quiet))
 
 
 def run_export_command(args: argparse.Namespace) -> int:
     """``abm export``: exit 0, or 2 if there is no finished sweep or the CSV cannot be written."""
+    return _on_a_finished_sweep(lambda: _export(args.sweep_dir, args.out, quiet=False))
+
+
+def _on_a_finished_sweep(work) -> int:
+    """Run a command's work; a bad directory or an unwritable output is one line and exit 2."""
     try:
-        _export(args.sweep_dir, args.out, quiet=False)
+        work()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

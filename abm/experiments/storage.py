@@ -49,9 +49,14 @@ _SWEEP_SKELETON = {".lock", "runs"}
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     """Write a table so that ``path`` is either absent or complete."""
+    _write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def _write_atomic(path: Path, write) -> None:
+    """``write(tmp)`` to a hidden sibling, then move it over ``path`` (or remove it on failure)."""
     tmp = temp_sibling(path)
     try:
-        df.to_parquet(tmp, index=False)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -258,12 +263,6 @@ def export_csv(sweep_dir: str | Path, out_dir: str | Path | None = None) -> list
     written = []
     for name, table in tables.items():
         path = out / name
-        tmp = temp_sibling(path)
-        try:
-            table.to_csv(tmp, index=False)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        _write_atomic(path, lambda tmp, table=table: table.to_csv(tmp, index=False))
         written.append(path)
     return written
