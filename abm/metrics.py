@@ -130,6 +130,8 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         m.segments,
     )
     hours = m.cfg.simulation.hours_per_month
+    # this month's sales include those of startups that closed at its end
+    traded = [*startups, *m.exited]
     out: dict[str, float | str] = {"date": m.date}
 
     # GPUs
@@ -186,8 +188,8 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     wanted = sum(float(seg.demand.sum() * seg.weight) for seg in segments)
     spend = (
         sum(lab.revenue for lab in labs)
-        - sum(s.token_cost for s in startups)
-        + sum(s.revenue for s in startups)
+        - sum(s.token_cost for s in traded)
+        + sum(s.revenue for s in traded)
     )
     out["tokens"] = tokens
     out["token_demand"] = wanted
@@ -219,7 +221,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["startups_alive"] = float(len(startups))
     out["startup_entries"] = float(m.counters["entries"])
     out["startup_exits"] = float(m.counters["exits"])
-    out["startup_share"] = _ratio(sum(s.tokens_sold for s in startups), tokens)
+    out["startup_share"] = _ratio(sum(s.tokens_sold for s in traded), tokens)
     out["vc_funding"] = (
         flows.get("vc_labs", 0.0) + flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
     )
@@ -229,13 +231,13 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         "vendor": v_rev - v_cogs,
         "hyperscalers": c_rev - sum(h.energy_cost + h.depreciation for h in clouds),
         "model_devs": lab_rev - serving,
-        "startups": sum(s.revenue - s.token_cost for s in startups),
+        "startups": sum(s.revenue - s.token_cost for s in traded),
     }
     revenue = {
         "vendor": v_rev,
         "hyperscalers": c_rev,
         "model_devs": lab_rev,
-        "startups": sum(s.revenue for s in startups),
+        "startups": sum(s.revenue for s in traded),
     }
     for layer, p in profit.items():
         out[f"profit_{layer}"] = p

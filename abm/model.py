@@ -115,6 +115,7 @@ class ComputeMarket(mesa.Model):
         self.labs: list[ModelDeveloper] = []
         self.segments: list[EndUserSegment] = []
         self.startups: list[startup.WrapperStartup] = []
+        self.exited: list[startup.WrapperStartup] = []  # startups that closed this month
         self._build_market()
         self.quality_bar = max(lab.quality for lab in self.labs)  # best model at step 0
         self.datacollector = mesa.DataCollector(
@@ -174,6 +175,7 @@ class ComputeMarket(mesa.Model):
         for a in (*self.vendors, *self.hyperscalers, *self.labs, *self.startups):
             a.start_step()
         self.counters = {"entries": 0, "exits": 0}
+        self.exited = []
         # 1. observe: posted prices and qualities, read from the sellers
         market = self.observe_market()
         # 2. demand, downstream to upstream
@@ -312,10 +314,10 @@ class ComputeMarket(mesa.Model):
                 v.release_generation()
         climate = self.climate()
         train_and_fund(self, climate)
-        self.startups, exits = startup.burn_raise_and_exit(self, self.startups, climate)
+        self.startups, self.exited = startup.burn_raise_and_exit(self, self.startups, climate)
         startup.review_suppliers(self, self.startups)
         entries = startup.enter(self, self.startups, climate)
-        self.counters = {"entries": entries, "exits": exits}
+        self.counters = {"entries": entries, "exits": len(self.exited)}
 
 
 def _reporter(name: str):

@@ -127,12 +127,6 @@ def test_a_non_finite_metric_raises_naming_the_metric(stepped):
         h.energized_mw = energized
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compute_metrics sums startups' revenue and token cost over model.startups after "
-    "the month's exits, so in a step where a startup that sold tokens exits, user_spend "
-    "(and revenue_, profit_, margin_startups and startup_share) leave out its sales",
-)
 def test_user_spend_is_what_households_paid_in_a_step_where_a_startup_exits():
     m = small_market(**{"vc.startup_round_probability": 0.0})
     m.step()

@@ -139,11 +139,11 @@ def found(model: ComputeMarket, initial: bool = False) -> WrapperStartup:
 
 def burn_raise_and_exit(
     model: ComputeMarket, startups: list[WrapperStartup], climate: float
-) -> tuple[list[WrapperStartup], int]:
+) -> tuple[list[WrapperStartup], list[WrapperStartup]]:
     """Each startup pays its burn out of cash, raises a round when its runway is short
-    and investors bite, and exits when it is out of cash. Returns (survivors, exits)."""
+    and investors bite, and exits when it is out of cash. Returns (survivors, exited)."""
     if not startups:
-        return startups, 0
+        return startups, []
     sc, vc, ledger = model.cfg.startups, model.cfg.vc, model.ledger
     ids = [s.unique_id for s in startups]
     gross = np.array([s.revenue - s.token_cost for s in startups])
@@ -169,15 +169,16 @@ def burn_raise_and_exit(
     )
     cash[winners] += amount[winners]
     out = (cash <= 1e-6 * np.maximum(burn, 1.0)) & (burn > 0)
-    survivors = []
+    survivors, exited = [], []
     for s, b, r, gone in zip(startups, burn.tolist(), raised, out, strict=True):
         s.burn = b
         s.rounds += int(r)
         if gone:
             s.close()
+            exited.append(s)
         else:
             survivors.append(s)
-    return survivors, int(out.sum())
+    return survivors, exited
 
 
 def review_suppliers(model: ComputeMarket, startups: list[WrapperStartup]) -> None:
