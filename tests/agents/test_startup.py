@@ -44,8 +44,8 @@ def test_a_startup_with_no_cash_and_no_round_closes():
     broke, *others = m.startups
     set_cash(m, broke, 0.0)
     assert all(s.cash > s.base_burn for s in others)
-    survivors, exits = startup.burn_raise_and_exit(m, list(m.startups), climate=0.0)
-    assert (survivors, exits) == (others, 1)
+    survivors, exited = startup.burn_raise_and_exit(m, list(m.startups), climate=0.0)
+    assert (survivors, exited) == (others, [broke])
     assert broke not in m.agents
     assert m.supply.g.nodes[broke.unique_id]["exiting"]
     # the others paid their burn out of cash
@@ -56,8 +56,8 @@ def test_a_startup_out_of_cash_that_closes_a_round_survives():
     m = small_market(**{"startups.initial_count": 1, "vc.startup_round_probability": 1.0})
     (s,) = m.startups
     set_cash(m, s, 0.0)
-    survivors, exits = startup.burn_raise_and_exit(m, [s], climate=10.0)
-    assert (survivors, exits, s.rounds) == ([s], 0, 1)
+    survivors, exited = startup.burn_raise_and_exit(m, [s], climate=10.0)
+    assert (survivors, exited, s.rounds) == ([s], [], 1)
     # a round buys round_runway_months of burn (no traction: no premium)
     assert s.cash == pytest.approx(m.cfg.startups.round_runway_months * s.base_burn)
 
