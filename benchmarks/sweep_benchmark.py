@@ -13,6 +13,7 @@ The rounds are interleaved and repeated; the table shows medians, the ratio of t
 machine's cores were (other people's work included) during each measurement.
 
     .venv/bin/python benchmarks/sweep_benchmark.py [--runs 40] [--steps 60] [--repeats 3]
+        [--wait-quiet SECONDS] [--model-ceiling]
 """
 
 from __future__ import annotations
@@ -298,6 +299,7 @@ def overheads(steps: int) -> dict[str, float]:
         return seconds
 
     return {
+        "columns": table.shape[1] - 2,
         "result_kb": len(blob) / 1024,
         "pickle_ms": pickle_ms,
         "parquet_write_ms": write_ms,
@@ -451,9 +453,10 @@ def report(args, rows, rounds, identical, load_before, load_after) -> None:
     )
     o = overheads(args.steps)
     print(
-        f"where a run's time goes: model {1000 * o['run_s']:.0f} ms; in the driver, Parquet "
-        f"write {o['parquet_write_ms']:.1f} ms, outcomes {o['summarise_ms']:.1f} ms; result "
-        f"{o['result_kb']:.1f} KB, pickled and back {o['pickle_ms']:.2f} ms"
+        f"where a run's time goes (all {o['columns']} metrics kept): model "
+        f"{1000 * o['run_s']:.0f} ms; in the driver, Parquet write {o['parquet_write_ms']:.1f} ms, "
+        f"outcomes {o['summarise_ms']:.1f} ms; result {o['result_kb']:.1f} KB, pickled and back "
+        f"{o['pickle_ms']:.2f} ms"
     )
     print(
         f"once per sweep: importing the model {import_seconds():.1f} s in a fresh process; "
