@@ -334,6 +334,10 @@ def outcome_figure(
             _main_effect(ax, points, param, label, spec)
         if ticks is not None:
             ax.set_xticks(range(len(ticks)), ticks)
+        elif pd.api.types.is_integer_dtype(points[param]):
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         elif spec.parameters[param].distribution == "loguniform":
             ax.set_xscale("log")
         if _log_scale_fits(np.concatenate([lo, hi])):
@@ -374,15 +378,16 @@ def _main_effect(ax, points, param, label, spec) -> None:
     if spec.design == "grid" or len(levels) <= 8:
         centres = levels
         means = np.array([y[x == v].mean() for v in levels])
-        what = "mean over the other parameters" if len(spec.parameters) > 1 else "mean"
     else:
         edges = np.quantile(x, np.linspace(0, 1, 7))
         bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, 5)
         filled = [b for b in range(6) if (bins == b).any()]
         centres = np.array([x[bins == b].mean() for b in filled])
         means = np.array([y[bins == b].mean() for b in filled])
-        what = "mean in six bins of this parameter"
-    ax.plot(centres, means, color="black", linewidth=1.8, label=what)
+    what = "mean over the other parameters" if len(spec.parameters) > 1 else "mean over seeds"
+    ax.plot(
+        centres, means, color="black", linewidth=1.8, label=f"{what} (by value; six bins if many)"
+    )
 
 
 def _lines_by_other(ax, points, param, other, label, units) -> None:
