@@ -125,8 +125,11 @@ class SweepStore:
             shutil.rmtree(self.runs_dir)
         for path in (self.design_path, self.summary_path, self.manifest_path, self.failures_path):
             path.unlink(missing_ok=True)
-        for path in self.root.glob("sensitivity_*"):
-            path.unlink()
+        for pattern in ("sensitivity_*", "summary_by_point.*", "outcome_*.png", "envelopes.png"):
+            for path in self.root.glob(pattern):
+                path.unlink()
+        if (self.root / "csv").is_dir():
+            shutil.rmtree(self.root / "csv")
 
     # ----------------------------------------------------------------- runs
     def run_path(self, run_id: int) -> Path:

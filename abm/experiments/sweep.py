@@ -488,10 +488,3 @@ def summary_table(
 def load_summary(sweep_dir: str | Path) -> pd.DataFrame:
     """The summary table of a finished sweep."""
     return SweepStore(sweep_dir).read_summary()
-
-
-def load_runs(sweep_dir: str | Path, run_ids: list[int] | None = None) -> pd.DataFrame:
-    """Per-step metrics of stored runs, stacked (columns run_id, step, metrics...)."""
-    store = SweepStore(sweep_dir)
-    ids = sorted(store.completed_ids()) if run_ids is None else list(run_ids)
-    return pd.concat([store.read_run(i) for i in ids], ignore_index=True)

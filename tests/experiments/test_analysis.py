@@ -335,3 +335,15 @@ def test_export_to_a_path_that_is_a_file_exits_2_with_one_line(small_grid, tmp_p
     err = capsys.readouterr().err
     assert err.startswith("error: cannot write") and str(blocker) in err and err.count("\n") == 1
     assert blocker.read_text() == "mine"
+
+
+def test_starting_a_sweep_over_removes_its_plots_and_tables_but_not_a_users_files(tmp_path):
+    from abm.experiments.storage import SweepStore
+
+    store = SweepStore(tmp_path)
+    (tmp_path / "csv").mkdir()
+    made = ["summary_by_point.csv", "summary_by_point.txt", "outcome_level.png", "envelopes.png"]
+    for name in [*made, "csv/runs.csv", "my_notes.txt"]:
+        (tmp_path / name).write_text("x")
+    store.clear()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my_notes.txt"]
