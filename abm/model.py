@@ -181,13 +181,14 @@ class ComputeMarket(mesa.Model):
         # 2. demand, downstream to upstream
         orders = choose_and_order(self.segments, market, self.cfg.end_users, self.month)
         self.firms_total_token_orders(market, orders)
-        self.labs_plan_compute()
-        order_gpus_and_plan(self)
+        shares = self.cloud_shares()  # how labs split compute at this month's posted prices
+        self.labs_plan_compute(shares)
+        order_gpus_and_plan(self, shares)
         # 3. supply, upstream to downstream
         deliveries = ship_gpus(self)
         for h in self.hyperscalers:
             h.install_gpus()
-        compute = clear_compute_market(self)
+        compute = clear_compute_market(self, shares)
         delivered = self.serve_tokens(market, orders)
         # 4. settle: cash only for what was delivered, along the graph's edges
         self.settle(delivered, compute, deliveries)
@@ -228,8 +229,8 @@ class ComputeMarket(mesa.Model):
         for s in self.startups:
             labs[s.supplier].take_orders(s.token_orders)
 
-    def labs_plan_compute(self) -> None:
-        expected_price = float(self.cloud_shares() @ np.array([h.price for h in self.hyperscalers]))
+    def labs_plan_compute(self, shares: np.ndarray) -> None:
+        expected_price = float(shares @ np.array([h.price for h in self.hyperscalers]))
         trend_price = trend_compute_price(self.cfg, self.month)
         for lab in self.labs:
             lab.plan_compute(self.month, lab.training_budget, expected_price, trend_price, lab.cash)

@@ -485,10 +485,9 @@ def post_compute_prices(model, ratios: np.ndarray) -> None:
         h.set_price(ratios, row)
 
 
-def order_gpus_and_plan(model) -> None:
+def order_gpus_and_plan(model, shares: np.ndarray) -> None:
     """Clouds see the compute labs ask of them, forecast, order GPUs, plan projects."""
-    shares = model.cloud_shares()
-    requests = np.array([lab.serving_request + lab.training_request for lab in model.labs])
+    requests = np.array([lab.compute_request for lab in model.labs])
     asked = requests.sum() * shares if requests.size else np.zeros(len(model.hyperscalers))
     vendor_prices = np.array([v.price_per_h100e for v in model.vendors])
     split = vendor_split(model.vendors, vendor_prices, model.cfg.hyperscalers)
@@ -505,16 +504,15 @@ def order_gpus_and_plan(model) -> None:
         )
 
 
-def clear_compute_market(model) -> np.ndarray:
+def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     """Pro-rata rationing at each cloud, unmet demand spilling to spare capacity.
-    Returns GPU-h filled by [lab, cloud]."""
-    requests = np.array([lab.serving_request + lab.training_request for lab in model.labs])
+    ``shares`` is how labs split their requests across clouds (:func:`cloud_shares`
+    at this month's prices). Returns GPU-h filled by [lab, cloud]."""
+    requests = np.array([lab.compute_request for lab in model.labs])
     capacities = np.array([h.gpu_hours for h in model.hyperscalers])
     if model.cfg.hyperscalers.fixed_compute_price is not None:
         capacities = np.full(len(model.hyperscalers), np.inf)  # a passive layer never rations
-    filled, _ = allocate_with_spillover(
-        requests[:, None] * model.cloud_shares()[None, :], capacities
-    )
+    filled, _ = allocate_with_spillover(requests[:, None] * shares[None, :], capacities)
     for lab, row in zip(model.labs, filled, strict=True):
         lab.use_compute(float(row.sum()), model.month)
     for h, col, cap in zip(model.hyperscalers, filled.T, capacities, strict=True):

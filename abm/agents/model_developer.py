@@ -175,6 +175,11 @@ class ModelDeveloper(Firm):
             self.quality = max(self.quality, frontier_quality - self.cfg.open_weight_gap)
 
     @property
+    def compute_request(self) -> float:
+        """GPU-h it asks the clouds for this month: serving plus training."""
+        return self.serving_request + self.training_request
+
+    @property
     def amortised_training(self) -> float:
         """$ per month: the training spend of the last ``training_window_months`` spread
         evenly over as many months (a model's cost over its serving life)."""
