@@ -455,16 +455,9 @@ class HyperscalerConfig(_Section):
     price_adjustment: float = _p(
         "fraction per month",
         "assumption",
-        "share of the way to the best-response price moved each month ('profit' pricing)",
+        "share of the way to the target (or best-response) price moved each month",
         ge=0,
         le=1,
-    )
-    price_adjustment_speed: float = _p(
-        "log change per unit of excess utilisation",
-        "assumption",
-        "price change per month ('utilization' pricing)",
-        ge=0,
-        le=10,
     )
     max_price_change: float = _p(
         "fraction per month", "assumption", "largest monthly price change", ge=0, le=1
@@ -482,7 +475,7 @@ class HyperscalerConfig(_Section):
     depreciation_months: int = _p(
         "months",
         "5-6 years (MSFT, GOOGL 6; META 5.5; AMZN 5; company filings)",
-        "depreciation life, also the retirement age",
+        "book depreciation life of GPUs, from delivery (retirement is economic: Salter)",
         gt=0,
         le=MAX_MONTHS,
     )
@@ -505,20 +498,6 @@ class HyperscalerConfig(_Section):
         "months ahead the fleet is sized for",
         gt=0,
         le=MAX_MONTHS,
-    )
-    max_payback_months: float = _p(
-        "months",
-        "derived: a $2.0-2.3/h cost floor over a 5-6 year life",
-        "payback beyond which GPUs are ordered less",
-        gt=0,
-        le=MAX_MONTHS,
-    )
-    order_payback_elasticity: float = _p(
-        "elasticity",
-        "assumption",
-        "how strongly the fleet aimed for responds to payback",
-        ge=0,
-        le=20,
     )
     max_overbuild: float = _p(
         "ratio",
@@ -558,6 +537,101 @@ class HyperscalerConfig(_Section):
     information_sharing: bool = _switch(
         False,
         "clouds forecast from the labs' total compute needs, not their own order stream",
+    )
+    # -- issue 11: cloud
+    cost_of_capital: float = _p(
+        "fraction per year",
+        "big-tech weighted average cost of capital ~8-9% (analyst WACC estimates for MSFT, "
+        "GOOGL, AMZN, 2024)",
+        "r in the user cost of capital",
+        ge=0,
+        le=1,
+    )
+    physical_wear_per_year: float = _p(
+        "fraction per year",
+        "assumption: a few %/yr; Meta's Llama 3 run saw 148 faulty GPUs of 16,384 in 54 days "
+        "(~6%/yr, most repairable; Llama 3 paper, 2024)",
+        "delta in the user cost of capital: failures and degradation",
+        ge=0,
+        le=1,
+    )
+    scarcity_rent: float = _p(
+        "log price per unit of excess utilisation",
+        "calibrated: H100 ~$4.7/h at launch and >$8 spot in the 2023 shortage against a user "
+        "cost of ~$2.6 (Latent Space; SemiAnalysis)",
+        "how far above the user cost the price tends while utilisation exceeds its target",
+        ge=0,
+        le=20,
+    )
+    investment_q_elasticity: float = _p(
+        "elasticity",
+        "assumption (Tobin's q investment, Hayashi 1982)",
+        "how the fleet aimed for responds to q = (price - running cost) / (UC - running cost)",
+        ge=0,
+        le=20,
+    )
+    building_life_months: int = _p(
+        "months",
+        "data-centre shell and M&E plant 15-20 years (Equinix 10-K: buildings 10-40 years, "
+        "improvements and equipment 5-20 years)",
+        "book depreciation life of data-centre buildings",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+
+
+# -- issue 11: cloud
+class NeocloudConfig(_Section):
+    """The competitive fringe of GPU clouds (CoreWeave, Lambda-like). They follow the
+    clouds' rules (``[hyperscalers]``) except for these."""
+
+    count: int = _p(
+        "firms", "CoreWeave, Lambda, Crusoe-like (assumption)", "neoclouds", ge=0, le=1000
+    )
+    regions: list[str] = _p(
+        "region names",
+        "leased colocation shells (assumption)",
+        "region of each neocloud, cycled",
+        min_length=1,
+    )
+    initial_installed_h100e: float = _p(
+        "H100e",
+        "assumption: CoreWeave and Lambda ran a few tens of thousands of GPUs in early 2023 "
+        "(CoreWeave >250k by end-2024, S-1 2025)",
+        "neoclouds' fleet in January 2023",
+        ge=0,
+        le=1e9,
+    )
+    initial_pipeline_mw: float = _p(
+        "MW", "assumption", "neoclouds' capacity under way in January 2023", ge=0, le=1e6
+    )
+    initial_cash: float = _p(
+        "$ per neocloud",
+        "assumption: CoreWeave raised $2.3B of debt in Aug 2023 (press)",
+        "cash at the start",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
+    cost_of_capital: float = _p(
+        "fraction per year",
+        "CoreWeave's GPU-backed loans at ~11-15% (S-1, 2025)",
+        "r in a neocloud's user cost of capital",
+        ge=0,
+        le=1,
+    )
+    hurdle: float = _p(
+        "ratio",
+        "assumption",
+        "a neocloud adds capacity while price > user cost x (1 + hurdle)",
+        ge=0,
+        le=10,
+    )
+    max_fleet_growth_per_month: float = _p(
+        "fraction per month",
+        "CoreWeave: ~50k GPUs early 2023 to >250k end-2024 (~8%/month; S-1 2025, press)",
+        "fastest growth of a neocloud's fleet",
+        ge=0,
+        le=1,
     )
 
 
@@ -1062,6 +1136,7 @@ class Config(_Section):
     gpu: GPUConfig
     datacenters: DataCentreConfig
     hyperscalers: HyperscalerConfig
+    neoclouds: NeocloudConfig  # -- issue 11: cloud
     model_developers: ModelDeveloperConfig
     startups: StartupConfig
     vc: VCConfig
@@ -1079,7 +1154,11 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
-        unknown = [r for r in self.hyperscalers.regions if r not in self.datacenters.regions]
+        unknown = [
+            r
+            for r in [*self.hyperscalers.regions, *self.neoclouds.regions]
+            if r not in self.datacenters.regions
+        ]
         if unknown:
             raise _CrossFieldError(
                 f"hyperscalers.regions names {unknown[0]!r}, which is not in datacenters.regions "

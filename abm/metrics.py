@@ -111,6 +111,18 @@ METRICS: dict[str, tuple[str, str]] = {
     "gpu_orders_h100e": ("H100e per month", "GPUs ordered by the clouds, all vendors"),
     "gpu_shipments_h100e": ("H100e per month", "GPUs shipped, all vendors"),
     "frontier_list_price": ("$ per million tokens", "posted price of the best model"),
+    # -- issue 11: cloud
+    "user_cost": (
+        "$ per GPU-hour",
+        "the big four's user cost of capital of a new H100e at target utilisation "
+        "(Hall-Jorgenson), weighted by fleet",
+    ),
+    "capex_neocloud": ("$ per month", "neoclouds' spending on GPUs and buildings"),
+    "installed_neocloud": ("H100e", "neoclouds' installed fleet (included in installed_gpus)"),
+    "compute_price_neocloud": ("$ per GPU-hour", "neoclouds' mean posted compute price"),
+    "building_depreciation": ("$ per month", "all clouds' depreciation of data-centre buildings"),
+    "gpus_scrapped": ("H100e per month", "GPUs retired by all clouds (Salter's rule)"),
+    "dc_projects_cancelled": ("projects per month", "projects cancelled in permitting"),
     # bookkeeping
     "ledger_error": ("$", "absolute conservation residual of all accounts"),
     "ledger_volume": ("$ per month", "total of all transfers this step"),
@@ -166,7 +178,8 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["compute_sold"] = sold
     out["utilization"] = _ratio(sold, capacity)
     out["compute_shortage"] = max(0.0, _ratio(demand - sold, demand))
-    out["capex"] = sum(h.gpu_capex + h.building_capex for h in clouds)
+    # the big four only: the calibration target is big-4 capex (neoclouds separately below)
+    out["capex"] = sum(h.gpu_capex + h.building_capex for h in clouds if h.kind == "hyperscaler")
     out["dc_capacity_mw"] = sum(h.energized_mw for h in clouds)
     out["dc_pipeline_mw"] = sum(h.pipeline_mw for h in clouds)
     stages = [h.stage_counts() for h in clouds]
@@ -254,6 +267,19 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["gpu_orders_h100e"] = sum(v.orders_h100e for v in vendors)
     out["gpu_shipments_h100e"] = h100e
     out["frontier_list_price"] = max(labs, key=lambda lab: lab.quality).price
+
+    # -- issue 11: cloud
+    big = [h for h in clouds if h.kind == "hyperscaler"]
+    neo = [h for h in clouds if h.kind == "neocloud"]
+    fleet = np.array([h.installed_h100e for h in big])
+    uc = np.array([h.user_cost for h in big])
+    out["user_cost"] = _ratio(float(fleet @ uc), float(fleet.sum()), float(uc.mean()))
+    out["capex_neocloud"] = sum(h.gpu_capex + h.building_capex for h in neo)
+    out["installed_neocloud"] = sum(h.installed_h100e for h in neo)
+    out["compute_price_neocloud"] = float(np.mean([h.price for h in neo])) if neo else 0.0
+    out["building_depreciation"] = sum(h.building_depreciation for h in clouds)
+    out["gpus_scrapped"] = sum(h.scrapped_h100e for h in clouds)
+    out["dc_projects_cancelled"] = float(sum(h.projects_cancelled for h in clouds))
 
     out["ledger_error"] = m.ledger.error()
     out["ledger_volume"] = m.ledger.step_volume

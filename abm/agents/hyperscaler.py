@@ -9,9 +9,9 @@ import numpy as np
 
 from abm.agents.firm import Firm
 from abm.agents.model_developer import cloud_shares, training_gpu_hours, trend_compute_price
-from abm.config import DataCentreConfig, HyperscalerConfig, RegionConfig
+from abm.config import DataCentreConfig, HyperscalerConfig, NeocloudConfig, RegionConfig
 from abm.market.demand import softmax
-from abm.market.pricing import adjust_to_excess_demand, best_response
+from abm.market.pricing import best_response
 from abm.market.rationing import allocate_with_spillover, spillover_sales
 from abm.market.settlement import pay, repay_debt
 
@@ -23,10 +23,41 @@ def _grow(a: np.ndarray, values) -> np.ndarray:
     return np.concatenate([a, np.atleast_1d(np.asarray(values, dtype=a.dtype))])
 
 
+HOURS_PER_YEAR = 8760.0
+
+
+def user_cost(
+    installed_price, capital_charge: float, utilization: float, running_cost: float
+) -> np.ndarray | float:
+    """Hall-Jorgenson (1967) user cost of capital of one H100e, $ per GPU-hour sold.
+
+    ``installed_price`` ($ per H100e: the GPU plus its share of a building, a number or
+    candidate prices) times the yearly capital charge ``r + delta + omega`` (cost of
+    capital, physical wear, obsolescence), spread over the hours it is rented at the
+    target ``utilization``, plus the running cost (power and operations) of an hour::
+
+        UC = p_installed (r + delta + omega) / (8760 u*) + power + opex
+    """
+    return installed_price * capital_charge / (HOURS_PER_YEAR * utilization) + running_cost
+
+
+def obsolescence_per_year(gpu) -> float:
+    """omega: the yearly fall of the price of a unit of compute that the vendors'
+    public roadmap implies (price per part grows ``cost_growth_per_generation``,
+    performance ``perf_gain_per_generation``, one generation every
+    ``release_interval_months``)."""
+    per_generation = gpu.cost_growth_per_generation / gpu.perf_gain_per_generation
+    return 1.0 - per_generation ** (12.0 / gpu.release_interval_months)
+
+
 class Hyperscaler(Firm):
     """A cloud. Compute is counted in H100-equivalent GPU-hours (GPU-h) and
     power in MW of IT load; its fleet is held by vintage (one cohort per
-    installation month), its data centres as projects moving through stages."""
+    delivery month), its data centres as projects moving through stages.
+
+    ``kind`` is ``"hyperscaler"`` (the big four) or ``"neocloud"`` (the competitive
+    fringe of GPU clouds: it adds capacity only while the price beats its user cost
+    by ``entry.hurdle``, at most ``entry.max_fleet_growth_per_month``)."""
 
     layer = "hyperscaler"
 
@@ -42,12 +73,15 @@ class Hyperscaler(Firm):
         new_perf: float,
         new_kw: float,
         legacy_unit_value: float,
+        entry: NeocloudConfig | None = None,
     ) -> None:
         super().__init__(model)
         self.cfg, self.dc = cfg, dc
+        self.kind = "hyperscaler" if entry is None else "neocloud"
+        self.entry = entry
         self.region_name = region
         self.region: RegionConfig = dc.regions[region]
-        self.name = f"cloud-{self.unique_id}-{region}"
+        self.name = f"{'cloud' if entry is None else 'neocloud'}-{self.unique_id}-{region}"
         self.price = cfg.fixed_compute_price or cfg.initial_compute_price  # $ per GPU-h
         rng = model.stream("setup")
         # fleet: 80% of the installed H100e from legacy parts bought over the past
@@ -61,24 +95,33 @@ class Hyperscaler(Firm):
         self.vintage = np.array(list(range(-36, 0)) + list(range(-6, 0)), dtype=float)
         unit_value = np.array([legacy_unit_value] * 36 + [legacy_unit_value * 2.5] * 6)
         self.depreciation_per_month = self.units * unit_value / life
-        # GPUs delivered but not yet installed (waiting for energized MW)
+        # GPUs delivered but not yet installed (waiting for energized MW); they age
+        # and depreciate from delivery (inv_vintage: the month of delivery)
         self.inv_units = np.zeros(0)
         self.inv_perf = np.zeros(0)
         self.inv_kw = np.zeros(0)
         self.inv_value = np.zeros(0)
+        self.inv_vintage = np.zeros(0)
         self.energized_mw = self.used_mw * (1.0 + cfg.initial_power_headroom)
+        # buildings in service: book depreciation per month and the month each was
+        # energized (the January 2023 halls are booked as new)
+        self.b_depreciation = np.array([self._project_cost(self.energized_mw) / self.b_life])
+        self.b_vintage = np.zeros(1)
         # projects already under way in January 2023, at random points of their build
         self.p_mw = np.zeros(0)
         self.p_stage = np.zeros(0, dtype=np.int64)
         self.p_left = np.zeros(0)  # months left in the current stage
         self.p_cost = np.zeros(0)  # $ of construction still to pay
-        n_initial = int(
-            round(cfg.initial_pipeline_mw / model.cfg.hyperscalers.count / dc.project_size_mw)
-        )
+        n_initial = int(round(cfg.initial_pipeline_mw / cfg.count / dc.project_size_mw))
         for _ in range(n_initial):
             stage = int(rng.integers(0, 3))
             self._add_projects(stage, dc.project_size_mw)
             self.p_left[-1] *= rng.random()
+        # what it observes of the newest GPUs (set each month when it orders)
+        self.new_gpu_price = legacy_unit_value * 2.5 / new_perf  # $ per H100e
+        self.new_kw_per_h100e = new_kw / new_perf
+        self.delivery_lead_months = 1.0
+        self.user_cost = self.user_cost_at(self.new_gpu_price)
         # planning state
         self.forecast = self.gpu_hours * cfg.target_utilization
         self.trend = cfg.initial_demand_growth  # per month
@@ -88,12 +131,16 @@ class Hyperscaler(Firm):
         self.sold = 0.0  # GPU-h delivered
         self.revenue = 0.0
         self.energy_cost = 0.0
-        self.depreciation = float(self.depreciation_per_month.sum())
+        self.gpu_depreciation = float(self.depreciation_per_month.sum())
+        self.building_depreciation = float(self.b_depreciation.sum())
+        self.depreciation = self.gpu_depreciation + self.building_depreciation
         self.gpu_capex = 0.0
         self.building_capex = 0.0
         self.orders_h100e = 0.0
         self.projects_started = 0
         self.projects_completed = 0
+        self.projects_cancelled = 0
+        self.scrapped_h100e = 0.0
 
     # ---------------------------------------------------------------- state
     @property
@@ -114,6 +161,10 @@ class Hyperscaler(Firm):
         return float(self.inv_units @ self.inv_perf)
 
     @property
+    def inventory_mw(self) -> float:
+        return float(self.inv_units @ self.inv_kw) / 1000.0
+
+    @property
     def pipeline_mw(self) -> float:
         return float(self.p_mw.sum())
 
@@ -125,7 +176,41 @@ class Hyperscaler(Firm):
     @property
     def marginal_cost(self) -> float:
         """$ per GPU-h of running an installed GPU: power plus operations."""
-        return self.kw_per_h100e * self.cfg.energy_price_per_kwh + self.cfg.opex_per_gpu_hour
+        return self.running_cost(self.kw_per_h100e)
+
+    def running_cost(self, kw_per_h100e):
+        """$ per GPU-h of running a GPU that draws ``kw_per_h100e`` kW per H100e."""
+        return kw_per_h100e * self.cfg.energy_price_per_kwh + self.cfg.opex_per_gpu_hour
+
+    @property
+    def b_life(self) -> float:
+        return float(self.cfg.building_life_months)
+
+    @property
+    def capital_charge(self) -> float:
+        """r + delta + omega, per year: cost of capital, wear and obsolescence."""
+        c = self.cfg
+        return (
+            c.cost_of_capital + c.physical_wear_per_year + obsolescence_per_year(self.model.cfg.gpu)
+        )
+
+    def user_cost_at(self, gpu_price_per_h100e):
+        """User cost ($ per GPU-h) of a new GPU at ``gpu_price_per_h100e`` (a number or
+        candidates) with its share of a new building, at the target utilisation."""
+        building = self._project_cost(self.new_kw_per_h100e / 1000.0)
+        return user_cost(
+            np.asarray(gpu_price_per_h100e, dtype=float) + building,
+            self.capital_charge,
+            self.cfg.target_utilization,
+            self.running_cost(self.new_kw_per_h100e),
+        )
+
+    def _project_cost(self, mw: float) -> float:
+        """$ to build ``mw`` of IT load in its region, labour premium included."""
+        r = self.region
+        return (
+            mw * self.dc.cost_per_mw * r.cost_multiplier * (1.0 + r.labour_share * r.labour_premium)
+        )
 
     def _draw_duration(self, mean: float, n: int | None = None):
         """Gamma-distributed stage durations (months) with the region's mean and CV."""
@@ -145,23 +230,32 @@ class Hyperscaler(Firm):
         r = self.region
         return (r.permitting_months, r.interconnection_months, r.construction_months)[stage]
 
-    def _add_projects(self, stage: int, mw: float, n: int = 1) -> None:
-        cost = (
-            mw
-            * self.dc.cost_per_mw
-            * self.region.cost_multiplier
-            * (1.0 + self.region.labour_share * self.region.labour_premium)
+    @property
+    def build_months(self) -> float:
+        """Mean months from a project's start to its power: the region's stages."""
+        return sum(self._stage_mean(s) for s in range(3)) * self.dc.lead_time_multiplier
+
+    def months_to_power(self) -> np.ndarray:
+        """Expected months until each project is energized: what is left of its stage
+        plus the region's mean duration of the stages after it."""
+        later = (
+            np.array([sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)])
+            * self.dc.lead_time_multiplier
         )
+        return self.p_left + later[self.p_stage]
+
+    def _add_projects(self, stage: int, mw: float, n: int = 1) -> None:
         self.p_mw = _grow(self.p_mw, np.full(n, mw))
         self.p_stage = _grow(self.p_stage, np.full(n, stage))
         self.p_left = _grow(self.p_left, self._draw_duration(self._stage_mean(stage), n))
-        self.p_cost = _grow(self.p_cost, np.full(n, cost))
+        self.p_cost = _grow(self.p_cost, np.full(n, self._project_cost(mw)))
 
     def start_step(self) -> None:
         self.demand = self.sold = self.revenue = self.energy_cost = 0.0
         self.capacity_gpu_hours = self.gpu_hours  # at the time compute is sold
         self.gpu_capex = self.building_capex = self.orders_h100e = 0.0
-        self.projects_started = self.projects_completed = 0
+        self.projects_started = self.projects_completed = self.projects_cancelled = 0
+        self.scrapped_h100e = 0.0
 
     # ---------------------------------------------------------------- step 2: plan
     def update_forecast(self, observed_demand: float) -> None:
@@ -174,32 +268,78 @@ class Hyperscaler(Firm):
         growth = self.forecast / previous - 1.0 if previous > 0 else 0.0
         self.trend = c.trend_smoothing * growth + (1 - c.trend_smoothing) * self.trend
 
-    def gpus_wanted(self, on_order_h100e: float, gpu_price_per_h100e: float) -> float:
-        """Order-up-to, in H100e.
+    def observe_new_gpus(
+        self, gpu_price_per_h100e: float, kw_per_h100e: float, lead_months: float
+    ) -> None:
+        """What it sees of the newest GPUs as it orders them: the price per H100e and
+        power per H100e of its vendor mix, and how long until an order ships."""
+        self.new_gpu_price = gpu_price_per_h100e
+        self.new_kw_per_h100e = kw_per_h100e
+        self.delivery_lead_months = max(lead_months, 1.0)
+        self.user_cost = float(self.user_cost_at(gpu_price_per_h100e))
 
-        The fleet aimed for serves the demand forecast a planning horizon ahead at
-        the target utilisation, scaled by how fast a new GPU pays for itself (its
-        price plus its share of a building, against today's margin per GPU-hour):
-        ``(max_payback_months / payback) ** order_payback_elasticity``, at most
-        ``1 + max_overbuild``. Profitable GPUs are bought beyond the forecast and
-        unprofitable ones are not, which anchors the long-run compute price where a
-        GPU pays back in ``max_payback_months``. Orders are the aim less what is
-        installed, waiting and on order."""
+    def appetite(self, gpu_price_per_h100e):
+        """The fleet aimed for, as a multiple of what the demand forecast needs at the
+        target utilisation, from the comparison of its price with the user cost.
+
+        A hyperscaler invests on Tobin's q of a new GPU, ``q = (p - c) / (UC - c)``
+        (its quasi-rent per hour over the capital charge per hour; c = running
+        cost): ``q ** investment_q_elasticity``, at most ``1 + max_overbuild``, so at
+        ``p = UC`` it builds for its forecast and below it less. A neocloud enters
+        only while ``p > UC (1 + hurdle)``, then aims ``1 + max_overbuild`` high."""
+        c = self.cfg
+        uc = self.user_cost_at(gpu_price_per_h100e)
+        if self.entry is not None:
+            return np.where(self.price > uc * (1.0 + self.entry.hurdle), 1.0 + c.max_overbuild, 0.0)
+        running = self.running_cost(self.new_kw_per_h100e)
+        q = np.maximum(self.price - running, 0.0) / np.maximum(uc - running, 1e-12)
+        return np.minimum(1.0 + c.max_overbuild, q**c.investment_q_elasticity)
+
+    def fleet_aimed_for(self, months_ahead: float, gpu_price_per_h100e) -> np.ndarray:
+        """H100e that serve the demand forecast ``months_ahead`` at the target
+        utilisation, times the appetite; a neocloud's growth is capped."""
         c, hours = self.cfg, self.model.cfg.simulation.hours_per_month
-        price = np.asarray(gpu_price_per_h100e, dtype=float)  # a number, or candidate prices
-        margin = (self.price - self.marginal_cost) * hours * c.target_utilization
-        if margin <= 0:
-            return np.zeros_like(price) if price.ndim else 0.0
-        building = self.kw_per_h100e / 1000.0 * self.dc.cost_per_mw * self.region.cost_multiplier
-        payback = (price + building) / margin
-        appetite = np.minimum(
-            1.0 + c.max_overbuild, (c.max_payback_months / payback) ** c.order_payback_elasticity
-        )
-        horizon_demand = self.forecast * (1.0 + max(self.trend, -0.5)) ** c.planning_horizon_months
-        target = horizon_demand / (c.target_utilization * hours) * appetite
-        wanted = np.maximum(
-            target - self.installed_h100e - self.inventory_h100e - on_order_h100e, 0.0
-        )
+        horizon_demand = self.forecast * (1.0 + max(self.trend, -0.5)) ** months_ahead
+        aim = horizon_demand / (c.target_utilization * hours) * self.appetite(gpu_price_per_h100e)
+        if self.entry is not None:
+            fleet = self.installed_h100e + self.inventory_h100e
+            aim = np.minimum(
+                aim, fleet * (1.0 + self.entry.max_fleet_growth_per_month) ** months_ahead
+            )
+        return aim
+
+    def power_at_arrival_mw(self) -> float:
+        """MW it expects energized when an order placed now arrives: energized MW plus
+        the projects expected to be powered within the delivery lead time."""
+        soon = self.p_mw[self.months_to_power() <= self.delivery_lead_months].sum()
+        return self.energized_mw + float(soon)
+
+    def gpus_wanted(self, on_order_h100e: float, gpu_price_per_h100e) -> np.ndarray | float:
+        """Orders in H100e (a number, or one per candidate GPU price).
+
+        The fleet aimed for a planning horizon ahead (:meth:`fleet_aimed_for`) less
+        what is installed, waiting and on order, but no more than fits the power
+        expected when the order arrives (:meth:`power_at_arrival_mw`), so GPUs do not
+        pile up waiting for power. Where power binds, vintages that Salter's rule
+        would replace count neither in the fleet nor against the power: the cloud
+        orders their replacements."""
+        price = np.asarray(gpu_price_per_h100e, dtype=float)
+        aim = self.fleet_aimed_for(self.cfg.planning_horizon_months, price)
+        kw_new = self.new_kw_per_h100e
+        waiting = self.inventory_h100e + on_order_h100e
+        pending_mw = self.inventory_mw + on_order_h100e * kw_new / 1000.0
+        free_mw = self.power_at_arrival_mw() - pending_mw
+        wanted = np.clip(aim - self.installed_h100e - waiting, 0.0, None)
+        fits = max(free_mw - self.used_mw, 0.0) * 1000.0 / kw_new
+        binds = wanted > fits
+        if np.any(binds):
+            old = self.replaceable()
+            kept, kept_mw = self.units[~old] @ self.perf[~old], self.units[~old] @ self.kw[~old]
+            fits_replacing = max(free_mw - kept_mw / 1000.0, 0.0) * 1000.0 / kw_new
+            replacing = np.clip(aim - kept - waiting, 0.0, fits_replacing)
+            wanted = np.where(binds, np.maximum(replacing, fits), wanted)
+        else:
+            wanted = np.minimum(wanted, fits)
         return wanted if price.ndim else float(wanted)
 
     def order_and_plan(
@@ -213,22 +353,38 @@ class Hyperscaler(Firm):
     ) -> None:
         """This month's plan: the compute asked of it (``demand``, GPU-h) and the demand
         signal it forecasts from; GPU orders split across vendors (``vendor_split``),
-        then data-centre projects for the fleet installed, waiting and on order."""
+        then data-centre projects for the fleet it aims for when they would be built."""
         self.demand = demand
         self.update_forecast(signal)
+        lead = float(vendor_split @ [v.backlog_months for v in vendors])
+        price = float(vendor_split @ vendor_prices)
+        self.observe_new_gpus(
+            price, kw_per_h100e_new, lead + self.model.cfg.gpu.delivery_lead_months
+        )
         on_order = sum(v.backlog.get(self.unique_id, 0.0) for v in vendors)
-        want = self.gpus_wanted(on_order, float(vendor_split @ vendor_prices))
+        want = self.gpus_wanted(on_order, price)
         for v, share in zip(vendors, vendor_split, strict=True):
             v.take_order(self.unique_id, want * share)
         self.orders_h100e = want
-        self.plan_data_centres(on_order + want, kw_per_h100e_new)
+        self.plan_data_centres(on_order + want)
 
-    def plan_data_centres(self, on_order_h100e: float, kw_per_h100e_new: float) -> None:
-        """Start projects so that energized plus pipeline MW cover the fleet that is
-        installed, waiting and on order, with headroom."""
-        need = self.used_mw + (self.inventory_h100e + on_order_h100e) * kw_per_h100e_new / 1000.0
-        need *= 1.0 + self.dc.power_headroom
-        gap = need - self.energized_mw - self.pipeline_mw
+    def power_needed_mw(self, on_order_h100e: float) -> float:
+        """MW for the fleet it aims for a planning horizon ahead, or for what is
+        installed, waiting and on order if that is more."""
+        fleet = self.installed_h100e + self.inventory_h100e + on_order_h100e
+        aim = float(self.fleet_aimed_for(self.cfg.planning_horizon_months, self.new_gpu_price))
+        growth = max(aim - fleet, 0.0) * self.new_kw_per_h100e / 1000.0
+        on_order_mw = on_order_h100e * self.new_kw_per_h100e / 1000.0
+        return self.used_mw + self.inventory_mw + on_order_mw + growth
+
+    def plan_data_centres(self, on_order_h100e: float) -> None:
+        """Start projects so that energized plus pipeline MW cover the power needed
+        with ``power_headroom`` (power is planned for the growth expected over a build); defer (cancel) projects still in permitting, youngest
+        first, when energized plus pipeline exceed it by twice the headroom."""
+        need = self.power_needed_mw(on_order_h100e)
+        have = self.energized_mw + self.pipeline_mw
+        headroom = self.dc.power_headroom
+        gap = need * (1.0 + headroom) - have
         n = (
             min(math.ceil(gap / self.dc.project_size_mw), self.dc.max_starts_per_month)
             if gap > 0
@@ -237,6 +393,22 @@ class Hyperscaler(Firm):
         if n:
             self._add_projects(PERMITTING, self.dc.project_size_mw, n)
         self.projects_started = n
+        self.cancel_projects(have - need * (1.0 + 2.0 * headroom))
+
+    def cancel_projects(self, excess_mw: float) -> None:
+        """Cancel permitting-stage projects, those with most permitting left first,
+        as long as their MW fit within ``excess_mw`` (nothing has been paid for them)."""
+        if excess_mw <= 0:
+            return
+        early = np.nonzero(self.p_stage == PERMITTING)[0]
+        order = early[np.argsort(-self.p_left[early], kind="stable")]
+        drop = order[np.cumsum(self.p_mw[order]) <= excess_mw]
+        if drop.size:
+            keep = np.ones(self.p_mw.size, dtype=bool)
+            keep[drop] = False
+            self.p_mw, self.p_stage = self.p_mw[keep], self.p_stage[keep]
+            self.p_left, self.p_cost = self.p_left[keep], self.p_cost[keep]
+            self.projects_cancelled = int(drop.size)
 
     # ---------------------------------------------------------------- step 3: supply
     def receive_gpus(self, units: float, perf: float, kw: float, unit_value: float) -> None:
@@ -244,12 +416,13 @@ class Hyperscaler(Firm):
         self.inv_perf = _grow(self.inv_perf, perf)
         self.inv_kw = _grow(self.inv_kw, kw)
         self.inv_value = _grow(self.inv_value, unit_value)
+        self.inv_vintage = _grow(self.inv_vintage, self.model.steps)
 
     def install_gpus(self) -> float:
-        """Install waiting GPUs, oldest first, only into energized MW. Returns H100e installed."""
+        """Install waiting GPUs, oldest first, only into energized MW. Returns H100e installed.
+        A cohort keeps its delivery month: it has aged and depreciated while it waited."""
         free_kw = max(self.energized_mw - self.used_mw, 0.0) * 1000.0
         installed = 0.0
-        step = self.model.steps
         for i in range(self.inv_units.size):
             if free_kw <= 0:
                 break
@@ -261,7 +434,7 @@ class Hyperscaler(Firm):
             self.units = _grow(self.units, n)
             self.perf = _grow(self.perf, self.inv_perf[i])
             self.kw = _grow(self.kw, self.inv_kw[i])
-            self.vintage = _grow(self.vintage, step)
+            self.vintage = _grow(self.vintage, self.inv_vintage[i])
             self.depreciation_per_month = _grow(
                 self.depreciation_per_month, n * self.inv_value[i] / self.cfg.depreciation_months
             )
@@ -269,6 +442,7 @@ class Hyperscaler(Firm):
         keep = self.inv_units > 1e-9
         self.inv_units, self.inv_perf = self.inv_units[keep], self.inv_perf[keep]
         self.inv_kw, self.inv_value = self.inv_kw[keep], self.inv_value[keep]
+        self.inv_vintage = self.inv_vintage[keep]
         return installed
 
     def sell_compute(self, gpu_hours: float, capacity: float) -> None:
@@ -289,16 +463,35 @@ class Hyperscaler(Firm):
         self.gpu_capex += value
 
     # ---------------------------------------------------------------- step 5: price
+    def price_target(self, load: float) -> float:
+        """Where its price tends at this ``load`` (GPU-h asked over capacity): the user
+        cost at the target utilisation u*, times a scarcity rent
+        ``exp(scarcity_rent (load - u*))`` while capacity binds (load above u*), and
+        down toward the running cost of its dearest vintage as capacity idles::
+
+            p* = UC exp(s (load - u*))              if load >= u*
+            p* = c_m + (UC - c_m) load / u*         otherwise
+        """
+        c = self.cfg
+        u, uc = c.target_utilization, self.user_cost
+        if load >= u:
+            return uc * math.exp(c.scarcity_rent * (min(load, 2.0) - u))
+        dearest = float(self.running_cost(self.kw / self.perf).max()) if self.units.size else uc
+        marginal = min(dearest, uc)
+        return marginal + (uc - marginal) * load / u
+
     def set_price(self, ratios: np.ndarray | None = None, demand: np.ndarray | None = None) -> None:
         """Post next month's compute price.
 
+        ``pricing = "utilization"`` (baseline): partial adjustment, ``price_adjustment``
+        of the way to :meth:`price_target` at this month's load, at most
+        ``max_price_change`` a month, never below the running cost.
         ``pricing = "profit"``: ``demand[c]`` is the GPU-h labs would ask of this cloud
         at ``ratios[c]`` times its price (rivals' prices as they are); it can sell at
         most its capacity, so it best-responds as a capacity-constrained Bertrand
         competitor: near marginal cost when capacity is slack, the market-clearing
-        price when it binds. ``pricing = "utilization"``: tatonnement on utilisation
-        (demand over capacity, above 1 when short) against the target.
-        ``fixed_compute_price`` set: a passive layer that keeps that price.
+        price when it binds. ``fixed_compute_price`` set: a passive layer that keeps
+        that price.
         """
         if self.cfg.fixed_compute_price is not None:
             self.price = self.cfg.fixed_compute_price
@@ -319,27 +512,26 @@ class Hyperscaler(Firm):
                 )
             return
         load = self.demand / capacity if capacity > 0 else 2.0
-        excess = min(load, 2.0) - self.cfg.target_utilization
-        self.price = float(
-            adjust_to_excess_demand(
-                self.price,
-                excess,
-                self.cfg.price_adjustment_speed,
-                self.cfg.max_price_change,
-                self.marginal_cost,
-            )
+        self.price = partial_adjustment(
+            self.price,
+            self.price_target(load),
+            self.cfg.price_adjustment,
+            self.cfg.max_price_change,
+            self.marginal_cost,
         )
 
     # ---------------------------------------------------------------- step 6: lifecycle
     def build_retire_and_service_debt(self) -> None:
-        """The month's lifecycle: pay for construction, retire old GPUs, pay interest,
-        and repay debt out of cash beyond a reserve of three months of capex."""
+        """The month's lifecycle: pay for construction, retire GPUs (Salter), book
+        depreciation, pay interest, and repay debt out of cash beyond a reserve of
+        three months of capex."""
         ledger = self.model.ledger
         labour, materials = self.build()
         pay(ledger, self, "households", labour, "construction_labour")
         pay(ledger, self, "foundry_components", materials, "construction_materials")
         self.building_capex = labour + materials
-        self.retire()
+        written_off = self.retire()
+        self.book_depreciation(written_off)
         pay(ledger, self, "lenders", self.debt * self.cfg.interest_rate_per_month, "interest")
         reserve = 3.0 * (self.gpu_capex + self.building_capex)
         self.repaid(repay_debt(ledger, self, self.debt, reserve, share=0.2))
@@ -364,7 +556,12 @@ class Hyperscaler(Firm):
                 self.p_stage[i] += 1
                 self.p_left[i] += self._draw_duration(self._stage_mean(int(self.p_stage[i])))
             if finishing.any():
-                self.energized_mw += float(self.p_mw[finishing].sum())
+                mw = float(self.p_mw[finishing].sum())
+                self.energized_mw += mw
+                self.b_depreciation = _grow(
+                    self.b_depreciation, self._project_cost(mw) / self.b_life
+                )
+                self.b_vintage = _grow(self.b_vintage, self.model.steps)
                 self.projects_completed += int(finishing.sum())
                 self.p_cost[finishing] = 0.0
                 self.p_mw[finishing] = 0.0
@@ -383,20 +580,75 @@ class Hyperscaler(Firm):
         )
         return labour, total - labour
 
-    def retire(self) -> None:
-        """GPUs leave the fleet at the end of their depreciation life, freeing power."""
+    # ---------------------------------------------------------------- vintages (Salter)
+    def quasi_rent_per_mw(self, kw_per_h100e, capital_per_h100e=0.0):
+        """$ per MW-hour a GPU earns at today's price when rented at the target
+        utilisation, over its running cost, less ``capital_per_h100e`` ($ per H100e)
+        annualised at the capital charge."""
+        c = self.cfg
+        per_h100e = c.target_utilization * (self.price - self.running_cost(kw_per_h100e))
+        per_h100e = per_h100e - capital_per_h100e * self.capital_charge / HOURS_PER_YEAR
+        return per_h100e * 1000.0 / np.asarray(kw_per_h100e, dtype=float)
+
+    def uncovered(self) -> np.ndarray:
+        """Vintages whose revenue per GPU-hour does not cover their own running cost."""
+        return self.price < self.running_cost(self.kw / self.perf)
+
+    def replaceable(self) -> np.ndarray:
+        """Salter's rule where power binds: vintages whose quasi-rent per MW is below
+        what a new GPU would earn on that MW net of its annualised price."""
+        new = self.quasi_rent_per_mw(self.new_kw_per_h100e, self.new_gpu_price)
+        return self.quasi_rent_per_mw(self.kw / self.perf) < new
+
+    def retire(self) -> float:
+        """Scrap vintages by Salter's rule (1960): any whose revenue no longer covers its
+        running cost; and, while GPUs wait for power, replaceable ones (lowest
+        quasi-rent per MW first) until the waiting GPUs fit. Returns the $ book value
+        written off."""
+        scrap = self.uncovered().astype(float)
+        need_kw = self.inventory_mw * 1000.0 - max(self.energized_mw - self.used_mw, 0.0) * 1000.0
+        if need_kw > 0:
+            candidates = np.nonzero(self.replaceable() & (scrap == 0))[0]
+            rents = self.quasi_rent_per_mw(self.kw[candidates] / self.perf[candidates])
+            for i in candidates[np.argsort(rents, kind="stable")]:
+                if need_kw <= 0:
+                    break
+                cohort_kw = self.units[i] * self.kw[i]
+                scrap[i] = min(1.0, need_kw / cohort_kw)
+                need_kw -= cohort_kw * scrap[i]
+        if not scrap.any():
+            return 0.0
         age = self.model.steps - self.vintage
-        keep = age < self.cfg.depreciation_months
-        if not keep.all():
-            self.units, self.perf, self.kw = self.units[keep], self.perf[keep], self.kw[keep]
-            self.vintage = self.vintage[keep]
-            self.depreciation_per_month = self.depreciation_per_month[keep]
-        self.depreciation = float(self.depreciation_per_month.sum())
+        book = self.depreciation_per_month * np.maximum(self.cfg.depreciation_months - age, 0.0)
+        written_off = float(book @ scrap)
+        self.scrapped_h100e = float((self.units * self.perf) @ scrap)
+        self.units = self.units * (1.0 - scrap)
+        self.depreciation_per_month = self.depreciation_per_month * (1.0 - scrap)
+        keep = self.units > 1e-9
+        self.units, self.perf, self.kw = self.units[keep], self.perf[keep], self.kw[keep]
+        self.vintage = self.vintage[keep]
+        self.depreciation_per_month = self.depreciation_per_month[keep]
+        return written_off
+
+    def book_depreciation(self, written_off: float = 0.0) -> None:
+        """This month's depreciation: GPUs installed or waiting, each over its book
+        life from delivery, buildings over ``building_life_months``, and the book value
+        of GPUs scrapped early."""
+        now, life = self.model.steps, self.cfg.depreciation_months
+        installed = self.depreciation_per_month[now - self.vintage < life].sum()
+        waiting = (self.inv_units * self.inv_value / life)[now - self.inv_vintage < life].sum()
+        self.gpu_depreciation = float(installed + waiting) + written_off
+        self.building_depreciation = float(
+            self.b_depreciation[now - self.b_vintage < self.b_life].sum()
+        )
+        self.depreciation = self.gpu_depreciation + self.building_depreciation
 
     def firm_row(self) -> dict[str, Any]:
         return {
             **super().firm_row(),
+            "kind": self.kind,
             "price": self.price,
+            "user_cost": self.user_cost,
             "installed_h100e": self.installed_h100e,
             "energized_mw": self.energized_mw,
             "pipeline_mw": self.pipeline_mw,
@@ -408,28 +660,69 @@ class Hyperscaler(Firm):
         return {name: float(self.p_mw[self.p_stage == i].sum()) for i, name in enumerate(STAGES)}
 
 
+def partial_adjustment(
+    price: float, target: float, share: float, max_change: float, floor: float
+) -> float:
+    """Move ``share`` of the way from ``price`` to ``target``, by at most ``max_change``
+    (a fraction) either way, never below ``floor``."""
+    new = price + share * (target - price)
+    new = min(max(new, price / (1.0 + max_change)), price * (1.0 + max_change))
+    return max(new, floor)
+
+
 # ------------------------------------------------------------------ the clouds' market rules
 def found_clouds(model, rng: np.random.Generator) -> list[Hyperscaler]:
-    """The clouds of January 2023: the installed base split among them with some
-    spread, each able to buy from every vendor, with orders already booked."""
+    """The clouds of January 2023, the big four then the neocloud fringe: each group's
+    installed base split among its firms with some spread, each able to buy from
+    every vendor, with orders already booked (by the big four)."""
     cfg = model.cfg
-    g, hc, vendors = cfg.gpu, cfg.hyperscalers, model.vendors
-    first = vendors[0]
+    clouds = _found_group(model, rng, cfg.hyperscalers, None)
+    if cfg.neoclouds.count:
+        clouds += _found_group(model, rng, neocloud_config(cfg), cfg.neoclouds)
+    big = clouds[: cfg.hyperscalers.count]
+    shares = np.array([h.installed_h100e for h in big])
+    for v in model.vendors:
+        v.book_initial_backlog([h.unique_id for h in big], shares / shares.sum())
+    vendor_prices = np.array([v.price_per_h100e for v in model.vendors])
+    split = vendor_split(model.vendors, vendor_prices, cfg.hyperscalers)
+    kw = float(np.dot(split, [v.power_kw / v.perf for v in model.vendors]))
+    lead = float(split @ [v.backlog_months for v in model.vendors])
+    for h in clouds:
+        h.observe_new_gpus(float(split @ vendor_prices), kw, lead + cfg.gpu.delivery_lead_months)
+    return clouds
+
+
+def neocloud_config(cfg) -> HyperscalerConfig:
+    """The neoclouds' rules: the clouds' own, with the fringe's size, region, cash
+    and cost of capital."""
+    nc = cfg.neoclouds
+    return cfg.hyperscalers.model_copy(
+        update={
+            "count": nc.count,
+            "regions": nc.regions,
+            "initial_installed_h100e": nc.initial_installed_h100e,
+            "initial_pipeline_mw": nc.initial_pipeline_mw,
+            "initial_cash": nc.initial_cash,
+            "cost_of_capital": nc.cost_of_capital,
+        }
+    )
+
+
+def _found_group(model, rng, hc: HyperscalerConfig, entry) -> list[Hyperscaler]:
+    g, first = model.cfg.gpu, model.vendors[0]
     shares = rng.dirichlet(np.full(hc.count, 8.0))
     clouds = []
     for i in range(hc.count):
         region = hc.regions[i % len(hc.regions)]
         h = Hyperscaler(
-            model, hc, cfg.datacenters, region, hc.initial_installed_h100e * shares[i],
+            model, hc, model.cfg.datacenters, region, hc.initial_installed_h100e * shares[i],
             g.legacy_perf, g.legacy_power_kw, first.perf, first.power_kw,
-            legacy_unit_value=0.4 * first.price,
+            legacy_unit_value=0.4 * first.price, entry=entry,
         )  # fmt: skip
         clouds.append(h)
         h.open_account("households", hc.initial_cash * shares[i] * hc.count)
-        for v in vendors:
+        for v in model.vendors:
             model.supply.connect(v.unique_id, h.unique_id)
-    for v in vendors:
-        v.book_initial_backlog([h.unique_id for h in clouds], shares)
     return clouds
 
 

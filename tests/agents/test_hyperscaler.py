@@ -51,18 +51,44 @@ def test_nothing_is_installed_without_free_energized_mw():
     assert h.inventory_h100e == waiting
 
 
-def test_gpus_retire_at_the_end_of_their_depreciation_life():
-    # at step 0 the fleet's cohorts are 1..36 months old; a 30-month life retires seven
+def test_waiting_gpus_age_and_depreciate_from_delivery():
+    m = small_market()
+    h = m.hyperscalers[0]
+    h.energized_mw = h.used_mw  # no free power: the delivery waits
+    h.receive_gpus(100.0, 1.0, 1.6, 30_000.0)  # delivered at step 0
+    life = h.cfg.depreciation_months
+    m.steps = 5
+    h.book_depreciation()
+    installed = h.depreciation_per_month[m.steps - h.vintage < life].sum()
+    assert h.gpu_depreciation == pytest.approx(installed + 100.0 * 30_000.0 / life)
+    h.energized_mw += 1.0  # power arrives five months later
+    h.install_gpus()
+    assert h.vintage[-1] == 0.0  # the cohort keeps its delivery month: it is 5 months old
+
+
+def test_book_depreciation_ends_at_book_life_but_gpus_stay_while_they_cover_running_cost():
+    # at step 0 the fleet's cohorts are 1..36 months old; a 30-month book life has
+    # written seven of them off, yet they keep running: the price covers their power
     h = small_market(**{"hyperscalers.depreciation_months": 30}).hyperscalers[0]
-    age = h.model.steps - h.vintage
-    old = age >= 30
+    old = h.model.steps - h.vintage >= 30
     assert old.sum() == 7
-    keep_units, used = h.units[~old].copy(), h.used_mw
-    h.retire()
-    np.testing.assert_array_equal(h.units, keep_units)
-    assert (h.model.steps - h.vintage < 30).all()
-    assert h.used_mw < used
-    assert h.depreciation == pytest.approx(h.depreciation_per_month.sum())
+    units = h.units.copy()
+    assert h.retire() == 0.0
+    np.testing.assert_array_equal(h.units, units)
+    h.book_depreciation()
+    assert h.gpu_depreciation == pytest.approx(h.depreciation_per_month[~old].sum())
+
+
+def test_a_vintage_whose_revenue_no_longer_covers_its_running_cost_is_scrapped():
+    h = small_market().hyperscalers[0]
+    legacy = h.running_cost(h.kw[0] / h.perf[0])  # A100-class: 1.71 kW per H100e
+    new = h.running_cost(h.kw[-1] / h.perf[-1])  # H100: 1.6 kW per H100e
+    assert new < legacy
+    h.price = 0.5 * (new + legacy)
+    book = h.depreciation_per_month[:36] * (h.cfg.depreciation_months - (0 - h.vintage[:36]))
+    written_off = h.retire()
+    assert (h.perf == 1.0).all() and h.units.size == 6  # only the H100 cohorts are left
+    assert written_off == pytest.approx(book.sum())
 
 
 # ---------------------------------------------------------------- building
@@ -120,6 +146,7 @@ def test_a_project_is_paid_in_full_over_its_construction():
 # ---------------------------------------------------------------- ordering GPUs
 def test_gpus_wanted_fall_with_the_gpu_price():
     h = small_market().hyperscalers[0]
+    h.energized_mw = 1e6  # power is no limit here
     h.price = 3.0 * h.marginal_cost + 1.0
     h.forecast = 10 * h.gpu_hours  # far more demand than the fleet serves
     prices = np.geomspace(1e3, 1e6, 40)
@@ -135,9 +162,83 @@ def test_gpus_wanted_fall_with_the_gpu_price():
 def test_no_gpus_are_wanted_when_renting_them_out_loses_money(gpu_price):
     h = small_market().hyperscalers[0]
     h.forecast = 10 * h.gpu_hours
-    h.price = 0.9 * h.marginal_cost
+    h.energized_mw = 1e6
+    h.price = 0.9 * h.running_cost(h.new_kw_per_h100e)
     assert np.all(h.gpus_wanted(0.0, gpu_price) == 0.0)
     assert np.shape(h.gpus_wanted(0.0, gpu_price)) == np.shape(gpu_price)
+
+
+def test_orders_fit_the_power_energized_by_the_time_they_arrive():
+    m = small_market(**DETERMINISTIC)
+    h = m.hyperscalers[0]
+    h.price = 3.0 * h.user_cost  # q far above 1: it wants far more than power allows
+    h.forecast = 10 * h.gpu_hours
+    h.inv_units = h.inv_perf = h.inv_kw = h.inv_value = h.inv_vintage = np.zeros(0)
+    h.energized_mw = h.used_mw + 10.0
+    h.delivery_lead_months = 4.0
+    # one project is powered in 3 months (counts), one in 10 (does not)
+    set_projects(h, [100.0, 100.0], [CONSTRUCTION, CONSTRUCTION], [3.0, 10.0], [1e9, 1e9])
+    kw = h.new_kw_per_h100e
+    assert h.gpus_wanted(0.0, 20_000.0) == pytest.approx(110.0 * 1000.0 / kw)
+    # what is already on order takes its share of that power
+    assert h.gpus_wanted(1000.0, 20_000.0) == pytest.approx(110.0 * 1000.0 / kw - 1000.0)
+
+
+def test_projects_in_permitting_are_cancelled_when_planned_power_falls_far_below_them():
+    m = small_market(**DETERMINISTIC)
+    h = m.hyperscalers[0]
+    h.price = 0.5 * h.user_cost  # low q: it aims for little
+    h.forecast = 0.1 * h.gpu_hours
+    h.inv_units = h.inv_perf = h.inv_kw = h.inv_value = h.inv_vintage = np.zeros(0)
+    set_projects(
+        h,
+        [100.0] * 4,
+        [PERMITTING, PERMITTING, PERMITTING, CONSTRUCTION],
+        [2.0, 9.0, 5.0, 3.0],
+        [1e9] * 4,
+    )
+    need = h.power_needed_mw(0.0)
+    h.energized_mw = need * (1 + 2 * h.dc.power_headroom) + 50.0  # power far beyond plans
+    excess = h.energized_mw + h.pipeline_mw - need * (1 + 2 * h.dc.power_headroom)
+    assert excess > 300.0  # all three permitting projects are surplus
+    h.plan_data_centres(0.0)
+    assert h.projects_started == 0 and h.projects_cancelled == 3
+    np.testing.assert_array_equal(h.p_stage, [CONSTRUCTION])  # construction goes on
+    # with 150 MW surplus only the youngest project (most permitting left) goes
+    set_projects(h, [100.0, 100.0], [PERMITTING, PERMITTING], [2.0, 9.0], [1e9, 1e9])
+    h.cancel_projects(150.0)
+    np.testing.assert_allclose(h.p_left, [2.0])
+
+
+def test_buildings_depreciate_over_their_life_from_completion():
+    m = small_market(**DETERMINISTIC)
+    h = m.hyperscalers[0]
+    before = h.building_depreciation
+    set_projects(h, mw=[100.0], stage=[CONSTRUCTION], left=[1.0], cost=[5e8])
+    h.build()
+    h.book_depreciation()
+    added = h._project_cost(100.0) / h.cfg.building_life_months
+    assert h.building_depreciation == pytest.approx(before + added)
+    assert h.depreciation == pytest.approx(h.gpu_depreciation + h.building_depreciation)
+
+
+# ---------------------------------------------------------------- pricing
+def test_the_price_tends_to_the_user_cost_with_a_rent_only_while_capacity_binds():
+    h = small_market().hyperscalers[0]
+    u, uc, s = h.cfg.target_utilization, h.user_cost, h.cfg.scarcity_rent
+    assert h.price_target(u) == pytest.approx(uc)
+    assert h.price_target(u + 0.1) == pytest.approx(uc * np.exp(s * 0.1))
+    dearest = h.running_cost(h.kw / h.perf).max()
+    assert h.price_target(0.0) == pytest.approx(dearest)  # idle: toward running cost
+    assert h.price_target(u / 2) == pytest.approx(0.5 * (dearest + uc))
+    # partial adjustment: price_adjustment of the way, within the monthly cap
+    h.price = uc
+    h.demand = h.gpu_hours * u
+    h.set_price()
+    assert h.price == pytest.approx(uc)
+    h.demand = 0.0
+    h.set_price()
+    assert h.price == pytest.approx(uc / (1 + h.cfg.max_price_change))
 
 
 # ---------------------------------------------------------------- debt
@@ -185,6 +286,8 @@ def test_firm_row_reports_the_clouds_state():
     h = small_market().hyperscalers[0]
     row = h.firm_row()
     assert set(row) == {"id", "layer", "name", "cash", "debt", "price", "installed_h100e"} | {
+        "kind",
+        "user_cost",
         "energized_mw",
         "pipeline_mw",
         "revenue",
