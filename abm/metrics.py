@@ -172,7 +172,8 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     c_rev = sum(h.revenue for h in clouds)
     sold = sum(h.sold for h in clouds)
     demand = sum(h.demand for h in clouds)
-    capacity = sum(h.installed_h100e for h in clouds) * hours
+    # capacity when compute was sold: GPUs scrapped at the month's end still served
+    capacity = sum(h.installed_h100e + h.scrapped_h100e for h in clouds) * hours
     out["compute_price"] = _ratio(c_rev, sold, float(np.mean([h.price for h in clouds])))
     out["compute_demand"] = demand
     out["compute_sold"] = sold

@@ -287,7 +287,7 @@ def test_a_config_without_extends_names_every_missing_key(tmp_path):
         load_config(tmp_path / "alone.toml")
     msg = str(err.value)
     expected = ["simulation.steps", "simulation.hours_per_month", "gpu", "datacenters"]
-    expected += ["hyperscalers", "model_developers", "startups", "vc", "end_users"]
+    expected += ["hyperscalers", "neoclouds", "model_developers", "startups", "vc", "end_users"]
     head = f"{tmp_path / 'alone.toml'}: missing keys "
     assert msg.startswith(head) and "\n" not in msg
     listed, _, hint = msg.removeprefix(head).partition(" (")
@@ -356,7 +356,7 @@ def test_a_cross_field_error_is_one_short_line_not_the_config():
         load_config(DEFAULT_CONFIG, overrides={key: value})
     assert str(err.value) == (
         "--set hyperscalers.regions=[\"mars\"]: hyperscalers.regions names 'mars', "
-        "which is not in datacenters.regions (eu, fast, us)"
+        "which is not in datacenters.regions (colo, eu, fast, us)"
     )
 
 
