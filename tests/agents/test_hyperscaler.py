@@ -294,3 +294,13 @@ def test_firm_row_reports_the_clouds_state():
         "region",
     }
     assert (row["layer"], row["region"]) == ("hyperscaler", "us")
+
+
+@pytest.mark.slow
+def test_gpus_do_not_pile_up_waiting_for_power_in_the_baseline():
+    # before orders looked at the power energised on arrival, 1.5x the installed fleet
+    # waited in warehouses; now orders fit the power expected when they ship
+    m = small_market()
+    m.run(120)
+    df = m.datacollector.get_model_vars_dataframe().iloc[1:]
+    assert (df["gpu_inventory"] / df["installed_gpus"]).max() < 0.5
