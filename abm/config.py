@@ -720,26 +720,12 @@ class ModelDeveloperConfig(_Section):
     initial_cash_open: float = _p(
         "$ per host", "assumption", "cash of an open-weight host at the start", ge=0, le=MAX_DOLLARS
     )
-    training_spend_rate: float = _p(
-        "fraction of cash per month",
-        "calibrated: OpenAI ~$7B compute in 2024, ~70% training (press; Epoch AI)",
-        "initial monthly training budget",
-        ge=0,
-        le=1,
-    )
     training_window_months: int = _p(
         "months",
         "assumption",
         "months of training compute that make up a model generation",
         gt=0,
         le=MAX_MONTHS,
-    )
-    training_budget_growth_per_month: float = _p(
-        "fraction per month",
-        "calibrated: frontier training compute grows 2-4x/yr (Epoch AI)",
-        "budget growth while the runway is comfortable",
-        ge=0,
-        le=1,
     )
     training_price_elasticity: float = _p(
         "elasticity",
@@ -800,6 +786,51 @@ class ModelDeveloperConfig(_Section):
         ge=0,
         le=1e11,
     )
+    # -- issue 11: venture
+    final_run_share: float = _p(
+        "fraction",
+        "Epoch AI: final training runs are a minority of labs' R&D compute (OpenAI 2024: "
+        "~$5B R&D compute, final runs of released models a small part of it)",
+        "share of a lab's training compute that goes into the model it releases",
+        gt=0,
+        le=1,
+    )
+    model_life_months: float = _p(
+        "months",
+        "a frontier model earns for 12-24 months before it is superseded (ECONOMICS 4; "
+        "release cadence of GPT-4, Claude 3, Gemini); 0 switches training off",
+        "months a model's quality gain earns revenue",
+        ge=0,
+        le=MAX_MONTHS,
+    )
+    discount_rate_per_year: float = _p(
+        "fraction per year",
+        "assumption: venture-backed cost of capital, VC target returns ~25-35%/yr",
+        "rate labs discount a model's future revenue at",
+        ge=0,
+        le=10,
+    )
+    expected_growth_prior_per_year: float = _p(
+        "x per year",
+        "assumption: AI model revenue roughly doubled a year in 2023-24 (press)",
+        "market revenue growth labs expect before they have seen any",
+        gt=0,
+        le=100,
+    )
+    max_expected_growth_per_year: float = _p(
+        "x per year",
+        "assumption: no lab plans on its market more than tripling a year",
+        "cap on the market growth labs extrapolate",
+        gt=0,
+        le=100,
+    )
+    expectation_weight: float = _p(
+        "weight per month",
+        "assumption: adaptive expectations over about a year",
+        "weight of the latest month in labs' revenue and growth expectations",
+        gt=0,
+        le=1,
+    )
     first_party_apps: bool = _switch(False, "labs' own apps compete with wrapper startups")
     first_party_app_bonus: float = _p(
         "logit utility",
@@ -833,13 +864,6 @@ class StartupConfig(_Section):
     burn_per_month_median: float = _p("$ per month", "assumption", "median base burn", ge=0, le=1e9)
     burn_sigma: float = _p(
         "log-sd", "assumption", "spread of base burn across startups", ge=0, le=5
-    )
-    reinvest_share: float = _p(
-        "ratio",
-        "assumption: growth spending keeps startups VC-dependent",
-        "burn on top of base, as a share of gross profit",
-        ge=0,
-        le=10,
     )
     initial_markup: float = _p(
         "ratio",
@@ -886,6 +910,23 @@ class StartupConfig(_Section):
         "months", "assumption", "months of burn a round buys", gt=0, le=MAX_MONTHS
     )
 
+    # -- issue 11: venture
+    growth_spend_share: float = _p(
+        "ratio",
+        "assumption: growth-stage software firms reinvest most gross profit in hiring "
+        "and sales; below 1 a startup can become self-funding",
+        "headcount plan: burn = max(base burn, this x gross profit)",
+        ge=0,
+        le=10,
+    )
+    acquisition_probability: float = _p(
+        "probability per month",
+        "assumption: most venture exits are acquisitions (PitchBook-NVCA Venture Monitor)",
+        "chance a self-funding startup is bought",
+        ge=0,
+        le=1,
+    )
+
 
 # --------------------------------------------------------------------------- venture capital
 ClimatePoint = Annotated[list[float], Field(min_length=2, max_length=2)]
@@ -905,35 +946,85 @@ class VCConfig(_Section):
         "calibrated: 2024 about double 2023 ($42-55B -> $100-110B; Crunchbase, PitchBook)",
         "climate over time, linear between points, held after the last; [] = constant",
     )
-    lab_round_probability: float = _p(
-        "probability per month",
-        "assumption",
-        "chance that a lab short of runway closes a round",
-        ge=0,
-        le=1,
-    )
-    startup_round_probability: float = _p(
-        "probability per month",
-        "assumption (2024: 966 startup shutdowns, +26% on 2023, Carta)",
-        "the same for startups, scaled by traction",
-        ge=0,
-        le=1,
-    )
     lab_round_runway_months: float = _p(
         "months", "assumption", "months of burn a lab's round buys", gt=0, le=MAX_MONTHS
     )
     lab_raise_runway_months: float = _p(
         "months", "assumption", "labs raise when runway falls below this", gt=0, le=MAX_MONTHS
     )
-    lab_round_base: float = _p(
-        "$ per round",
-        "OpenAI $6.6B (2024), Anthropic $4B (press)",
-        "what a lab raises on promise alone at climate 1",
+    # -- issue 11: venture
+    supply_per_year: float = _p(
+        "$ per year",
+        "calibrated: VC funding to AI 2023 ~$42-55B, 2024 ~$100-110B (Crunchbase, CB Insights, "
+        "PitchBook), with the climate path",
+        "AI venture capital limited partners commit a year at climate 1 and normal returns",
         ge=0,
         le=MAX_DOLLARS,
     )
-    lab_round_revenue_multiple: float = _p(
-        "years of revenue", "assumption", "plus this many years of current revenue", ge=0, le=100
+    global_venture_per_year: float = _p(
+        "$ per year",
+        "global venture funding ~$285B (2023), ~$314B (2024), peak ~$640B (2021) (Crunchbase)",
+        "all the world's venture capital, the AI pool's outer bound",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
+    max_ai_share: float = _p(
+        "fraction",
+        "AI took about a third of global venture funding in 2024 (Crunchbase); assumption: "
+        "never more than half",
+        "most of global venture capital the AI pool can draw",
+        ge=0,
+        le=1,
+    )
+    dry_powder_months: float = _p(
+        "months",
+        "assumption: venture funds invest over 2-5 years; PitchBook dry powder ~2 years of "
+        "deployment",
+        "mean months uninvested money waits before it goes back to limited partners",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    max_round_share: float = _p(
+        "fraction",
+        "assumption: OpenAI's $6.6B round (2024) was ~6% of that year's AI venture funding",
+        "largest share of the pool one round may take",
+        gt=0,
+        le=1,
+    )
+    hurdle_growth: float = _p(
+        "log growth per year",
+        "assumption: venture investors back growth; a firm expected to shrink gets no round",
+        "expected revenue growth below which an ask is refused",
+        ge=-10,
+        le=100,
+    )
+    normal_return: float = _p(
+        "log growth per year",
+        "calibrated: AI model revenue roughly doubled a year in 2023-24 (press), ln 2",
+        "realised return (revenue growth plus net exits) at which supply is on its path",
+        ge=-10,
+        le=10,
+    )
+    return_elasticity: float = _p(
+        "elasticity",
+        "assumption: commitments follow past returns (Gompers & Lerner 1998)",
+        "log supply per unit of expected return above normal",
+        ge=0,
+        le=10,
+    )
+    expectation_weight: float = _p(
+        "weight per month",
+        "assumption: extrapolative expectations over about a year (Greenwood & Shleifer 2014)",
+        "weight of the latest month's realised return in investors' expectation",
+        gt=0,
+        le=1,
+    )
+    exit_revenue_multiple: float = _p(
+        "years of revenue",
+        "assumption: software acquisitions at ~5-10x annual revenue (press)",
+        "what an acquirer pays for a startup",
+        ge=0,
+        le=100,
     )
 
     @field_validator("climate_path")

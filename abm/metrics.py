@@ -81,9 +81,20 @@ METRICS: dict[str, tuple[str, str]] = {
     # startups and money
     "startups_alive": ("count", "wrapper startups alive"),
     "startup_entries": ("count per month", "startups founded"),
-    "startup_exits": ("count per month", "startups that ran out of cash"),
+    "startup_exits": ("count per month", "startups that left: shut down or acquired"),
     "startup_share": ("fraction", "share of end-user tokens sold through startups"),
     "vc_funding": ("$ per month", "venture capital paid into labs and startups"),
+    # -- issue 11: venture
+    "vc_pool": ("$", "venture capital waiting in the AI venture pool (dry powder)"),
+    "vc_supply": ("$ per month", "new commitments limited partners paid into the pool"),
+    "vc_labs": ("$ per month", "venture rounds raised by model developers"),
+    "vc_startups": ("$ per month", "venture rounds raised by startups, seeds included"),
+    "vc_expected_return": (
+        "log growth per year",
+        "investors' extrapolated return (revenue growth of funded firms plus net exits)",
+    ),
+    "training_spend": ("$ per month", "frontier labs' spending on training compute"),
+    "startup_acquisitions": ("count per month", "startups bought by outside acquirers"),
     # layers
     "margin_vendor": ("fraction", "gross margin: (revenue - cost of goods) / revenue"),
     "margin_hyperscalers": (
@@ -239,6 +250,15 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["vc_funding"] = (
         flows.get("vc_labs", 0.0) + flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
     )
+
+    # -- issue 11: venture
+    out["vc_pool"] = m.venture.balance
+    out["vc_supply"] = m.venture.supply
+    out["vc_labs"] = flows.get("vc_labs", 0.0) if m.steps > 0 else 0.0
+    out["vc_startups"] = flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
+    out["vc_expected_return"] = m.venture.expected_return
+    out["training_spend"] = sum(lab.training_cost for lab in labs)
+    out["startup_acquisitions"] = float(m.counters.get("acquisitions", 0))
 
     # layers
     profit = {

@@ -30,10 +30,12 @@ from abm.agents.hyperscaler import (
 )
 from abm.agents.model_developer import (
     ModelDeveloper,
+    budget_training,
     cloud_shares,
+    expect_initial_market,
     found_labs,
     post_token_prices,
-    train_and_fund,
+    train_and_plan,
     trend_compute_price,
 )
 from abm.agents.vendor import GPUVendor, post_gpu_prices, ship_gpus
@@ -42,6 +44,7 @@ from abm.ledger import Ledger
 from abm.market.pricing import candidate_ratios
 from abm.market.retail import RetailMarket, observe_retail_market
 from abm.market.settlement import deliver, deliver_many
+from abm.market.venture import VenturePool, hold_round
 from abm.metrics import METRICS, compute_metrics
 from abm.supply_graph import SupplyGraph
 
@@ -102,6 +105,7 @@ class ComputeMarket(mesa.Model):
         self.cfg = cfg = config_with_overrides(cfg, overrides)
         self.seed_value = rng if isinstance(rng, int) else None
         self.ledger = Ledger()
+        self.venture = VenturePool(self.ledger, cfg.vc)
         self.supply = SupplyGraph(record_flows=record_flows)
         self.record_flows = record_flows
         self.firm_log: list[dict[str, Any]] = []  # per-step firm panel, when record_flows
@@ -109,7 +113,7 @@ class ComputeMarket(mesa.Model):
         self.date = month_label(cfg.simulation.start, -1)
         mc = cfg.model_developers
         self.ratios = candidate_ratios(mc.price_search_width, mc.price_candidates)
-        self.counters = {"entries": 0, "exits": 0}
+        self.counters = {"entries": 0, "exits": 0, "acquisitions": 0}
         self.vendors: list[GPUVendor] = []
         self.hyperscalers: list[Hyperscaler] = []
         self.labs: list[ModelDeveloper] = []
@@ -136,6 +140,8 @@ class ComputeMarket(mesa.Model):
         self.segments = found_segments(self)
         for _ in range(cfg.startups.initial_count):
             self.startups.append(startup.found(self, initial=True))
+        self.venture.endow(self.climate())
+        expect_initial_market(self)
 
     def stream(self, purpose: str) -> np.random.Generator:
         """This step's random generator for one purpose (see ``STREAMS``)."""
@@ -149,7 +155,8 @@ class ComputeMarket(mesa.Model):
         return gen
 
     def climate(self) -> float:
-        """The venture-capital climate this month (1 = normal), from the configured path."""
+        """The venture-capital climate this month (1 = normal), from the configured path:
+        the scenario's multiplier of the venture pool's supply (abm.market.venture)."""
         vc = self.cfg.vc
         if not vc.climate_path:
             return vc.climate
@@ -174,7 +181,7 @@ class ComputeMarket(mesa.Model):
         self.supply.start_step(self.steps)
         for a in (*self.vendors, *self.hyperscalers, *self.labs, *self.startups):
             a.start_step()
-        self.counters = {"entries": 0, "exits": 0}
+        self.counters = {"entries": 0, "exits": 0, "acquisitions": 0}
         self.exited = []
         # 1. observe: posted prices and qualities, read from the sellers
         market = self.observe_market()
@@ -313,12 +320,22 @@ class ComputeMarket(mesa.Model):
             v.pay_running_costs()
             if release:
                 v.release_generation()
-        climate = self.climate()
-        train_and_fund(self, climate)
-        self.startups, self.exited = startup.burn_raise_and_exit(self, self.startups, climate)
+        self.venture.take_in(self.climate())
+        train_and_plan(self)
+        startup.burn_and_ask(self, self.startups)
+        seeds = hold_round(
+            self.venture,
+            [*self.labs, *self.startups],
+            startup.founders(self, self.startups),
+            self.cfg.startups.seed_round,
+        )
+        budget_training(self)
+        self.startups, self.exited, acquired = startup.exit_or_carry_on(self, self.startups)
         startup.review_suppliers(self, self.startups)
-        entries = startup.enter(self, self.startups, climate)
-        self.counters = {"entries": entries, "exits": len(self.exited)}
+        entries = startup.enter(self, self.startups, seeds)
+        self.counters = {"entries": entries, "exits": len(self.exited), "acquisitions": acquired}
+        revenue = sum(f.revenue for f in (*self.labs, *self.startups, *self.exited))
+        self.venture.close_month(revenue, acquired, len(self.exited) - acquired, len(self.startups))
 
 
 def _reporter(name: str):

@@ -128,7 +128,7 @@ def test_a_non_finite_metric_raises_naming_the_metric(stepped):
 
 
 def test_user_spend_is_what_households_paid_in_a_step_where_a_startup_exits():
-    m = small_market(**{"vc.startup_round_probability": 0.0})
+    m = small_market(**{"vc.hurdle_growth": 100.0})  # no ask clears the hurdle
     m.step()
     for s in m.startups:  # every startup out of cash: each exits at the end of the next month
         m.ledger.transfer(s.unique_id, "households", s.cash, "test")

@@ -41,6 +41,38 @@ def cloud_shares(prices: np.ndarray, price_sensitivity: float) -> np.ndarray:
     return softmax(-price_sensitivity * np.log(prices))
 
 
+# ---------------------------------------------------------------- training as investment
+def pv_factor(life: float, delay: float, growth: float, discount: float) -> float:
+    """Months of today's revenue a model earns, discounted: the integral of
+    ``exp((growth - discount) t)`` from ``delay`` to ``delay + life`` (monthly rates)."""
+    k = growth - discount
+    if abs(k) < 1e-12:
+        return life
+    return (math.exp(k * (delay + life)) - math.exp(k * delay)) / k
+
+
+def defended_share(share: float, rival_gain: float) -> float:
+    """A lab's logit share once its rivals' models have gained ``rival_gain`` in
+    utility and its own has not moved (what it stands to defend)."""
+    if share <= 0:
+        return 0.0
+    return share / (share + (1.0 - share) * math.exp(rival_gain))
+
+
+def optimal_training_budget(value: float, share: float, gamma: float, window: float) -> float:
+    """$ per month of training where the marginal present value of quality equals its cost.
+
+    A budget B buys quality log10(k B), so a lab's logit odds grow as B**gamma and its
+    share s by ``gamma * s * (1 - s) * dB / B``; a run costs ``window`` months of B and
+    earns ``value`` ($, the present value of the whole market's margin over the model's
+    life) times the share. The first-order condition ``value * gamma * s * (1 - s) / B =
+    window`` gives ``B = gamma * s * (1 - s) * value / window``, with s the share the
+    lab expects its model to face (a local, Tullock-contest best response)."""
+    if value <= 0 or window <= 0:
+        return 0.0
+    return gamma * share * (1.0 - share) * value / window
+
+
 class ModelDeveloper(Firm):
     """A lab. Quality is log10 of the effective training compute (H100e GPU-hours
     times the algorithmic-efficiency multiplier) of its latest model; serving
@@ -65,6 +97,18 @@ class ModelDeveloper(Firm):
         self.kind = kind
         self.name = f"{'lab' if kind == FRONTIER else 'open'}-{self.unique_id}"
         self.training_budget = training_budget if kind == FRONTIER else 0.0  # $ per month
+        self.desired_budget = self.training_budget  # $ per month before financing
+        # beliefs the lab updates each month from what it observes (see plan_training)
+        self.expected_market = 0.0  # $ per month: all labs' revenue
+        self.expected_share = 0.0  # its share of it
+        growth = cfg.expected_growth_prior_per_year
+        self.expected_growth = math.log(growth) / 12.0  # monthly log growth of the market
+        self.frontier_trend = math.log10(cfg.training_algo_gain_per_year) / 12.0  # quality/month
+        self.investor_growth = 0.0  # log revenue growth per year investors extrapolate
+        self.ask = 0.0  # $ it asks the venture pool for this month
+        self.raised = 0.0  # $ raised this month
+        self.last_market_revenue = 0.0  # $ per month, all labs, last month
+        self.last_revenue = 0.0  # $ per month, its own, last month
         self.unit_cost_basis = 0.0  # $ per mtok of serving its last price was chosen against
         # $ spent on training in each of the last training_window_months: the cost of the
         # model it serves, spread over as many months as it took to train (for reporting)
@@ -97,6 +141,8 @@ class ModelDeveloper(Firm):
         self.training_cost = 0.0
         self.compute_unit_cost = 0.0  # $ per GPU-h paid this step
         self.staff_paid = 0.0
+        self.ask = 0.0
+        self.raised = 0.0
 
     # ---------------------------------------------------------------- economics
     @property
@@ -190,35 +236,81 @@ class ModelDeveloper(Firm):
         self.price = price
         self.unit_cost_basis = unit_cost
 
-    def pay_staff_and_raise(self, best_quality: float, climate: float) -> None:
-        """Pay staff out of cash, review the training budget against the runway, raise
-        a round when the runway is short, and repay credit-line debt out of cash.
+    def pay_staff(self) -> None:
+        """Staff are paid out of cash (open-weight hosts employ a fifth as many)."""
+        staff = self.cfg.staff_cost_per_month * (1.0 if self.is_frontier else 0.2)
+        self.staff_paid = spend(self.model.ledger, self, "households", staff, "lab_staff")
 
-        Training budgets grow while the runway is comfortable and shrink when it is
-        not. Investors back the leaders: the chance of a round falls with the gap to
-        the best model, and a round is sized by the runway it buys but capped by what
-        the lab earns."""
-        mc, vc, ledger = self.cfg, self.model.cfg.vc, self.model.ledger
-        staff = mc.staff_cost_per_month * (1.0 if self.is_frontier else 0.2)
-        self.staff_paid = spend(ledger, self, "households", staff, "lab_staff")
+    def observe_market(self, market_revenue: float, frontier_change: float) -> None:
+        """Update its beliefs: the labs' revenue, its share of it, the market's growth
+        and how fast the frontier's quality moves (adaptive expectations)."""
+        mc, w = self.cfg, self.cfg.expectation_weight
+        cap = math.log(mc.max_expected_growth_per_year) / 12.0
+        if self.last_market_revenue > 0 and market_revenue > 0:
+            growth = math.log(market_revenue / self.last_market_revenue)
+            self.expected_growth = (1 - w) * self.expected_growth + w * growth
+            self.expected_growth = min(max(self.expected_growth, -cap), cap)
+        if market_revenue > 0:
+            share = self.revenue / market_revenue
+            self.expected_market = (1 - w) * self.expected_market + w * market_revenue
+            self.expected_share = (1 - w) * self.expected_share + w * share
+        self.frontier_trend = (1 - w) * self.frontier_trend + w * max(frontier_change, 0.0)
+        self.last_market_revenue = market_revenue
+
+    def expected_margin(self, price: float, months: float) -> float:
+        """Share of a token's price left after serving it at ``price`` ($ per GPU-h)."""
+        return min(max(1.0 - self.serving_cost_per_mtok(price, months) / self.price, 0.0), 1.0)
+
+    def plan_training(self, months: float) -> float:
+        """The training budget ($ per month, at the trend price) at which the marginal
+        present value of quality in the lab's own logit demand system equals its cost
+        (:func:`optimal_training_budget`), at the share it expects to defend while its
+        rivals move the frontier on at its recent pace over the run and half the
+        model's life (:func:`defended_share`). Open-weight hosts do not train."""
+        mc = self.cfg
+        if not self.is_frontier or mc.model_life_months <= 0:
+            self.desired_budget = 0.0
+            return 0.0
+        w = mc.training_window_months
+        mid = months + w / 2.0
+        price = trend_compute_price(self.model.cfg, mid)
+        discount = math.log1p(mc.discount_rate_per_year) / 12.0
+        life = mc.model_life_months
+        value = (
+            pv_factor(life, w, self.expected_growth, discount)
+            * self.expected_margin(price, mid)
+            * self.expected_market
+        )
+        gamma = self.model.cfg.end_users.quality_sensitivity / math.log(10.0)
+        rival_gain = gamma * math.log(10.0) * self.frontier_trend * (w + life / 2.0)
+        share = defended_share(self.expected_share, rival_gain)
+        self.desired_budget = optimal_training_budget(value, share, gamma, w)
+        return self.desired_budget
+
+    def expected_operating_profit(self, months: float) -> float:
+        """$ per month its tokens are expected to earn over serving them, less staff."""
+        price = trend_compute_price(self.model.cfg, months)
+        margin = self.expected_margin(price, months) * self.expected_share * self.expected_market
+        return margin - self.cfg.staff_cost_per_month * (1.0 if self.is_frontier else 0.2)
+
+    def ask_for_round(self, months: float) -> float:
+        """When its planned burn leaves less than ``lab_raise_runway_months`` of runway,
+        it asks investors for ``lab_round_runway_months`` of that burn, less its cash."""
+        vc = self.model.cfg.vc
+        burn = self.desired_budget - self.expected_operating_profit(months)
         cash = self.cash
-        burn = self.training_cost + self.serving_cost + staff - self.revenue
-        runway = cash / burn if burn > 0 else math.inf
-        if self.is_frontier:
-            if runway > 0.75 * vc.lab_raise_runway_months:
-                self.training_budget *= 1.0 + mc.training_budget_growth_per_month
-            elif runway < 0.5 * vc.lab_raise_runway_months:
-                self.training_budget *= 0.9
-        if runway < vc.lab_raise_runway_months:
-            standing = math.exp(-(best_quality - self.quality))
-            chance = min(1.0, vc.lab_round_probability * climate * standing)
-            if self.model.stream("vc").random() < chance:
-                wanted = vc.lab_round_runway_months * max(burn, self.training_budget, staff)
-                cap = climate * (
-                    vc.lab_round_base + vc.lab_round_revenue_multiple * 12.0 * self.revenue
-                )
-                ledger.transfer("venture_capital", self.unique_id, min(wanted, cap), "vc_labs")
-        self.repaid(repay_debt(ledger, self, self.debt, reserve=0.0, share=1.0))
+        short = burn > 0 and cash < vc.lab_raise_runway_months * burn
+        self.ask = max(vc.lab_round_runway_months * burn - cash, 0.0) if short else 0.0
+        return self.ask
+
+    def budget_training(self, months: float, credit: float) -> None:
+        """The budget it can finance: its plan, at most what cash and ``credit`` ($ it
+        could still borrow) pay for over a training window on top of its expected
+        operating profit, after it has repaid credit-line debt out of cash."""
+        self.repaid(repay_debt(self.model.ledger, self, self.debt, reserve=0.0, share=1.0))
+        afford = (max(self.cash, 0.0) + credit) / self.cfg.training_window_months
+        afford += self.expected_operating_profit(months)
+        self.training_budget = min(self.desired_budget, max(afford, 0.0))
 
     # ---------------------------------------------------------------- step 4: settle
     def take_orders(self, mtok: float) -> None:
@@ -248,33 +340,74 @@ class ModelDeveloper(Firm):
 def found_labs(model, rng: np.random.Generator) -> list[ModelDeveloper]:
     """The labs of January 2023, each able to rent from every cloud.
 
-    A frontier lab's quality is explained by a training run under way: its budget
-    (a share of its cash) over the training window at the initial compute price
-    buys the effective compute that its quality stands for. Open-weight hosts serve
-    a model ``open_weight_gap`` behind the best frontier model."""
+    A frontier lab's quality is explained by its past ``training_window_months`` of
+    training, of which ``final_run_share`` made the released model; its budget is
+    set once users exist (:func:`expect_initial_market`), by the same rule as every
+    later month. Open-weight hosts serve a model
+    ``open_weight_gap`` behind the best frontier model. Their cash is what they raised
+    before 2023, paid in by limited partners."""
     cfg = model.cfg
-    mc, price0 = cfg.model_developers, cfg.hyperscalers.initial_compute_price
+    mc = cfg.model_developers
     labs = []
     for i in range(mc.frontier_count):
         spread = mc.quality_spread * i / max(mc.frontier_count - 1, 1) if i else 0.0
         q = mc.initial_quality - spread
         cash = mc.initial_cash_frontier * float(rng.lognormal(0.0, 0.3))
-        budget = cash * mc.training_spend_rate
-        window = mc.training_window_months * budget / price0
-        run_share = 10.0**q / window if budget > 0 else 1.0
-        lab = ModelDeveloper(model, mc, FRONTIER, q, mc.initial_price_frontier, run_share, budget)
+        lab = ModelDeveloper(
+            model, mc, FRONTIER, q, mc.initial_price_frontier, mc.final_run_share, 0.0
+        )
         labs.append(lab)
-        lab.open_account("venture_capital", cash)
+        lab.open_account("limited_partners", cash)
     best = max((lab.quality for lab in labs), default=mc.initial_quality)
     for _ in range(mc.open_weight_hosts):
         q = best - mc.open_weight_gap
         lab = ModelDeveloper(model, mc, OPEN_WEIGHT, q, mc.initial_price_open, 1.0, 0.0)
         labs.append(lab)
-        lab.open_account("venture_capital", mc.initial_cash_open)
+        lab.open_account("limited_partners", mc.initial_cash_open)
     for lab in labs:
         for h in model.hyperscalers:
             model.supply.connect(h.unique_id, lab.unique_id)
     return labs
+
+
+def expected_revenue(model) -> np.ndarray:
+    """$ per month each lab expects to sell at today's prices, direct and through its
+    resellers: every adopted user at the logit choice shares, reading each segment's
+    demand from its market-research panel (what labs see before the first month)."""
+    market, labs = model.observe_market(), model.labs
+    revenue = np.zeros(len(labs))
+    if not market.n_cols:
+        return revenue
+    lab_price = np.array([lab.price for lab in labs])[market.source]
+    log_x = np.log(market.price / market.quality_factor)
+    for k, seg in enumerate(model.segments):
+        sales = market.choice[k] * seg.demand_curve(log_x)
+        revenue += np.bincount(market.source, weights=sales * lab_price, minlength=len(labs))
+    return revenue
+
+
+def expect_initial_market(model) -> None:
+    """Labs' beliefs before the first month -- the market's revenue and their shares,
+    read from users' demand -- and the training runs (and their budgets) those beliefs
+    make worth it, so that month 1 follows the same rule as every later month."""
+    revenue = expected_revenue(model)
+    total = float(revenue.sum())
+    mc = model.cfg.model_developers
+    for lab, r in zip(model.labs, revenue.tolist(), strict=True):
+        lab.expected_market, lab.last_market_revenue = total, total
+        lab.expected_share = r / total if total > 0 else 0.0
+        lab.investor_growth = model.cfg.vc.normal_return
+        if not lab.is_frontier:
+            continue
+        lab.plan_training(0.0)
+        lab.budget_training(0.0, credit_headroom(lab))
+        lab.training_spend.extend([lab.training_budget] * mc.training_window_months)
+
+
+def credit_headroom(lab) -> float:
+    """$ the lab could still borrow: its ``credit_headroom()`` if lending is modelled, else 0."""
+    headroom = getattr(lab, "credit_headroom", None)
+    return float(headroom()) if callable(headroom) else 0.0
 
 
 def post_token_prices(model, market, ratios: np.ndarray) -> None:
@@ -331,16 +464,31 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
         set_markups(startups, new[n_labs:], supplier_price, supplier_new)
 
 
-def train_and_fund(model, climate: float) -> None:
-    """The labs' month end: training runs add to quality, open-weight hosts follow
-    the frontier, and every lab pays staff, reviews its budget and raises if short."""
+def train_and_plan(model) -> list[ModelDeveloper]:
+    """The labs' month end, up to asking investors: training runs add to quality,
+    open-weight hosts follow the frontier, every lab pays staff, updates its beliefs,
+    plans its next training budget and, if that leaves it short, asks for a round
+    (``lab.ask``). Returns the labs; :func:`budget_training` follows the rounds."""
     labs = model.labs
-    algo = model.cfg.model_developers.training_algo_gain_per_year ** (model.month / 12.0)
+    mc = model.cfg.model_developers
+    algo = mc.training_algo_gain_per_year ** (model.month / 12.0)
+    before = max(lab.quality for lab in labs)
     for lab in labs:
         lab.train(algo)
     best_frontier = max((lab.quality for lab in labs if lab.is_frontier), default=None)
-    best_all = max(lab.quality for lab in labs)
+    market_revenue = sum(lab.revenue for lab in labs)
+    change = max(lab.quality for lab in labs) - before
     for lab in labs:
         if best_frontier is not None:
             lab.follow_open_frontier(best_frontier)
-        lab.pay_staff_and_raise(best_all, climate)
+        lab.pay_staff()
+        lab.observe_market(market_revenue, change)
+        lab.plan_training(model.month + 1)
+        lab.ask_for_round(model.month + 1)
+    return labs
+
+
+def budget_training(model) -> None:
+    """After the rounds: each lab sets the training budget it can finance."""
+    for lab in model.labs:
+        lab.budget_training(model.month + 1, credit_headroom(lab))

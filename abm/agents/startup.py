@@ -50,6 +50,10 @@ class WrapperStartup(Firm):
         self.app_bonus = app_bonus
         self.born = model.steps
         self.rounds = 0
+        self.investor_growth = model.cfg.vc.normal_return  # log growth/yr investors extrapolate
+        self.last_revenue = 0.0  # $ last month
+        self.ask = 0.0  # $ asked of the venture pool this month
+        self.raised = 0.0  # $ raised this month
         # this step
         self.token_orders = 0.0  # mtok its users want
         self.tokens_sold = 0.0
@@ -58,6 +62,7 @@ class WrapperStartup(Firm):
 
     def start_step(self) -> None:
         self.token_orders = self.tokens_sold = self.revenue = self.token_cost = 0.0
+        self.ask = self.raised = 0.0
 
     # ---------------------------------------------------------------- the month
     def take_orders(self, mtok: float) -> None:
@@ -90,10 +95,20 @@ class WrapperStartup(Firm):
         self.follow_supplier_price(lab.price)
 
     def close(self) -> None:
-        """Exit: what cash is left returns to its investors; it leaves the graph and the model."""
+        """Shutdown: what cash is left returns to its investors (the venture pool); it
+        leaves the graph and the model."""
         left = self.cash
         if left > 0:
             self.model.ledger.transfer(self.unique_id, "venture_capital", left, "liquidation")
+        self.model.supply.remove_node(self.unique_id)
+        self.remove()
+
+    def sell_company(self, price: float) -> None:
+        """Acquisition: an outside buyer pays its investors ``price`` and takes the
+        company, cash and users, out of the market."""
+        ledger = self.model.ledger
+        ledger.transfer("households", "limited_partners", price, "acquisition")
+        ledger.transfer(self.unique_id, "households", max(self.cash, 0.0), "acquired_cash")
         self.model.supply.remove_node(self.unique_id)
         self.remove()
 
@@ -121,64 +136,75 @@ def pick_supplier(model: ComputeMarket) -> ModelDeveloper:
     return labs[int(model.stream("startups").choice(len(labs), p=softmax(util)))]
 
 
-def found(model: ComputeMarket, initial: bool = False) -> WrapperStartup:
+def found(model: ComputeMarket, initial: bool = False, seed: float | None = None) -> WrapperStartup:
     """A new startup: a supplier, a burn rate and an app quality drawn; it exists once
-    venture capital has paid its seed round in."""
+    its seed round is paid in -- by the venture pool (``seed``, $), or for the
+    startups of January 2023 by limited partners before the start."""
     sc, rng = model.cfg.startups, model.stream("startups")
     lab = pick_supplier(model)
     burn = sc.burn_per_month_median * float(rng.lognormal(0.0, sc.burn_sigma))
     bonus = sc.app_bonus + sc.app_bonus_sigma * float(rng.standard_normal())
     s = WrapperStartup(model, sc, lab.unique_id, lab.price, burn, bonus)
-    seed = sc.seed_round * (float(rng.uniform(0.5, 1.5)) if initial else 1.0)
-    s.open_account("venture_capital", seed, "vc_startups")
+    if initial:
+        s.open_account("limited_partners", sc.seed_round * float(rng.uniform(0.5, 1.5)))
+    else:
+        s.open_account("venture_capital", sc.seed_round if seed is None else seed, "vc_startups")
     model.supply.connect(lab.unique_id, s.unique_id)
     for seg in model.segments:
         model.supply.connect(s.unique_id, seg.unique_id)
     return s
 
 
-def burn_raise_and_exit(
-    model: ComputeMarket, startups: list[WrapperStartup], climate: float
-) -> tuple[list[WrapperStartup], list[WrapperStartup]]:
-    """Each startup pays its burn out of cash, raises a round when its runway is short
-    and investors bite, and exits when it is out of cash. Returns (survivors, exited)."""
+def burn_and_ask(model: ComputeMarket, startups: list[WrapperStartup]) -> None:
+    """Each startup pays its burn out of cash and, when its runway is short, asks the
+    venture pool for ``round_runway_months`` of its net burn (``startup.ask``).
+
+    Burn follows a headcount plan: the base team, or ``growth_spend_share`` of gross
+    profit when that is larger (growth hiring). With the share below 1, a startup
+    whose gross profit covers its base team has no net burn and asks for nothing."""
     if not startups:
-        return startups, []
-    sc, vc, ledger = model.cfg.startups, model.cfg.vc, model.ledger
-    ids = [s.unique_id for s in startups]
+        return
+    sc, ledger = model.cfg.startups, model.ledger
     gross = np.array([s.revenue - s.token_cost for s in startups])
-    # growth-mode startups spend their gross profit and more on hiring and marketing
-    burn = np.array([s.base_burn for s in startups]) + sc.reinvest_share * np.maximum(gross, 0.0)
-    cash = ledger.balances(ids)
+    burn = np.maximum(
+        np.array([s.base_burn for s in startups]), sc.growth_spend_share * np.maximum(gross, 0.0)
+    )
+    cash = ledger.balances([s.unique_id for s in startups])
     cash = cash - spend_many(ledger, startups, "households", burn, "startup_burn")
     net_burn = burn - gross
     runway = np.divide(cash, net_burn, out=np.full_like(cash, np.inf), where=net_burn > 0)
-    # a round: likelier in a warm climate and with traction (gross profit against burn)
-    traction = np.divide(gross, burn, out=np.ones_like(burn), where=burn > 0).clip(max=2.0)
-    chance = np.minimum(
-        1.0, vc.startup_round_probability * climate * np.maximum(0.25, 0.5 + traction)
-    )
-    raised = (runway < sc.raise_runway_months) & (model.stream("vc").random(len(ids)) < chance)
-    amount = sc.round_runway_months * burn * (1.0 + np.maximum(traction, 0.0))
-    winners = np.nonzero(raised)[0]
-    ledger.transfer_many(
-        ["venture_capital"] * winners.size,
-        [ids[i] for i in winners],
-        amount[winners],
-        "vc_startups",
-    )
-    cash[winners] += amount[winners]
-    out = (cash <= 1e-6 * np.maximum(burn, 1.0)) & (burn > 0)
+    ask = np.where(runway < sc.raise_runway_months, sc.round_runway_months * net_burn, 0.0)
+    for s, b, a in zip(startups, burn.tolist(), ask.tolist(), strict=True):
+        s.burn, s.ask = b, a
+
+
+def exit_or_carry_on(
+    model: ComputeMarket, startups: list[WrapperStartup]
+) -> tuple[list[WrapperStartup], list[WrapperStartup], int]:
+    """After the rounds: a startup out of cash shuts down; a self-funding one (gross
+    profit covers its burn) is bought with probability ``acquisition_probability`` at
+    ``vc.exit_revenue_multiple`` years of revenue. Returns (survivors, exited, acquired)."""
+    if not startups:
+        return startups, [], 0
+    sc, vc = model.cfg.startups, model.cfg.vc
+    cash = model.ledger.balances([s.unique_id for s in startups])
+    burn = np.array([s.burn for s in startups])
+    gross = np.array([s.revenue - s.token_cost for s in startups])
+    broke = (cash <= 1e-6 * np.maximum(burn, 1.0)) & (burn > gross)
+    draw = model.stream("vc").random(len(startups))
+    bought = ~broke & (gross >= burn) & (gross > 0) & (draw < sc.acquisition_probability)
     survivors, exited = [], []
-    for s, b, r, gone in zip(startups, burn.tolist(), raised, out, strict=True):
-        s.burn = b
-        s.rounds += int(r)
-        if gone:
+    for s, r, gone, sold in zip(startups, [s.raised for s in startups], broke, bought, strict=True):
+        s.rounds += int(r > 0)
+        if sold:
+            s.sell_company(vc.exit_revenue_multiple * 12.0 * s.revenue)
+            exited.append(s)
+        elif gone:
             s.close()
             exited.append(s)
         else:
             survivors.append(s)
-    return survivors, exited
+    return survivors, exited, int(bought.sum())
 
 
 def review_suppliers(model: ComputeMarket, startups: list[WrapperStartup]) -> None:
@@ -201,15 +227,22 @@ def review_suppliers(model: ComputeMarket, startups: list[WrapperStartup]) -> No
             s.switch_supplier(labs[best])
 
 
-def enter(model: ComputeMarket, startups: list[WrapperStartup], climate: float) -> int:
-    """Free entry: founders come while incumbents' gross profit covers their burn, more
-    in a warm venture climate. Returns how many were founded (they join ``startups``)."""
+def founders(model: ComputeMarket, startups: list[WrapperStartup]) -> int:
+    """Founders who ask for a seed round this month: Poisson, more while incumbents'
+    gross profit covers their burn (free entry); the venture pool decides how many
+    are funded."""
     sc = model.cfg.startups
     cover = [(s.revenue - s.token_cost) / s.burn for s in startups if s.burn > 0]
     attract = float(np.clip(np.median(cover), 0.0, 3.0)) if cover else 1.0
-    n = int(model.stream("startups").poisson(sc.entry_rate_per_month * climate * attract))
-    n = max(0, min(n, sc.max_count - len(startups)))
-    startups.extend(found(model) for _ in range(n))
+    return int(model.stream("startups").poisson(sc.entry_rate_per_month * attract))
+
+
+def enter(model: ComputeMarket, startups: list[WrapperStartup], seeds: np.ndarray) -> int:
+    """Founders whose seed round (``seeds``, $) was funded start up, up to ``max_count``
+    alive (a memory guard). Returns how many were founded (they join ``startups``)."""
+    funded = [float(x) for x in np.asarray(seeds) if x > 0]
+    n = max(0, min(len(funded), model.cfg.startups.max_count - len(startups)))
+    startups.extend(found(model, seed=x) for x in funded[:n])
     return n
 
 

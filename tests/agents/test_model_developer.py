@@ -145,61 +145,99 @@ def test_open_weight_models_trail_the_frontier_by_the_gap():
 
 # ---------------------------------------------------------------- funding
 def test_staff_are_paid_only_out_of_cash():
-    m, lab = frontier_lab(**{"vc.lab_round_probability": 0.0})
+    m, lab = frontier_lab()
     staff = lab.cfg.staff_cost_per_month
     set_cash(m, lab, 0.3 * staff)
     m.ledger.start_step()
-    lab.pay_staff_and_raise(lab.quality, 1.0)
+    lab.pay_staff()
     assert m.ledger.step_flows["lab_staff"] == pytest.approx(0.3 * staff)
     assert lab.cash == 0.0
     assert lab.debt == 0.0  # a discretionary outlay never borrows
 
 
-def test_debt_is_repaid_out_of_cash_after_staff():
-    m, lab = frontier_lab(**{"vc.lab_round_probability": 0.0})
-    staff = lab.cfg.staff_cost_per_month
-    set_cash(m, lab, staff + 40.0)
+def test_debt_is_repaid_out_of_cash_before_the_budget_is_set():
+    m, lab = frontier_lab()
+    set_cash(m, lab, 40.0)
     lab.debt = 100.0
-    lab.pay_staff_and_raise(lab.quality, 1.0)
+    lab.budget_training(0.0, credit=0.0)
     assert lab.debt == pytest.approx(60.0)
     assert lab.cash == pytest.approx(0.0)
 
 
-@pytest.mark.parametrize(
-    ("runway_months", "budget_factor"),
-    [
-        (20.0, 1.07),  # comfortable (> 0.75 of the 12-month raise threshold): grows
-        (7.5, 1.0),  # in between: kept
-        (3.0, 0.9),  # short (< half of it): cut
-    ],
-)
-def test_the_training_budget_follows_the_runway(runway_months, budget_factor):
-    m, lab = frontier_lab(
-        **{
-            "vc.lab_round_probability": 0.0,
-            "vc.lab_raise_runway_months": 12.0,
-            "model_developers.training_budget_growth_per_month": 0.07,
-        }
+# ---------------------------------------------------------------- training as investment
+def test_one_lab_trains_where_the_marginal_present_value_of_quality_equals_its_cost():
+    """A single frontier lab against open-weight hosts: the budget is the closed form
+    B = gamma s (1 - s) V / W, computed here from the primitives."""
+    m, lab = frontier_lab(**{"model_developers.frontier_count": 1})
+    mc, months = lab.cfg, 0.0
+    lab.expected_market, lab.expected_share = 2e9, 0.3
+    lab.expected_growth, lab.frontier_trend = 0.02, 0.03
+    w, life = mc.training_window_months, mc.model_life_months
+    k = 0.02 - math.log(1 + mc.discount_rate_per_year) / 12
+    annuity = (math.exp(k * (w + life)) - math.exp(k * w)) / k
+    price = m.cfg.hyperscalers.initial_compute_price / mc.compute_price_trend_per_year ** (
+        (w / 2) / 12
     )
-    staff = lab.cfg.staff_cost_per_month
-    set_cash(m, lab, staff * (1.0 + runway_months))  # burn is staff alone: no revenue or compute
-    budget = lab.training_budget
-    lab.pay_staff_and_raise(lab.quality, 1.0)
-    assert lab.training_budget == pytest.approx(budget * budget_factor)
+    margin = 1 - lab.serving_cost_per_mtok(price, w / 2) / lab.price
+    value = annuity * margin * 2e9
+    beta = m.cfg.end_users.quality_sensitivity
+    gamma = beta / math.log(10)
+    odds = 0.3 / (0.7 * math.exp(beta * 0.03 * (w + life / 2)))  # rivals move on meanwhile
+    s = odds / (1 + odds)
+    assert lab.plan_training(months) == pytest.approx(gamma * s * (1 - s) * value / w, rel=1e-9)
 
 
-def test_a_leader_short_of_runway_raises_the_runway_it_needs_in_a_warm_climate():
-    m, lab = frontier_lab(**{"vc.lab_round_probability": 1.0})
-    staff = lab.cfg.staff_cost_per_month
-    set_cash(m, lab, staff * 2.0)
-    m.ledger.start_step()
-    lab.pay_staff_and_raise(lab.quality, 10.0)  # at the frontier, a hot climate: a sure round
+def test_that_budget_is_where_a_marginal_dollar_of_training_earns_a_dollar():
+    """The first-order condition, checked numerically on the share the budget buys."""
+    from abm.agents.model_developer import optimal_training_budget
+
+    value, share, gamma, w = 5e10, 0.4, 1.3, 6.0
+    b = optimal_training_budget(value, share, gamma, w)
+
+    def share_at(budget):  # the lab's share as its budget moves around b (rivals fixed)
+        x = share / (1 - share) * (budget / b) ** gamma
+        return x / (1 + x)
+
+    h = 1e-4 * b
+    marginal = value * (share_at(b + h) - share_at(b - h)) / (2 * h)
+    assert marginal == pytest.approx(w, rel=1e-6)
+
+
+@pytest.mark.parametrize(("share", "budget"), [(0.0, 0.0), (1.0, 0.0)])
+def test_a_lab_with_nothing_to_win_does_not_train(share, budget):
+    from abm.agents.model_developer import optimal_training_budget
+
+    assert optimal_training_budget(1e10, share, 1.3, 6.0) == budget
+
+
+def test_the_first_months_budget_comes_from_the_same_rule():
+    m, lab = frontier_lab()
+    planned = lab.desired_budget
+    assert planned > 0 and lab.training_budget == pytest.approx(min(planned, lab.training_budget))
+    assert lab.plan_training(0.0) == pytest.approx(planned)
+
+
+def test_the_budget_is_what_cash_and_credit_can_finance():
+    m, lab = frontier_lab()
+    lab.desired_budget = 1e12
+    set_cash(m, lab, 6e9)
+    lab.budget_training(0.0, credit=0.0)
+    w = lab.cfg.training_window_months
+    afford = 6e9 / w + lab.expected_operating_profit(0.0)
+    assert lab.training_budget == pytest.approx(afford)
+    lab.budget_training(0.0, credit=6e9)  # a credit line lets it spend more
+    assert lab.training_budget == pytest.approx(afford + 6e9 / w)
+
+
+def test_a_lab_asks_for_a_round_only_when_its_planned_burn_leaves_a_short_runway():
+    m, lab = frontier_lab()
     vc = m.cfg.vc
-    # a round buys months of the larger of burn and the (just cut) training budget
-    burn = max(staff, lab.training_budget)
-    assert lab.training_budget > staff
-    assert m.ledger.step_flows["vc_labs"] == pytest.approx(vc.lab_round_runway_months * burn)
-    assert lab.cash == pytest.approx(staff + vc.lab_round_runway_months * burn)
+    lab.desired_budget = 1e9
+    burn = 1e9 - lab.expected_operating_profit(0.0)
+    set_cash(m, lab, 2.0 * burn)
+    assert lab.ask_for_round(0.0) == pytest.approx(vc.lab_round_runway_months * burn - 2 * burn)
+    set_cash(m, lab, (vc.lab_raise_runway_months + 1) * burn)
+    assert lab.ask_for_round(0.0) == 0.0
 
 
 def test_firm_row_reports_the_labs_state():

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from abm.agents import startup
+from abm.market.venture import hold_round
 
 from .conftest import set_cash, small_market
 
 
 # ---------------------------------------------------------------- founding
-def test_a_founded_startup_is_funded_by_venture_capital_and_wired_to_its_supplier_and_users():
+def test_a_founded_startup_is_funded_by_the_venture_pool_and_wired_to_its_supplier_and_users():
     m = small_market()
     vc = m.ledger.balance("venture_capital")
     m.ledger.start_step()
@@ -44,34 +45,63 @@ def test_a_startup_with_no_cash_and_no_round_closes():
     broke, *others = m.startups
     set_cash(m, broke, 0.0)
     assert all(s.cash > s.base_burn for s in others)
-    survivors, exited = startup.burn_raise_and_exit(m, list(m.startups), climate=0.0)
-    assert (survivors, exited) == (others, [broke])
+    startup.burn_and_ask(m, list(m.startups))
+    survivors, exited, acquired = startup.exit_or_carry_on(m, list(m.startups))
+    assert (survivors, exited, acquired) == (others, [broke], 0)
     assert broke not in m.agents
     assert m.supply.g.nodes[broke.unique_id]["exiting"]
-    # the others paid their burn out of cash
-    assert all(s.burn == s.base_burn for s in others)
+    assert all(s.burn == s.base_burn for s in others)  # no revenue: the base team only
 
 
-def test_a_startup_out_of_cash_that_closes_a_round_survives():
-    m = small_market(**{"startups.initial_count": 1, "vc.startup_round_probability": 1.0})
+def test_a_startup_short_of_runway_asks_for_its_net_burn_and_survives_on_the_round():
+    m = small_market(**{"startups.initial_count": 1})
     (s,) = m.startups
     set_cash(m, s, 0.0)
-    survivors, exited = startup.burn_raise_and_exit(m, [s], climate=10.0)
+    startup.burn_and_ask(m, [s])
+    sc = m.cfg.startups
+    assert s.ask == pytest.approx(sc.round_runway_months * s.base_burn)
+    seeds = hold_round(m.venture, [s], 0, sc.seed_round)
+    assert seeds.size == 0 and s.raised == pytest.approx(s.ask) and s.cash == pytest.approx(s.ask)
+    survivors, exited, _ = startup.exit_or_carry_on(m, [s])
     assert (survivors, exited, s.rounds) == ([s], [], 1)
-    # a round buys round_runway_months of burn (no traction: no premium)
-    assert s.cash == pytest.approx(m.cfg.startups.round_runway_months * s.base_burn)
 
 
-def test_burn_grows_with_gross_profit_and_is_paid_from_cash():
-    m = small_market(**{"startups.initial_count": 1, "vc.startup_round_probability": 0.0})
+def test_a_startup_whose_gross_profit_covers_its_burn_stops_raising_and_survives():
+    m = small_market(**{"startups.initial_count": 1, "startups.acquisition_probability": 0.0})
+    (s,) = m.startups
+    set_cash(m, s, 0.0)
+    s.revenue, s.token_cost = 5.0 * s.base_burn, 1.0 * s.base_burn  # gross profit 4x base
+    startup.burn_and_ask(m, [s])
+    share = m.cfg.startups.growth_spend_share
+    assert s.burn == pytest.approx(share * 4.0 * s.base_burn)  # hires with its gross profit
+    assert s.ask == 0.0  # no net burn: nothing to raise
+    survivors, exited, _ = startup.exit_or_carry_on(m, [s])
+    assert (survivors, exited) == ([s], [])
+
+
+def test_burn_follows_the_headcount_plan_and_is_paid_from_cash():
+    m = small_market(**{"startups.initial_count": 1})
     (s,) = m.startups
     s.revenue, s.token_cost = 3e6, 1e6
     cash = s.cash
     m.ledger.start_step()
-    startup.burn_raise_and_exit(m, [s], climate=1.0)
-    burn = s.base_burn + m.cfg.startups.reinvest_share * 2e6
+    startup.burn_and_ask(m, [s])
+    burn = max(s.base_burn, m.cfg.startups.growth_spend_share * 2e6)
     assert s.burn == pytest.approx(burn)
     assert m.ledger.step_flows["startup_burn"] == pytest.approx(min(burn, cash))
+
+
+def test_a_self_funding_startup_can_be_acquired_and_its_investors_are_paid():
+    m = small_market(**{"startups.initial_count": 1, "startups.acquisition_probability": 1.0})
+    (s,) = m.startups
+    s.revenue, s.token_cost = 5.0 * s.base_burn, 1.0 * s.base_burn
+    startup.burn_and_ask(m, [s])
+    lps = m.ledger.balance("limited_partners")
+    survivors, exited, acquired = startup.exit_or_carry_on(m, [s])
+    assert (survivors, exited, acquired) == ([], [s], 1)
+    price = m.cfg.vc.exit_revenue_multiple * 12.0 * s.revenue
+    assert m.ledger.balance("limited_partners") == pytest.approx(lps + price)
+    assert s not in m.agents
 
 
 def test_closing_returns_the_cash_left_to_investors():
@@ -117,30 +147,37 @@ def test_no_startup_switches_when_reviews_are_off():
 # ---------------------------------------------------------------- entry
 @pytest.mark.parametrize(("room", "entries"), [(0, 0), (2, 2)])
 def test_entry_never_goes_beyond_max_count(room, entries):
-    m = small_market(
-        **{
-            "startups.initial_count": 5,
-            "startups.max_count": 5 + room,
-            "startups.entry_rate_per_month": 1000.0,
-        }
-    )
+    m = small_market(**{"startups.initial_count": 5, "startups.max_count": 5 + room})
     startups = list(m.startups)
-    for s in startups:
-        s.revenue = s.burn  # incumbents cover their burn: founders are attracted
-    assert startup.enter(m, startups, climate=1.0) == entries
+    assert startup.enter(m, startups, np.full(10, 8e6)) == entries
     assert len(startups) == 5 + entries
 
 
-@pytest.mark.parametrize(("climate", "gross_over_burn"), [(0.0, 1.0), (1.0, 0.0)])
-def test_no_one_enters_in_a_frozen_climate_or_when_incumbents_earn_nothing(
-    climate, gross_over_burn
-):
-    m = small_market(**{"startups.entry_rate_per_month": 1000.0})
-    startups = list(m.startups)
-    for s in startups:
+def test_only_founders_whose_seed_was_funded_start_up_and_the_pool_pays_it():
+    m = small_market(**{"startups.initial_count": 5})
+    startups, pool = list(m.startups), m.ledger.balance("venture_capital")
+    m.ledger.start_step()
+    assert startup.enter(m, startups, np.array([8e6, 0.0, 5e6])) == 2
+    assert m.ledger.balance("venture_capital") == pytest.approx(pool - 13e6)
+    assert m.ledger.step_flows["vc_startups"] == pytest.approx(13e6)
+
+
+@pytest.mark.parametrize(("rate", "gross_over_burn"), [(0.0, 1.0), (1000.0, 0.0)])
+def test_no_founders_come_without_entry_or_when_incumbents_earn_nothing(rate, gross_over_burn):
+    m = small_market(**{"startups.entry_rate_per_month": rate})
+    for s in m.startups:
         s.revenue = gross_over_burn * s.burn
-    assert startup.enter(m, startups, climate=climate) == 0
-    assert startups == m.startups
+    assert startup.founders(m, m.startups) == 0
+
+
+def test_in_a_frozen_pool_no_seed_is_funded():
+    m = small_market(**{"startups.entry_rate_per_month": 1000.0})
+    m.ledger.transfer("venture_capital", "limited_partners", m.venture.balance, "test")
+    for s in m.startups:
+        s.revenue = s.burn
+    n = startup.founders(m, m.startups)
+    seeds = hold_round(m.venture, [], n, m.cfg.startups.seed_round)
+    assert n > 0 and (seeds == 0).all()
 
 
 # ---------------------------------------------------------------- markups
