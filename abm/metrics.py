@@ -111,6 +111,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "gpu_orders_h100e": ("H100e per month", "GPUs ordered by the clouds, all vendors"),
     "gpu_shipments_h100e": ("H100e per month", "GPUs shipped, all vendors"),
     "frontier_list_price": ("$ per million tokens", "posted price of the best model"),
+    # -- issue 11: credit
+    "defaults": ("count per month", "firms that defaulted (could not pay, borrow or raise)"),
+    "debt_written_off": ("$ per month", "debt lenders wrote off: their losses on defaults"),
+    "debt_total": ("$", "outstanding debt of all firms"),
+    "leverage_clouds": (
+        "years of EBITDA",
+        "hyperscalers' debt / their trailing 12-month EBITDA (0 when EBITDA is not positive)",
+    ),
     # bookkeeping
     "ledger_error": ("$", "absolute conservation residual of all accounts"),
     "ledger_volume": ("$ per month", "total of all transfers this step"),
@@ -254,6 +262,15 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["gpu_orders_h100e"] = sum(v.orders_h100e for v in vendors)
     out["gpu_shipments_h100e"] = h100e
     out["frontier_list_price"] = max(labs, key=lambda lab: lab.quality).price
+
+    # -- issue 11: credit
+    out["defaults"] = float(m.counters.get("defaults", 0))
+    out["debt_written_off"] = flows.get("write_off", 0.0) if m.steps > 0 else 0.0
+    firms = (*vendors, *clouds, *labs, *startups)
+    out["debt_total"] = sum(f.debt for f in firms)
+    out["leverage_clouds"] = _ratio(
+        sum(h.debt for h in clouds), sum(h.trailing_ebitda for h in clouds)
+    )
 
     out["ledger_error"] = m.ledger.error()
     out["ledger_volume"] = m.ledger.step_volume
