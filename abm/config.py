@@ -506,13 +506,6 @@ class HyperscalerConfig(_Section):
         ge=0,
         le=10,
     )
-    interest_rate_per_month: float = _p(
-        "fraction per month",
-        "assumption: ~5% a year",
-        "interest on debt",
-        ge=0,
-        le=0.1,  # 10% a month is 214% a year
-    )
     buyer_price_sensitivity: float = _p(
         "logit weight on log price",
         "assumption",
@@ -1040,6 +1033,50 @@ class VCConfig(_Section):
         return path
 
 
+# -- issue 11: credit
+class CreditConfig(_Section):
+    """Credit lines: limits, interest and what lenders recover when a firm defaults."""
+
+    interest_rate_per_month: float = _p(
+        "fraction per month",
+        "assumption: ~5% a year, near US investment-grade corporate yields in 2023-24",
+        "interest on every firm's debt",
+        ge=0,
+        le=0.1,  # 10% a month is 214% a year
+    )
+    max_leverage: float = _p(
+        "years of EBITDA",
+        "6x total debt / EBITDA raises concern (US Interagency Guidance on Leveraged Lending, "
+        "2013)",
+        "debt limit: at most this many times trailing 12-month EBITDA",
+        ge=0,
+        le=100,
+    )
+    min_interest_cover: float = _p(
+        "ratio",
+        "assumption: a typical maintenance covenant, EBITDA / interest of 2-3x, at its low end",
+        "debt limit: trailing EBITDA at least this many times a year's interest",
+        gt=0,
+        le=100,
+    )
+    loan_to_value: float = _p(
+        "fraction",
+        "assumption: equipment loans advance ~50-80% of resale value; GPU-backed facilities "
+        "(CoreWeave 2023-24) do not publish theirs",
+        "debt limit of a firm with a fleet: this share of its fleet's and buildings' resale value",
+        ge=0,
+        le=1,
+    )
+    fire_sale_discount: float = _p(
+        "fraction",
+        "assumption within 30-50%: distressed sellers sell to constrained industry buyers below "
+        "value (Shleifer & Vishny 1992)",
+        "discount on the resale value at which a defaulted cloud's assets sell to rivals",
+        ge=0,
+        lt=1,
+    )
+
+
 # --------------------------------------------------------------------------- end users
 class SegmentConfig(_Section):
     name: str = _p("name", "label", "the segment's name", min_length=1, max_length=100)
@@ -1232,6 +1269,7 @@ class Config(_Section):
     startups: StartupConfig
     vc: VCConfig
     end_users: EndUserConfig
+    credit: CreditConfig  # -- issue 11: credit
 
     @field_validator("name")
     @classmethod

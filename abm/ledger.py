@@ -24,6 +24,23 @@ SECTORS = (
     "lenders",
 )
 
+# -- issue 11: credit
+# A firm's operating result (EBITDA) is read from its cash flows by kind: what each
+# kind of transfer is to the payer and to the payee. Capital spending (GPUs bought,
+# construction, capacity), financing (borrowing, interest, repayment, equity rounds)
+# and asset sales are not operating; a kind not listed here is not operating.
+OPERATING: dict[str, tuple[bool, bool]] = {  # kind: (a cost to the payer, income to the payee)
+    "user_spend": (True, True),
+    "wholesale_tokens": (True, True),
+    "compute": (True, True),  # training compute included: R&D is expensed
+    "energy_opex": (True, True),
+    "foundry": (True, True),  # the vendor's cost of goods
+    "gpu_sales": (False, True),  # the vendor's revenue, the cloud's capital spending
+    "lab_staff": (True, True),
+    "vendor_opex": (True, True),
+    "startup_burn": (True, True),
+}
+
 
 class Ledger:
     """Balances of all accounts and a per-step record of flows by kind."""
@@ -31,6 +48,7 @@ class Ledger:
     def __init__(self) -> None:
         self._index: dict[Hashable, int] = {}
         self._balance = np.zeros(64)
+        self._operating = np.zeros(64)  # $ operating result this step, by account (EBITDA)
         self.step_volume = 0.0  # $ moved this step, all transfers
         self.step_flows: dict[str, float] = defaultdict(float)
         for sector in SECTORS:
@@ -43,6 +61,7 @@ class Ledger:
         i = len(self._index)
         if i >= len(self._balance):
             self._balance = np.concatenate([self._balance, np.zeros(len(self._balance))])
+            self._operating = np.concatenate([self._operating, np.zeros(len(self._operating))])
         self._index[key] = i
         return i
 
@@ -55,6 +74,11 @@ class Ledger:
     def __contains__(self, key: Hashable) -> bool:
         return key in self._index
 
+    def operating(self, keys) -> np.ndarray:
+        """Operating result this step (operating income less operating costs, $) of each
+        account in ``keys``: a firm's EBITDA for the month (see :data:`OPERATING`)."""
+        return self._operating[[self._index[k] for k in keys]]
+
     # ---------------------------------------------------------------- flows
     def transfer(self, src: Hashable, dst: Hashable, amount: float, kind: str) -> float:
         """Move ``amount`` dollars from ``src`` to ``dst``; returns the amount."""
@@ -62,11 +86,15 @@ class Ledger:
             raise ValueError(f"transfer {kind} {src!r}->{dst!r}: bad amount {amount!r}")
         if amount == 0.0:
             return 0.0
-        b = self._balance
-        b[self._index[src]] -= amount
-        b[self._index[dst]] += amount
+        b, si, di = self._balance, self._index[src], self._index[dst]
+        b[si] -= amount
+        b[di] += amount
         self.step_volume += amount
         self.step_flows[kind] += amount
+        op = OPERATING.get(kind)
+        if op is not None:
+            self._operating[si] -= amount * op[0]
+            self._operating[di] += amount * op[1]
         return amount
 
     def transfer_many(self, src, dst, amounts, kind: str) -> float:
@@ -85,14 +113,34 @@ class Ledger:
             )
         np.subtract.at(self._balance, si, amounts)
         np.add.at(self._balance, di, amounts)
+        op = OPERATING.get(kind)
+        if op is not None:
+            if op[0]:
+                np.subtract.at(self._operating, si, amounts)
+            if op[1]:
+                np.add.at(self._operating, di, amounts)
         total = float(amounts.sum())
         self.step_volume += total
         self.step_flows[kind] += total
         return total
 
+    def write_off(self, debtor: Hashable, amount: float) -> float:
+        """Lenders forgive ``amount`` of ``debtor``'s debt: a flow of kind ``write_off``.
+
+        A forgiven loan is a claim that vanishes, not a payment: no cash moves, so every
+        balance (and the conservation identity) is unchanged. The lenders' loss is what
+        they paid in and never get back; the entry records it (``step_flows``)."""
+        if not math.isfinite(amount) or amount < 0:
+            raise ValueError(f"write_off of {debtor!r}: bad amount {amount!r}")
+        if debtor not in self._index:
+            raise KeyError(f"write_off: no account {debtor!r}")
+        self.step_flows["write_off"] += amount
+        return amount
+
     def start_step(self) -> None:
         self.step_volume = 0.0
         self.step_flows = defaultdict(float)
+        self._operating[:] = 0.0
 
     # ---------------------------------------------------------------- checks
     def total(self) -> float:

@@ -134,6 +134,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "building_depreciation": ("$ per month", "all clouds' depreciation of data-centre buildings"),
     "gpus_scrapped": ("H100e per month", "GPUs retired by all clouds (Salter's rule)"),
     "dc_projects_cancelled": ("projects per month", "projects cancelled in permitting"),
+    # -- issue 11: credit
+    "defaults": ("count per month", "firms that defaulted (could not pay, borrow or raise)"),
+    "debt_written_off": ("$ per month", "debt lenders wrote off: their losses on defaults"),
+    "debt_total": ("$", "outstanding debt of all firms"),
+    "leverage_clouds": (
+        "years of EBITDA",
+        "hyperscalers' debt / their trailing 12-month EBITDA (0 when EBITDA is not positive)",
+    ),
     # bookkeeping
     "ledger_error": ("$", "absolute conservation residual of all accounts"),
     "ledger_volume": ("$ per month", "total of all transfers this step"),
@@ -301,6 +309,14 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["building_depreciation"] = sum(h.building_depreciation for h in clouds)
     out["gpus_scrapped"] = sum(h.scrapped_h100e for h in clouds)
     out["dc_projects_cancelled"] = float(sum(h.projects_cancelled for h in clouds))
+    # -- issue 11: credit
+    out["defaults"] = float(m.counters.get("defaults", 0))
+    out["debt_written_off"] = flows.get("write_off", 0.0) if m.steps > 0 else 0.0
+    firms = (*vendors, *clouds, *labs, *startups)
+    out["debt_total"] = sum(f.debt for f in firms)
+    out["leverage_clouds"] = _ratio(
+        sum(h.debt for h in clouds), sum(h.trailing_ebitda for h in clouds)
+    )
 
     out["ledger_error"] = m.ledger.error()
     out["ledger_volume"] = m.ledger.step_volume

@@ -41,6 +41,7 @@ from abm.agents.model_developer import (
 from abm.agents.vendor import GPUVendor, post_gpu_prices, ship_gpus
 from abm.config import Config, config_with_overrides, load_config
 from abm.ledger import Ledger
+from abm.market import credit
 from abm.market.pricing import candidate_ratios
 from abm.market.retail import RetailMarket, observe_retail_market
 from abm.market.settlement import deliver, deliver_many
@@ -113,7 +114,7 @@ class ComputeMarket(mesa.Model):
         self.date = month_label(cfg.simulation.start, -1)
         mc = cfg.model_developers
         self.ratios = candidate_ratios(mc.price_search_width, mc.price_candidates)
-        self.counters = {"entries": 0, "exits": 0, "acquisitions": 0}
+        self.counters = {"entries": 0, "exits": 0, "acquisitions": 0, "defaults": 0}
         self.vendors: list[GPUVendor] = []
         self.hyperscalers: list[Hyperscaler] = []
         self.labs: list[ModelDeveloper] = []
@@ -181,8 +182,9 @@ class ComputeMarket(mesa.Model):
         self.supply.start_step(self.steps)
         for a in (*self.vendors, *self.hyperscalers, *self.labs, *self.startups):
             a.start_step()
-        self.counters = {"entries": 0, "exits": 0, "acquisitions": 0}
+        self.counters = {"entries": 0, "exits": 0, "acquisitions": 0, "defaults": 0}
         self.exited = []
+        credit.remove_defaulted(self)  # firms that defaulted last month have left
         # 1. observe: posted prices and qualities, read from the sellers
         market = self.observe_market()
         # 2. demand, downstream to upstream
@@ -333,9 +335,13 @@ class ComputeMarket(mesa.Model):
         self.startups, self.exited, acquired = startup.exit_or_carry_on(self, self.startups)
         startup.review_suppliers(self, self.startups)
         entries = startup.enter(self, self.startups, seeds)
-        self.counters = {"entries": entries, "exits": len(self.exited), "acquisitions": acquired}
         revenue = sum(f.revenue for f in (*self.labs, *self.startups, *self.exited))
         self.venture.close_month(revenue, acquired, len(self.exited) - acquired, len(self.startups))
+        defaults = credit.close_month(self)  # interest, EBITDA, insolvent firms cure or default
+        self.counters = {
+            "entries": entries, "exits": len(self.exited),
+            "acquisitions": acquired, "defaults": defaults,
+        }  # fmt: skip
 
 
 def _reporter(name: str):

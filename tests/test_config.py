@@ -287,7 +287,15 @@ def test_a_config_without_extends_names_every_missing_key(tmp_path):
         load_config(tmp_path / "alone.toml")
     msg = str(err.value)
     expected = ["simulation.steps", "simulation.hours_per_month", "gpu", "datacenters"]
-    expected += ["hyperscalers", "neoclouds", "model_developers", "startups", "vc", "end_users"]
+    expected += [
+        "hyperscalers",
+        "neoclouds",
+        "model_developers",
+        "startups",
+        "vc",
+        "end_users",
+        "credit",
+    ]
     head = f"{tmp_path / 'alone.toml'}: missing keys "
     assert msg.startswith(head) and "\n" not in msg
     listed, _, hint = msg.removeprefix(head).partition(" (")

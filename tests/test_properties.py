@@ -65,7 +65,9 @@ def test_a_vendor_selling_below_cost_borrows_instead_of_going_negative(override)
     for _ in range(12):
         model.step()
         assert violations(model) == [], model.steps
+        # with no EBITDA it has no credit: lenders write off what it drew (issue 11)
         most_owed = max(most_owed, *(v.debt for v in model.vendors))
+        most_owed = max(most_owed, model.metrics["debt_written_off"])
     assert most_owed > 0
 
 

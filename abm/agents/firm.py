@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import mesa
+
+from abm.market import credit
+from abm.market.settlement import pay
 
 
 class Firm(mesa.Agent):
@@ -12,7 +16,10 @@ class Firm(mesa.Agent):
 
     Its cash is its account in ``model.ledger`` (keyed by ``unique_id``); its debt is
     what it owes the lenders, drawn on its credit line by obligations it could not
-    pay from cash (see :mod:`abm.market.settlement`)."""
+    pay from cash (see :mod:`abm.market.settlement`). The line is limited by leverage,
+    interest cover and, for a firm with a fleet, collateral (:mod:`abm.market.credit`);
+    a draw beyond the limit is recorded in ``over_limit`` and settled at the month end,
+    when the firm cures it or defaults."""
 
     layer = "firm"
 
@@ -20,6 +27,10 @@ class Firm(mesa.Agent):
         super().__init__(model)
         self.name = name if name is not None else f"{self.layer}-{self.unique_id}"
         self.debt = 0.0  # $ owed to lenders
+        # $ EBITDA of each of the last 12 months, as its cash flows showed it (Ledger.operating)
+        self.ebitda_months: deque[float] = deque(maxlen=credit.EBITDA_MONTHS)
+        self.over_limit = 0.0  # $ drawn this month beyond its credit limit: it could not pay
+        self.defaulted = False  # it defaulted and its assets are gone; it leaves the market
 
     @property
     def cash(self) -> float:
@@ -32,12 +43,51 @@ class Firm(mesa.Agent):
         self.model.ledger.open(self.unique_id)
         self.model.ledger.transfer(source, self.unique_id, amount, kind)
 
+    # ---------------------------------------------------------------- credit
+    @property
+    def trailing_ebitda(self) -> float:
+        """$ a year: EBITDA over the last 12 months (annualised while it has fewer)."""
+        months = self.ebitda_months
+        return sum(months) * credit.EBITDA_MONTHS / len(months) if months else 0.0
+
+    def collateral_value(self) -> float | None:
+        """$ a lender may secure a loan on; ``None``: an asset-light firm, lent to on
+        cash flow alone (a cloud overrides this with its fleet and buildings)."""
+        return None
+
+    def debt_capacity(self) -> float:
+        """$ it may owe, the tightest of its credit limits (:func:`credit.debt_capacity`)."""
+        return credit.debt_capacity(
+            self.trailing_ebitda, self.collateral_value(), self.model.cfg.credit
+        )
+
+    def credit_headroom(self) -> float:
+        """$ it can still borrow within its limits."""
+        return max(self.debt_capacity() - self.debt, 0.0)
+
     def borrow(self, amount: float) -> None:
-        """The credit line paid ``amount`` into its account (see settlement.pay)."""
+        """The credit line paid ``amount`` into its account (see settlement.pay). What the
+        headroom did not cover is recorded as ``over_limit``: an obligation it could not pay."""
+        self.over_limit += max(amount - self.credit_headroom(), 0.0)
         self.debt += amount
 
     def repaid(self, amount: float) -> None:
         self.debt -= amount
+
+    def pay_interest(self) -> None:
+        """The month's interest on its debt (an obligation)."""
+        rate = self.model.cfg.credit.interest_rate_per_month
+        pay(self.model.ledger, self, "lenders", self.debt * rate, "interest")
+
+    def close_books(self, ebitda: float) -> None:
+        """Book the month's EBITDA ($) into the trailing window lenders read."""
+        self.ebitda_months.append(ebitda)
+
+    def rescue_round(self, shortfall: float) -> float:
+        """Hook for investors: a firm about to default asks for ``shortfall`` $; an
+        override pays a round into its account and returns the $ raised. By default no
+        one answers."""
+        return 0.0
 
     def firm_row(self) -> dict[str, Any]:
         """Its row of the per-step firm panel (subclasses add their own state)."""

@@ -10,6 +10,7 @@ import numpy as np
 from abm.agents.firm import Firm
 from abm.agents.model_developer import cloud_shares, training_gpu_hours, trend_compute_price
 from abm.config import DataCentreConfig, HyperscalerConfig, NeocloudConfig, RegionConfig
+from abm.market.credit import FleetLot, lot_value, new_gpu_price
 from abm.market.demand import softmax
 from abm.market.pricing import best_response
 from abm.market.rationing import allocate_with_spillover, spillover_sales
@@ -523,7 +524,7 @@ class Hyperscaler(Firm):
     # ---------------------------------------------------------------- step 6: lifecycle
     def build_retire_and_service_debt(self) -> None:
         """The month's lifecycle: pay for construction, retire GPUs (Salter), book
-        depreciation, pay interest, and repay debt out of cash beyond a reserve of
+        depreciation, and repay debt out of cash beyond a reserve of
         three months of capex."""
         ledger = self.model.ledger
         labour, materials = self.build()
@@ -532,7 +533,6 @@ class Hyperscaler(Firm):
         self.building_capex = labour + materials
         written_off = self.retire()
         self.book_depreciation(written_off)
-        pay(ledger, self, "lenders", self.debt * self.cfg.interest_rate_per_month, "interest")
         reserve = 3.0 * (self.gpu_capex + self.building_capex)
         self.repaid(repay_debt(ledger, self, self.debt, reserve, share=0.2))
 
@@ -658,6 +658,49 @@ class Hyperscaler(Firm):
 
     def stage_counts(self) -> dict[str, float]:
         return {name: float(self.p_mw[self.p_stage == i].sum()) for i, name in enumerate(STAGES)}
+
+    # -- issue 11: credit
+    # its physical assets, array by array: a buyer of a share s of them gets s times the
+    # SCALED arrays (quantities and money) and the others as they are (per unit, per project)
+    ASSETS = (
+        "units", "perf", "kw", "vintage", "depreciation_per_month",
+        "inv_units", "inv_perf", "inv_kw", "inv_value",
+        "p_mw", "p_stage", "p_left", "p_cost",
+    )  # fmt: skip
+    SCALED = ("units", "depreciation_per_month", "inv_units", "p_mw", "p_cost")
+
+    def fleet_lot(self) -> FleetLot:
+        """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a lender or a
+        buyer sees them."""
+        return FleetLot(
+            arrays={k: getattr(self, k).copy() for k in self.ASSETS},
+            energized_mw=self.energized_mw,
+            build_cost_per_mw=self.dc.cost_per_mw
+            * self.region.cost_multiplier
+            * (1.0 + self.region.labour_share * self.region.labour_premium),
+            age_months=self.model.steps - self.vintage,
+        )
+
+    def collateral_value(self) -> float:
+        """$ its lenders secure loans on: the resale value of its fleet and buildings."""
+        return lot_value(
+            self.fleet_lot(), new_gpu_price(self.model.vendors), self.cfg.depreciation_months
+        )
+
+    def sell_fleet(self) -> FleetLot:
+        """Hand over all its physical assets (a defaulted cloud's fire sale)."""
+        lot = self.fleet_lot()
+        for k in self.ASSETS:
+            setattr(self, k, getattr(self, k)[:0])
+        self.energized_mw = 0.0
+        return lot
+
+    def buy_fleet(self, lot: FleetLot, share: float) -> None:
+        """Take ``share`` of a lot: GPUs keep their vintage, projects their stage."""
+        for k in self.ASSETS:
+            bought = lot.arrays[k] * share if k in self.SCALED else lot.arrays[k]
+            setattr(self, k, _grow(getattr(self, k), bought))
+        self.energized_mw += share * lot.energized_mw
 
 
 def partial_adjustment(

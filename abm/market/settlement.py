@@ -7,7 +7,11 @@ The payment rule, the same for every firm
   energy, construction work, the foundry's cost of goods and interest. If the
   payer's cash falls short, it draws the shortfall on its credit line: the
   lenders pay it in, and the firm's debt rises by the same amount
-  (:func:`pay`).
+  (:func:`pay`). The line is limited (:mod:`abm.market.credit`): the draw first
+  uses the firm's headroom; the part beyond it is still paid -- the goods were
+  delivered -- but the firm records it as ``over_limit`` (``Firm.borrow``): it
+  could not pay, and at the month end it cures that or defaults
+  (:func:`abm.market.credit.close_month`).
 * A **discretionary** outlay is paid only out of cash on hand: staff, operating
   expenses, startups' burn and the vendor's capacity expansion. A firm that is
   short spends what it has and no more (:func:`spend`).

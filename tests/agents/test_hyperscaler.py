@@ -242,7 +242,7 @@ def test_the_price_tends_to_the_user_cost_with_a_rent_only_while_capacity_binds(
 
 
 # ---------------------------------------------------------------- debt
-def test_debt_service_pays_interest_then_repays_a_fifth_of_cash_beyond_the_reserve():
+def test_debt_service_repays_a_fifth_of_cash_beyond_the_reserve():
     m = small_market()
     h = m.hyperscalers[0]
     set_projects(h, [], [], [], [])  # nothing to build this month
@@ -251,7 +251,7 @@ def test_debt_service_pays_interest_then_repays_a_fifth_of_cash_beyond_the_reser
     set_cash(m, h, 8e9)
     lenders = m.ledger.balance("lenders")
     h.build_retire_and_service_debt()
-    interest = 10e9 * h.cfg.interest_rate_per_month
+    interest = 0.0  # paid at the month end with every firm's (abm.market.credit.close_month)
     repaid = 0.2 * (8e9 - interest - 3.0 * 1e9)
     assert h.debt == pytest.approx(10e9 - repaid)
     assert h.cash == pytest.approx(8e9 - interest - repaid)
@@ -265,8 +265,8 @@ def test_interest_a_cloud_cannot_pay_from_cash_is_borrowed():
     set_projects(h, [], [], [], [])
     h.debt = 10e9
     set_cash(m, h, 0.0)
-    h.build_retire_and_service_debt()
-    assert h.debt == pytest.approx(10e9 * (1 + h.cfg.interest_rate_per_month))
+    h.pay_interest()
+    assert h.debt == pytest.approx(10e9 * (1 + m.cfg.credit.interest_rate_per_month))
     assert h.cash == pytest.approx(0.0)
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import mesa
 import numpy as np
 import pytest
 
+from abm.agents.firm import Firm
+from abm.config import load_config
 from abm.ledger import Ledger
 from abm.market.settlement import deliver, deliver_many, pay, repay_debt, spend, spend_many
 from abm.supply_graph import SupplyGraph
@@ -249,3 +252,33 @@ def test_deliver_many_keeps_cash_non_negative_for_a_firm_paying_twice():
     )  # fmt: skip
     assert ledger.balance(CLOUD) >= 0.0
     assert cloud.debt == 30.0
+
+
+# ---------------------------------------------------------------- limited credit (issue 11)
+@pytest.mark.parametrize(
+    ("cash", "ebitda_month", "amount", "borrowed", "over_limit"),
+    [
+        (100.0, 10.0, 40.0, 0.0, 0.0),  # paid from cash
+        (100.0, 10.0, 500.0, 400.0, 0.0),  # within the headroom: 6 x 120 = 720
+        (100.0, 10.0, 900.0, 800.0, 80.0),  # 720 borrowed within the limit, 80 beyond it
+        (0.0, 0.0, 50.0, 50.0, 50.0),  # no cash flow: no credit; still paid, all over the limit
+    ],
+)
+def test_an_obligation_draws_on_headroom_first_and_records_what_it_could_not_pay(
+    cash, ebitda_month, amount, borrowed, over_limit
+):
+    model = mesa.Model(rng=0)
+    model.ledger, model.supply, model.cfg = Ledger(), SupplyGraph(), load_config()
+
+    class Startup(Firm):
+        layer = "startup"
+
+    firm = Startup(model)
+    firm.open_account("households", cash)
+    firm.ebitda_months.extend([ebitda_month] * 12)
+    assert pay(model.ledger, firm, "energy_opex", amount, "energy_opex") == amount
+    assert model.ledger.balance("energy_opex") == amount  # the payee is paid in full
+    assert firm.debt == pytest.approx(borrowed)
+    assert firm.over_limit == pytest.approx(over_limit)
+    assert firm.cash == pytest.approx(max(cash - amount, 0.0))
+    assert model.ledger.total() == 0.0
