@@ -23,9 +23,9 @@ def frontier_lab(**over):
     ("quality_over_reference", "months", "factor"),
     [
         (0.0, 0.0, 1.0),  # the reference model today serves tokens_per_gpu_hour
-        (1.0, 0.0, 10**-0.5),  # 10x the compute: ~3.2x the parameters, ~3.2x fewer tokens
+        (1.0, 0.0, 10**-0.5),  # 10x the compute: ~3.2x the parameters (Chinchilla), fewer tokens
         (-1.0, 0.0, 10**0.5),
-        # a year on: serving software x2.5, and the same quality from a model a third the size
+        # a model of the same quality trained a year on is sqrt(3) smaller; software x2.5
         (0.0, 12.0, 2.5 * 3**0.5),
         (0.0, 24.0, 2.5**2 * 3.0),
     ],
@@ -35,7 +35,6 @@ def test_tokens_per_gpu_hour_fall_with_quality_and_rise_with_time(
 ):
     _, lab = frontier_lab(
         **{
-            "model_developers.size_cost_exponent": 0.5,
             "model_developers.serving_algo_gain_per_year": 2.5,
             "model_developers.training_algo_gain_per_year": 3.0,
         }
