@@ -350,7 +350,8 @@ class DistilledTier(ModelDeveloper):
     def active_params(self, months: float) -> float:
         """A fixed fraction of its parent's current model, whatever the month."""
         fraction = self.model.cfg.serving.distilled_param_fraction**self.rank
-        return self.parent.active_params(months) * fraction
+        self.active = self.parent.active_params(months) * fraction
+        return self.active
 
     def follow_parent(self) -> None:
         """Distilled from its parent's latest model: ``rank`` gaps below it, never worse."""
