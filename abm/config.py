@@ -436,6 +436,16 @@ class HyperscalerConfig(_Section):
         ge=0,
         le=MAX_DOLLARS,
     )
+    # -- issue 11: integration
+    parent_funding_per_year: float = _p(
+        "$ per cloud per year",
+        "big-4 operating cash flow 2023 ~$345B (Microsoft $88B FY2023, Alphabet $102B, "
+        "Amazon $85B, Meta $71B; 10-K filings) less shareholder payouts and non-AI capex; "
+        "assumption: about half is free for AI build-out",
+        "internal funding the parent company can put into the cloud's AI build-out",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
     initial_compute_price: float = _p(
         "$ per GPU-hour",
         "H100 ~$4.7 per hour at launch in 2023 (Latent Space)",
@@ -669,7 +679,9 @@ class ModelDeveloperConfig(_Section):
         "tokens per GPU-hour",
         "frontier models 30-100 tok/s per GPU under latency limits (serving benchmarks); "
         "70B offline peak ~2.8M/h (MLPerf)",
-        "serving throughput of a reference-quality model on an H100e",
+        "practical (latency-limited) serving throughput of a reference-quality model on an "
+        "H100e in January 2023; it scales with 1/active parameters and never exceeds the "
+        "hardware bound (serving section)",
         gt=0,
         le=1e9,  # ~280k tokens/s per GPU, 100x the offline peak of a 70B model
     )
@@ -680,19 +692,12 @@ class ModelDeveloperConfig(_Section):
         ge=0,
         le=MAX_QUALITY,
     )
-    size_cost_exponent: float = _p(
-        "elasticity",
-        "Chinchilla: parameters grow as compute^0.5",
-        "serving cost per token against raw training compute",
-        ge=0,
-        le=2,
-    )
     serving_algo_gain_per_year: float = _p(
         "x per year",
         "assumption: quantisation, batching, speculative decoding, MoE; with hardware and "
         "training gains the cost at fixed capability falls ~5-6x/yr, short of the ~10x/yr "
         "price fall (a16z)",
-        "tokens per GPU-hour gained from serving software",
+        "practical tokens per GPU-hour gained from serving software, until the hardware bound",
         ge=1,
         le=100,
     )
@@ -1237,6 +1242,110 @@ class EndUserConfig(_Section):
     )
 
 
+# --------------------------------------------------------------------------- serving
+# -- issue 11: serving
+class ServingConfig(_Section):
+    """The hardware bound on decode throughput, model size from training compute, and
+    the distilled tiers each frontier lab serves (see abm/market/serving.py)."""
+
+    hbm_bandwidth: float = _p(
+        "bytes per second",
+        "H100 SXM: 3.35 TB/s HBM3 (NVIDIA H100 datasheet)",
+        "memory bandwidth of one H100e",
+        gt=0,
+        le=1e15,
+    )
+    serving_peak_flops: float = _p(
+        "FLOP per second",
+        "H100 SXM: 1,979 TFLOP/s dense FP8 (NVIDIA H100 datasheet)",
+        "peak dense compute of one H100e at the serving precision",
+        gt=0,
+        le=1e18,
+    )
+    compute_efficiency: float = _p(
+        "fraction",
+        "assumption: upper end of the 0.3-0.5 of peak reached by large-batch decode "
+        "(Pope et al. 2022, Efficiently Scaling Transformer Inference)",
+        "achieved share of peak FLOP/s in the compute-bound regime",
+        gt=0,
+        le=1,
+    )
+    bytes_per_param: float = _p(
+        "bytes per parameter",
+        "FP8 weights, the usual H100 serving precision from 2024 (vLLM, TensorRT-LLM docs)",
+        "bytes read per active parameter per decode step",
+        gt=0,
+        le=8,
+    )
+    max_batch: float = _p(
+        "sequences per GPU",
+        "vLLM's default max_num_seqs = 256 (vLLM engine arguments)",
+        "largest decode batch the bound allows",
+        gt=0,
+        le=1e6,
+    )
+    kv_bytes_ratio: float = _p(
+        "ratio",
+        "Llama 3 70B (GQA, 8 KV heads, 80 layers): ~160 kB of FP8 KV per context token "
+        "against 70 GB of weights (Meta 2024) x ~2,000 tokens of mean context (assumption)",
+        "KV-cache bytes one sequence reads per decode step over the active weight bytes",
+        ge=0,
+        le=10,
+    )
+    training_peak_flops: float = _p(
+        "FLOP per second",
+        "H100 SXM: 989 TFLOP/s dense BF16 (NVIDIA H100 datasheet)",
+        "peak compute of one H100e in training",
+        gt=0,
+        le=1e18,
+    )
+    training_mfu: float = _p(
+        "fraction",
+        "GPT-4: ~2e25 FLOP ~ 1.6e7 H100-hours at ~40% utilisation (Epoch AI)",
+        "model FLOP utilisation of training runs",
+        gt=0,
+        le=1,
+    )
+    tokens_per_param: float = _p(
+        "tokens per parameter",
+        "compute-optimal D = 20 P (Hoffmann et al. 2022, Chinchilla)",
+        "training tokens per parameter: with C = 6 P D, P = sqrt(C / (6 x this))",
+        gt=0,
+        le=1e5,
+    )
+    active_param_fraction: float = _p(
+        "fraction",
+        "calibrated: GPT-4 reportedly ~280B active parameters (SemiAnalysis 2023) against "
+        "the ~430B Chinchilla-dense size of its compute; mixture-of-experts models are "
+        "trained on more tokens per active parameter",
+        "active parameters over the Chinchilla-optimal dense size",
+        gt=0,
+        le=1,
+    )
+    distilled_tiers: int = _p(
+        "tiers per frontier lab",
+        "assumption: GPT-4o mini, Claude Haiku, Gemini Flash and Flash-8B (price lists)",
+        "cheaper distilled models each frontier lab serves besides its frontier model",
+        ge=0,
+        le=5,
+    )
+    distilled_gap: float = _p(
+        "log10 H100-hours per tier",
+        "assumption: below the 0.8 raw-compute gap of Llama 3.1 70B to 405B (Meta 2024), "
+        "a distilled, over-trained model being worth more than its compute",
+        "quality gap of each tier to the one above it",
+        gt=0,
+        le=MAX_QUALITY,
+    )
+    distilled_param_fraction: float = _p(
+        "fraction per tier",
+        "Llama 3.1: 70B / 405B = 0.17, 8B / 70B = 0.11 (Meta 2024)",
+        "active parameters of each tier over those of the model above it",
+        gt=0,
+        lt=1,
+    )
+
+
 # --------------------------------------------------------------------------- top level
 class _CrossFieldError(ValueError):
     """A rule that ties several keys together; ``keys`` says which, for the error's origin."""
@@ -1270,6 +1379,8 @@ class Config(_Section):
     vc: VCConfig
     end_users: EndUserConfig
     credit: CreditConfig  # -- issue 11: credit
+    # -- issue 11: serving
+    serving: ServingConfig
 
     @field_validator("name")
     @classmethod

@@ -1,7 +1,8 @@
 """Checks of the model's accounting that hold at every step (used by tests and users).
 
 ``violations(model)`` lists every broken invariant in words; an empty list means
-money is conserved, no stock is negative, and goods delivered match goods received.
+money is conserved, no stock is negative, goods delivered match goods received, and no
+model serves faster than the hardware bound of its size (:mod:`abm.market.serving`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,34 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from abm.market.serving import SECONDS_PER_HOUR, bound_tokens_per_second
+
 if TYPE_CHECKING:
     from abm.model import ComputeMarket
 
 REL_TOL = 1e-6
+
+
+# -- issue 11: serving
+def _serving_violations(m: ComputeMarket, lab) -> list[str]:
+    """A model serves no faster than the hardware bound of its size allows: both the
+    throughput it planned with and the one it delivered (tokens sold per GPU-second
+    of serving compute), against the bound recomputed from its active parameters."""
+    bound = float(bound_tokens_per_second(lab.active, m.cfg.serving)) * (1 + 1e-9)
+    out = []
+    if lab.served_tokens_per_second > bound:
+        out.append(
+            f"{lab.name}: plans {lab.served_tokens_per_second:.6g} tokens/s per GPU above "
+            f"its hardware bound {bound:.6g}"
+        )
+    if lab.serving_gpu_hours > 0:
+        delivered = lab.tokens_sold * 1e6 / (lab.serving_gpu_hours * SECONDS_PER_HOUR)
+        if delivered > bound:
+            out.append(
+                f"{lab.name}: served {delivered:.6g} tokens/s per GPU above its hardware "
+                f"bound {bound:.6g}"
+            )
+    return out
 
 
 def violations(m: ComputeMarket) -> list[str]:
@@ -59,6 +84,7 @@ def violations(m: ComputeMarket) -> list[str]:
             > lab.compute_received * (1 + 1e-9) + 1e-6
         ):
             out.append(f"{lab.name}: used more compute than received")
+        out += _serving_violations(m, lab)
     for seg in m.segments:
         if (seg.demand < 0).any() or (seg.bought > seg.demand * (1 + 1e-12) + 1e-15).any():
             out.append(f"{seg.name}: negative demand or bought more than wanted")

@@ -22,6 +22,7 @@ SECTORS = (
     "energy_opex",  # electricity and operating costs of data centres
     "foundry_components",  # wafers, packaging, memory, building materials and equipment
     "lenders",
+    "parent_companies",  # the big four's parents: their non-AI cash flow funds AI build-out
 )
 
 # -- issue 11: credit

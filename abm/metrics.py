@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from abm.agents.model_developer import DISTILLED
 from abm.market.demand import saturating_growth
 
 if TYPE_CHECKING:
@@ -142,6 +143,33 @@ METRICS: dict[str, tuple[str, str]] = {
         "years of EBITDA",
         "hyperscalers' debt / their trailing 12-month EBITDA (0 when EBITDA is not positive)",
     ),
+    # -- issue 11: serving
+    "frontier_tokens_per_gpu_second": (
+        "tokens/s per H100e",
+        "served decode throughput of the best model this month",
+    ),
+    "frontier_serving_bound": (
+        "tokens/s per H100e",
+        "hardware bound on the best model's decode throughput (memory bandwidth and compute)",
+    ),
+    "frontier_active_params": ("billion parameters", "active parameters of the best model"),
+    "tier_tokens_per_gpu_second": (
+        "tokens/s per H100e",
+        "served throughput of the best lab's smallest distilled tier (0 without tiers)",
+    ),
+    "max_bound_ratio": (
+        "ratio",
+        "largest served throughput over hardware bound across models (never above 1)",
+    ),
+    "fixed_capability_active_params": (
+        "billion parameters",
+        "active parameters of the cheapest model at least as capable as the best at step 0",
+    ),
+    "fixed_capability_serving_cost": (
+        "$ per million tokens",
+        "that model's serving cost at this month's compute price",
+    ),
+    "tier_token_share": ("fraction", "share of model developers' tokens sold by distilled tiers"),
     # bookkeeping
     "ledger_error": ("$", "absolute conservation residual of all accounts"),
     "ledger_volume": ("$ per month", "total of all transfers this step"),
@@ -150,6 +178,31 @@ METRICS: dict[str, tuple[str, str]] = {
 
 def _ratio(num: float, den: float, default: float = 0.0) -> float:
     return num / den if den > 0 else default
+
+
+# -- issue 11: serving
+def _serving_metrics(m: ComputeMarket, labs: list, compute_price: float, lab_tokens: float):
+    """Throughput against the hardware bound, and what serves the fixed capability."""
+    best = max(labs, key=lambda lab: lab.quality)
+    tiers = [lab for lab in labs if lab.kind == DISTILLED and lab.parent is best]
+    capable = [lab for lab in labs if lab.quality >= m.quality_bar - 1e-9] or labs
+    cheapest = min(capable, key=lambda lab: lab.price)
+    return {
+        "frontier_tokens_per_gpu_second": best.served_tokens_per_second,
+        "frontier_serving_bound": best.bound_tokens_per_second,
+        "frontier_active_params": best.active / 1e9,
+        "tier_tokens_per_gpu_second": max((t.served_tokens_per_second for t in tiers), default=0.0),
+        "max_bound_ratio": max(
+            lab.served_tokens_per_second / lab.bound_tokens_per_second for lab in labs
+        ),
+        "fixed_capability_active_params": cheapest.active / 1e9,
+        "fixed_capability_serving_cost": compute_price
+        * 1e6
+        / (3600.0 * cheapest.served_tokens_per_second),
+        "tier_token_share": _ratio(
+            sum(lab.tokens_sold for lab in labs if lab.kind == DISTILLED), lab_tokens
+        ),
+    }
 
 
 def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
@@ -302,7 +355,9 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     neo = [h for h in clouds if h.kind == "neocloud"]
     fleet = np.array([h.installed_h100e for h in big])
     uc = np.array([h.user_cost for h in big])
-    out["user_cost"] = _ratio(float(fleet @ uc), float(fleet.sum()), float(uc.mean()))
+    out["user_cost"] = _ratio(
+        float(fleet @ uc), float(fleet.sum()), float(uc.mean()) if big else 0.0
+    )
     out["capex_neocloud"] = sum(h.gpu_capex + h.building_capex for h in neo)
     out["installed_neocloud"] = sum(h.installed_h100e for h in neo)
     out["compute_price_neocloud"] = float(np.mean([h.price for h in neo])) if neo else 0.0
@@ -317,6 +372,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["leverage_clouds"] = _ratio(
         sum(h.debt for h in clouds), sum(h.trailing_ebitda for h in clouds)
     )
+    out.update(_serving_metrics(m, labs, float(out["compute_price"]), lab_tokens))
 
     out["ledger_error"] = m.ledger.error()
     out["ledger_volume"] = m.ledger.step_volume

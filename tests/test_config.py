@@ -295,6 +295,7 @@ def test_a_config_without_extends_names_every_missing_key(tmp_path):
         "vc",
         "end_users",
         "credit",
+        "serving",
     ]
     head = f"{tmp_path / 'alone.toml'}: missing keys "
     assert msg.startswith(head) and "\n" not in msg

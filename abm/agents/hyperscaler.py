@@ -104,6 +104,7 @@ class Hyperscaler(Firm):
         self.inv_value = np.zeros(0)
         self.inv_vintage = np.zeros(0)
         self.energized_mw = self.used_mw * (1.0 + cfg.initial_power_headroom)
+        self.parent_available = 0.0  # $ of its parent's cash flow free for AI, not yet drawn
         # buildings in service: book depreciation per month and the month each was
         # energized (the January 2023 halls are booked as new)
         self.b_depreciation = np.array([self._project_cost(self.energized_mw) / self.b_life])
@@ -364,6 +365,10 @@ class Hyperscaler(Firm):
         )
         on_order = sum(v.backlog.get(self.unique_id, 0.0) for v in vendors)
         want = self.gpus_wanted(on_order, price)
+        # never order more than it can finance (cash, credit, the parent's free cash flow)
+        self.accrue_parent_funding()
+        affordable = self.financing_available(on_order * price) / price if price > 0 else 0.0
+        want = min(want, affordable)
         for v, share in zip(vendors, vendor_split, strict=True):
             v.take_order(self.unique_id, want * share)
         self.orders_h100e = want
@@ -533,8 +538,35 @@ class Hyperscaler(Firm):
         self.building_capex = labour + materials
         written_off = self.retire()
         self.book_depreciation(written_off)
+        self.draw_on_parent(self.debt)  # the parent pays down what the cloud borrowed
         reserve = 3.0 * (self.gpu_capex + self.building_capex)
         self.repaid(repay_debt(ledger, self, self.debt, reserve, share=0.2))
+
+    # -- issue 11: integration
+    def accrue_parent_funding(self) -> None:
+        """The parent's cash flow free for AI accrues monthly; what is not drawn within a
+        year goes to other uses (buybacks, other capex)."""
+        monthly = self.cfg.parent_funding_per_year / 12.0
+        self.parent_available = min(self.parent_available + monthly, 12.0 * monthly)
+
+    def draw_on_parent(self, amount: float) -> float:
+        """Internal funding from the parent company, at most what it has free ($)."""
+        amount = min(max(amount, 0.0), self.parent_available)
+        if amount > 0:
+            self.model.ledger.transfer("parent_companies", self.unique_id, amount, "parent_funding")
+            self.parent_available -= amount
+        return amount
+
+    def rescue_round(self, shortfall: float) -> float:
+        """A big-four cloud about to default is rescued by its parent, within its budget."""
+        return self.draw_on_parent(shortfall)
+
+    def financing_available(self, on_order_value: float) -> float:
+        """$ it can commit to new GPUs: cash, credit headroom and the parent's free
+        funding, less what it already owes for GPUs on order and buildings under way."""
+        committed = on_order_value + float(self.p_cost.sum())
+        funds = self.cash + self.credit_headroom() + self.parent_available
+        return max(funds - committed, 0.0)
 
     def build(self) -> tuple[float, float]:
         """Advance projects by a month. Returns ($ labour, $ materials) due for construction."""
@@ -747,6 +779,7 @@ def neocloud_config(cfg) -> HyperscalerConfig:
             "initial_pipeline_mw": nc.initial_pipeline_mw,
             "initial_cash": nc.initial_cash,
             "cost_of_capital": nc.cost_of_capital,
+            "parent_funding_per_year": 0.0,  # independent firms: no parent's cash flow
         }
     )
 

@@ -1,4 +1,5 @@
-"""Model developers: frontier labs that train, and open-weight hosts that serve others' models."""
+"""Model developers: frontier labs that train, their distilled tiers, and open-weight hosts
+that serve others' models."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from scipy import sparse
 
 from abm.agents.firm import Firm
 from abm.config import ModelDeveloperConfig
+from abm.market import serving
 from abm.market.demand import expected_sales, softmax
 from abm.market.pricing import best_response
-from abm.market.settlement import repay_debt, spend
+from abm.market.settlement import pay, repay_debt, spend
 
-FRONTIER, OPEN_WEIGHT = "frontier", "open_weight"
+FRONTIER, OPEN_WEIGHT, DISTILLED = "frontier", "open_weight", "distilled"
 
 
 def training_gpu_hours(budget, price, trend_price, cash, elasticity):
@@ -75,10 +77,12 @@ def optimal_training_budget(value: float, share: float, gamma: float, window: fl
 
 class ModelDeveloper(Firm):
     """A lab. Quality is log10 of the effective training compute (H100e GPU-hours
-    times the algorithmic-efficiency multiplier) of its latest model; serving
-    efficiency is tokens per GPU-hour, worse for bigger (better) models and better
-    every year through algorithms; the token price ($ per million tokens) is set by
-    profit seeking against the demand the lab reads from its market research."""
+    times the algorithmic-efficiency multiplier) of its latest model; its size
+    (active parameters) follows from the raw compute of that model, and serving
+    efficiency (tokens per GPU-hour) falls with size and rises with serving software,
+    never above the hardware bound (:mod:`abm.market.serving`); the token price ($
+    per million tokens) is set by profit seeking against the demand the lab reads
+    from its market research."""
 
     layer = "model_developer"
 
@@ -120,12 +124,20 @@ class ModelDeveloper(Firm):
         self.initial_quality = quality
         self.price = price
         self.run_share = run_share  # share of the training window's compute in the released model
+        self.tiers: list[ModelDeveloper] = []  # its distilled tiers (see DistilledTier)
         # past training compute consistent with today's quality
         per_month = 10.0**quality / run_share / cfg.training_window_months
         self.training_window: deque[float] = deque(
             [per_month] * cfg.training_window_months, maxlen=cfg.training_window_months
         )
+        # -- issue 11: serving. The model's size is fixed when it is trained: it is
+        # re-derived only when its quality changes (at that month's algorithms).
+        self.sized_quality = math.nan  # quality at which ``active`` was derived
+        self.active = 0.0  # active parameters of the model it serves
+        self.served_tokens_per_second = 0.0  # per H100e, this month (set by plan_serving)
+        self.bound_tokens_per_second = 0.0  # its hardware bound, the same month
         self.start_step()
+        self.plan_serving(0.0)
 
     def start_step(self) -> None:
         self.token_orders = 0.0  # mtok asked of it (direct users and resellers)
@@ -149,26 +161,53 @@ class ModelDeveloper(Firm):
     def is_frontier(self) -> bool:
         return self.kind == FRONTIER
 
-    def tokens_per_gpu_hour(self, months: float) -> float:
-        """Serving efficiency, tokens per H100e GPU-hour.
+    # -- issue 11: serving
+    def active_params(self, months: float) -> float:
+        """Active parameters of the model it serves: derived from its raw training
+        compute when its quality last changed, at that month's algorithmic multiplier.
+        A model does not shrink after it is trained; a better model is a new size."""
+        if self.quality != self.sized_quality:
+            algo = self.cfg.training_algo_gain_per_year ** (months / 12.0)
+            self.active = float(serving.active_params(self.quality, algo, self.model.cfg.serving))
+            self.sized_quality = self.quality
+        return self.active
 
-        Serving cost grows with model size, and size with the *raw* training compute
-        (``size_cost_exponent``: Chinchilla-optimal parameters grow as compute^0.5).
-        Raw compute is effective compute (10^quality) over the training-algorithm
-        multiplier, so a model of a given quality gets smaller every year; on top of
-        that, serving software (batching, quantisation, speculative decoding) improves
-        throughput every year."""
-        c = self.cfg
-        years = months / 12.0
-        raw_quality = self.quality - years * np.log10(c.training_algo_gain_per_year)
-        return (
-            c.tokens_per_gpu_hour
-            * 10.0 ** (-c.size_cost_exponent * (raw_quality - c.reference_quality))
-            * c.serving_algo_gain_per_year**years
+    def serving_bound(self, months: float) -> float:
+        """The hardware bound on its decode throughput, tokens/s per H100e."""
+        return float(
+            serving.bound_tokens_per_second(self.active_params(months), self.model.cfg.serving)
         )
+
+    def tokens_per_gpu_second(self, months: float) -> float:
+        """Served throughput, tokens/s per H100e: the practical throughput of the
+        reference model (``tokens_per_gpu_hour`` at ``reference_quality`` in month 0)
+        scaled by 1/active parameters and grown by serving software, never above the
+        model's hardware bound."""
+        c, sc = self.cfg, self.model.cfg.serving
+        practical = serving.practical_tokens_per_second(
+            self.active_params(months),
+            float(serving.active_params(c.reference_quality, 1.0, sc)),
+            c.tokens_per_gpu_hour,
+            c.serving_algo_gain_per_year,
+            months / 12.0,
+        )
+        return float(serving.served_tokens_per_second(practical, self.serving_bound(months)))
+
+    def tokens_per_gpu_hour(self, months: float) -> float:
+        """Serving efficiency, tokens per H100e GPU-hour."""
+        return serving.SECONDS_PER_HOUR * self.tokens_per_gpu_second(months)
 
     def serving_cost_per_mtok(self, compute_price: float, months: float) -> float:
         return compute_price * 1e6 / self.tokens_per_gpu_hour(months)
+
+    def plan_serving(self, months: float) -> None:
+        """GPU-h this month's token orders need, at this month's served throughput,
+        which it records with its bound (the invariant checks one against the other)."""
+        self.served_tokens_per_second = self.tokens_per_gpu_second(months)
+        self.bound_tokens_per_second = self.serving_bound(months)
+        self.serving_request = (
+            self.token_orders * 1e6 / (serving.SECONDS_PER_HOUR * self.served_tokens_per_second)
+        )
 
     # ---------------------------------------------------------------- step 2: demand
     def plan_compute(
@@ -185,7 +224,7 @@ class ModelDeveloper(Firm):
         labs to expect (``trend_price``); dearer compute shrinks them more than
         proportionally and cheaper compute enlarges them (``training_price_elasticity``),
         never spending more than the lab's cash."""
-        self.serving_request = self.token_orders * 1e6 / self.tokens_per_gpu_hour(months)
+        self.plan_serving(months)
         budget = training_budget if self.is_frontier else 0.0
         self.training_request = float(
             training_gpu_hours(
@@ -251,11 +290,17 @@ class ModelDeveloper(Firm):
             self.expected_growth = (1 - w) * self.expected_growth + w * growth
             self.expected_growth = min(max(self.expected_growth, -cap), cap)
         if market_revenue > 0:
-            share = self.revenue / market_revenue
+            share = self.group_revenue / market_revenue
             self.expected_market = (1 - w) * self.expected_market + w * market_revenue
             self.expected_share = (1 - w) * self.expected_share + w * share
         self.frontier_trend = (1 - w) * self.frontier_trend + w * max(frontier_change, 0.0)
         self.last_market_revenue = market_revenue
+
+    @property
+    def group_revenue(self) -> float:
+        """$ this month of its own column and its distilled tiers' (a frontier model's
+        training improves its tiers too, so the lab weighs the group's share)."""
+        return self.revenue + sum(t.revenue for t in self.tiers)
 
     def expected_margin(self, price: float, months: float) -> float:
         """Share of a token's price left after serving it at ``price`` ($ per GPU-h)."""
@@ -364,6 +409,7 @@ def found_labs(model, rng: np.random.Generator) -> list[ModelDeveloper]:
         lab = ModelDeveloper(model, mc, OPEN_WEIGHT, q, mc.initial_price_open, 1.0, 0.0)
         labs.append(lab)
         lab.open_account("limited_partners", mc.initial_cash_open)
+    labs += found_tiers(model, [lab for lab in labs if lab.is_frontier])
     for lab in labs:
         for h in model.hyperscalers:
             model.supply.connect(h.unique_id, lab.unique_id)
@@ -393,7 +439,9 @@ def expect_initial_market(model) -> None:
     revenue = expected_revenue(model)
     total = float(revenue.sum())
     mc = model.cfg.model_developers
-    for lab, r in zip(model.labs, revenue.tolist(), strict=True):
+    group = {lab.unique_id: r for lab, r in zip(model.labs, revenue.tolist(), strict=True)}
+    for lab in model.labs:
+        r = group[lab.unique_id] + sum(group[t.unique_id] for t in lab.tiers)
         lab.expected_market, lab.last_market_revenue = total, total
         lab.expected_share = r / total if total > 0 else 0.0
         lab.investor_growth = model.cfg.vc.normal_return
@@ -408,6 +456,89 @@ def credit_headroom(lab) -> float:
     """$ the lab could still borrow: its ``credit_headroom()`` if lending is modelled, else 0."""
     headroom = getattr(lab, "credit_headroom", None)
     return float(headroom()) if callable(headroom) else 0.0
+
+
+# -- issue 11: serving
+class DistilledTier(ModelDeveloper):
+    """A cheaper model a frontier lab serves beside its frontier model: tier ``rank``
+    is ``rank`` x ``distilled_gap`` below its parent in quality, with
+    ``distilled_param_fraction ** rank`` of its parent's active parameters.
+
+    It sells its own column of the retail market at its own profit-seeking price and
+    rents compute from the clouds like any lab, but does not train, pay staff or
+    raise: each month it follows its parent's latest model and sweeps its profit to
+    the parent (or has its loss covered by it) through the ledger."""
+
+    def __init__(self, model, parent: ModelDeveloper, rank: int) -> None:
+        sc = model.cfg.serving
+        self.parent = parent
+        self.rank = rank  # 1 = the tier just below the frontier model
+        super().__init__(
+            model,
+            parent.cfg,
+            DISTILLED,
+            parent.quality - rank * sc.distilled_gap,
+            parent.price * sc.distilled_param_fraction**rank,  # at its parent's markup
+            1.0,
+            0.0,
+        )
+        self.name = f"tier{rank}-{parent.name}"
+        parent.tiers.append(self)
+        self.profit_swept = 0.0  # $ paid to (+) or received from (-) its parent this month
+
+    def start_step(self) -> None:
+        super().start_step()
+        self.profit_swept = 0.0
+
+    def active_params(self, months: float) -> float:
+        """A fixed fraction of its parent's current model, whatever the month."""
+        fraction = self.model.cfg.serving.distilled_param_fraction**self.rank
+        self.active = self.parent.active_params(months) * fraction
+        return self.active
+
+    def follow_parent(self) -> None:
+        """Distilled from its parent's latest model: ``rank`` gaps below it, never worse."""
+        gap = self.model.cfg.serving.distilled_gap
+        self.quality = max(self.quality, self.parent.quality - self.rank * gap)
+
+    def sweep_to_parent(self) -> None:
+        """Month end: repay any credit drawn for compute, the parent covering a loss
+        (an obligation of the group), then pay the rest of its cash, its profit, to
+        the parent. It starts every month with no cash and no debt."""
+        ledger = self.model.ledger
+        self.repaid(repay_debt(ledger, self, self.debt, reserve=0.0, share=1.0))
+        if self.debt > 0:
+            loss = self.debt
+            pay(ledger, self.parent, self.unique_id, loss, "tier_loss")
+            self.repaid(repay_debt(ledger, self, self.debt, reserve=0.0, share=1.0))
+            self.profit_swept = -loss
+        profit = max(self.cash, 0.0)
+        ledger.transfer(self.unique_id, self.parent.unique_id, profit, "tier_profit")
+        self.profit_swept += profit
+
+    # the labs' month end (train_and_fund) calls these on every lab
+    def follow_open_frontier(self, frontier_quality: float) -> None:
+        self.follow_parent()
+
+    def pay_staff(self) -> None:
+        self.sweep_to_parent()  # no staff of its own: its month end is the sweep
+
+    def ask_for_round(self, months: float) -> float:
+        self.ask = 0.0  # its parent raises for the group
+        return 0.0
+
+
+def found_tiers(model, frontier: list[ModelDeveloper]) -> list[DistilledTier]:
+    """The distilled tiers of every frontier lab (``serving.distilled_tiers`` each),
+    with empty accounts: a tier's cash is its parent's."""
+    tiers = [
+        DistilledTier(model, lab, rank)
+        for lab in frontier
+        for rank in range(1, model.cfg.serving.distilled_tiers + 1)
+    ]
+    for tier in tiers:
+        tier.open_account("households", 0.0)
+    return tiers
 
 
 def post_token_prices(model, market, ratios: np.ndarray) -> None:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from abm.agents.model_developer import FRONTIER, OPEN_WEIGHT, training_gpu_hours
+from abm.agents.model_developer import DISTILLED, FRONTIER, OPEN_WEIGHT, training_gpu_hours
 
 from .conftest import set_cash, small_market
 
@@ -23,9 +23,9 @@ def frontier_lab(**over):
     ("quality_over_reference", "months", "factor"),
     [
         (0.0, 0.0, 1.0),  # the reference model today serves tokens_per_gpu_hour
-        (1.0, 0.0, 10**-0.5),  # 10x the compute: ~3.2x the parameters, ~3.2x fewer tokens
+        (1.0, 0.0, 10**-0.5),  # 10x the compute: ~3.2x the parameters (Chinchilla), fewer tokens
         (-1.0, 0.0, 10**0.5),
-        # a year on: serving software x2.5, and the same quality from a model a third the size
+        # a model of the same quality trained a year on is sqrt(3) smaller; software x2.5
         (0.0, 12.0, 2.5 * 3**0.5),
         (0.0, 24.0, 2.5**2 * 3.0),
     ],
@@ -35,7 +35,6 @@ def test_tokens_per_gpu_hour_fall_with_quality_and_rise_with_time(
 ):
     _, lab = frontier_lab(
         **{
-            "model_developers.size_cost_exponent": 0.5,
             "model_developers.serving_algo_gain_per_year": 2.5,
             "model_developers.training_algo_gain_per_year": 3.0,
         }
@@ -248,3 +247,90 @@ def test_firm_row_reports_the_labs_state():
         "tokens_sold",
     }
     assert (row["layer"], row["kind"], row["quality"]) == ("model_developer", FRONTIER, lab.quality)
+
+
+# ---------------------------------------------------------------- issue 11: serving
+def tiers_of(m, lab):
+    return sorted(
+        (t for t in m.labs if t.kind == DISTILLED and t.parent is lab), key=lambda t: t.rank
+    )
+
+
+def test_every_frontier_lab_serves_its_distilled_tiers_and_hosts_serve_none():
+    m = small_market(**{"serving.distilled_tiers": 2})
+    sc = m.cfg.serving
+    frontier = [lab for lab in m.labs if lab.kind == FRONTIER]
+    assert sum(lab.kind == DISTILLED for lab in m.labs) == 2 * len(frontier)
+    for lab in frontier:
+        tiers = tiers_of(m, lab)
+        assert [t.rank for t in tiers] == [1, 2]
+        for t in tiers:
+            assert t.quality == pytest.approx(lab.quality - t.rank * sc.distilled_gap)
+            assert t.active_params(0.0) == pytest.approx(
+                lab.active_params(0.0) * sc.distilled_param_fraction**t.rank
+            )
+            assert (t.training_budget, t.cash, t.debt) == (0.0, 0.0, 0.0)
+            # it can buy compute from every cloud and sell to every segment
+            assert all(m.supply.g.has_edge(h.unique_id, t.unique_id) for h in m.hyperscalers)
+            assert all(m.supply.g.has_edge(t.unique_id, s.unique_id) for s in m.segments)
+    assert not any(
+        lab.kind == DISTILLED for lab in small_market(**{"serving.distilled_tiers": 0}).labs
+    )
+
+
+def test_a_smaller_tier_serves_more_tokens_per_gpu_in_proportion_to_its_size():
+    m, lab = frontier_lab()
+    for t in tiers_of(m, lab):
+        ratio = t.tokens_per_gpu_second(6.0) / lab.tokens_per_gpu_second(6.0)
+        assert ratio == pytest.approx(m.cfg.serving.distilled_param_fraction**-t.rank)
+        assert t.serving_cost_per_mtok(2.0, 6.0) < lab.serving_cost_per_mtok(2.0, 6.0)
+
+
+def test_a_tier_follows_its_parents_latest_model_and_never_gets_worse():
+    m, lab = frontier_lab()
+    tier = tiers_of(m, lab)[0]
+    gap = m.cfg.serving.distilled_gap
+    lab.quality += 1.0
+    tier.follow_open_frontier(99.0)  # the labs' month end: a tier follows its parent, not the best
+    assert tier.quality == pytest.approx(lab.quality - gap)
+    tier.train(1e6)  # tiers do not train
+    assert tier.quality == pytest.approx(lab.quality - gap)
+    # its size follows the parent's new model, a fixed fraction of it
+    assert tier.active_params(12.0) == pytest.approx(
+        lab.active_params(12.0) * m.cfg.serving.distilled_param_fraction
+    )
+    lab.quality -= 2.0
+    tier.follow_parent()
+    assert tier.quality == pytest.approx(lab.quality + 2.0 - gap)
+
+
+def test_a_models_size_is_fixed_when_trained_and_a_new_model_is_sized_at_its_months_algorithms():
+    _, lab = frontier_lab()
+    size = lab.active_params(0.0)
+    assert lab.active_params(60.0) == size  # a frozen model does not shrink
+    lab.quality += 1.0  # a new model, ten times the effective compute, trained in month 24
+    algo = lab.cfg.training_algo_gain_per_year**2
+    assert lab.active_params(24.0) == pytest.approx(size * (10.0 / algo) ** 0.5)
+
+
+def test_a_tier_sweeps_its_profit_to_its_parent_and_its_parent_covers_its_loss():
+    m, lab = frontier_lab()
+    tier = tiers_of(m, lab)[0]
+    m.ledger.start_step()
+    parent_cash = lab.cash
+    m.ledger.transfer("households", tier.unique_id, 7e6, "user_spend")  # a month's profit
+    tier.pay_staff_and_raise(lab.quality, 1.0)  # the labs' month end: a tier sweeps
+    assert (tier.cash, tier.profit_swept, m.ledger.step_flows["tier_profit"]) == (0.0, 7e6, 7e6)
+    assert lab.cash == pytest.approx(parent_cash + 7e6)
+    # a loss: compute bought on credit beyond its revenue
+    m.ledger.start_step()
+    tier.start_step()
+    m.ledger.transfer("lenders", tier.unique_id, 5e6, "borrowing")
+    tier.borrow(5e6)
+    m.ledger.transfer(tier.unique_id, "households", 8e6, "test")  # compute 8, revenue 3
+    m.ledger.transfer("households", tier.unique_id, 3e6, "test")
+    tier.sweep_to_parent()
+    assert (tier.cash, tier.debt, tier.profit_swept) == (0.0, 0.0, -5e6)
+    assert m.ledger.step_flows["tier_loss"] == 5e6
+    assert lab.cash == pytest.approx(parent_cash + 7e6 - 5e6)
+    assert m.ledger.error() < 1e-3
