@@ -446,6 +446,32 @@ class HyperscalerConfig(_Section):
         ge=0,
         le=MAX_DOLLARS,
     )
+    own_ai_spend_initial: float = _p(
+        "$ per cloud per year",
+        "assumption anchored on the big four's own AI fleets: Meta alone planned ~600k H100e "
+        "by end-2024 (Zuckerberg, Jan 2024); ~0.5M H100e of own workloads across the four in "
+        "2023 at ~$2.5 per GPU-hour",
+        "the parent's own AI workloads (ads and feed ranking, search, assistants) in Jan 2023, "
+        "as a compute budget",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
+    own_ai_spend_growth_per_year: float = _p(
+        "x per year",
+        "assumption: own AI fleets grew ~2-3x in 2024 (Meta 600k H100e by end-2024 against "
+        "~150k H100 bought in 2023; Omdia shipment estimates)",
+        "early growth of the own-workload budget (logistic toward the ceiling)",
+        ge=1.0,
+        le=100.0,
+    )
+    own_ai_spend_ceiling: float = _p(
+        "$ per cloud per year",
+        "assumption: ~10% of a parent's ~$300B revenue (big-4 revenue 2024 ~$1.37T, 10-K "
+        "filings), below their R&D intensity of 13-15%",
+        "where the own-workload budget levels off",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
     initial_compute_price: float = _p(
         "$ per GPU-hour",
         "H100 ~$4.7 per hour at launch in 2023 (Latent Space)",

@@ -34,6 +34,7 @@ OPERATING: dict[str, tuple[bool, bool]] = {  # kind: (a cost to the payer, incom
     "user_spend": (True, True),
     "wholesale_tokens": (True, True),
     "compute": (True, True),  # training compute included: R&D is expensed
+    "own_ai_compute": (True, True),  # the parents' own workloads, at the posted price
     "energy_opex": (True, True),
     "foundry": (True, True),  # the vendor's cost of goods
     "gpu_sales": (False, True),  # the vendor's revenue, the cloud's capital spending

@@ -44,7 +44,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "compute_price": ("$ per GPU-hour", "volume-weighted price of compute sold (H100e GPU-hour)"),
     "compute_demand": ("GPU-hours per month", "compute asked for by model developers"),
     "compute_sold": ("GPU-hours per month", "compute delivered"),
-    "utilization": ("fraction", "compute sold over compute capacity"),
+    "utilization": ("fraction", "compute used (sold, plus own workloads) over compute capacity"),
     "compute_shortage": ("fraction", "unmet share of compute demand"),
     "capex": ("$ per month", "hyperscalers' spending on GPUs and buildings"),
     "dc_capacity_mw": ("MW", "energized data-centre capacity (IT load)"),
@@ -123,6 +123,13 @@ METRICS: dict[str, tuple[str, str]] = {
     "gpu_orders_h100e": ("H100e per month", "GPUs ordered by the clouds, all vendors"),
     "gpu_shipments_h100e": ("H100e per month", "GPUs shipped, all vendors"),
     "frontier_list_price": ("$ per million tokens", "posted price of the best model"),
+    # -- issue 11: integration
+    "own_ai_gpu_hours": (
+        "GPU-hours per month",
+        "compute the big four's parents used for their own products (ranking, search, "
+        "assistants); not in compute_sold",
+    ),
+    "own_ai_spend": ("$ per month", "what the parents paid their clouds for it"),
     # -- issue 11: cloud
     "user_cost": (
         "$ per GPU-hour",
@@ -246,10 +253,14 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     demand = sum(h.demand for h in clouds)
     # capacity when compute was sold: GPUs scrapped at the month's end still served
     capacity = sum(h.installed_h100e + h.scrapped_h100e for h in clouds) * hours
-    out["compute_price"] = _ratio(c_rev, sold, float(np.mean([h.price for h in clouds])))
+    own = sum(h.own_used for h in clouds)  # GPU-h of the big four's own workloads
+    own_rev = sum(h.own_revenue for h in clouds)
+    out["compute_price"] = _ratio(c_rev - own_rev, sold, float(np.mean([h.price for h in clouds])))
     out["compute_demand"] = demand
     out["compute_sold"] = sold
-    out["utilization"] = _ratio(sold, capacity)
+    out["utilization"] = _ratio(sold + own, capacity)
+    out["own_ai_gpu_hours"] = own
+    out["own_ai_spend"] = own_rev
     out["compute_shortage"] = max(0.0, _ratio(demand - sold, demand))
     # the big four only: the calibration target is big-4 capex (neoclouds separately below)
     out["capex"] = sum(h.gpu_capex + h.building_capex for h in clouds if h.kind == "hyperscaler")

@@ -301,6 +301,7 @@ class ComputeMarket(mesa.Model):
                     h.earn(q * h.price)
             lab.paid_for_compute(paid)
         for h in self.hyperscalers:
+            h.charge_parent()
             h.pay_energy()
         # clouds pay the vendor for GPUs delivered; the vendor pays the foundry
         for v, h, units in deliveries:

@@ -105,6 +105,7 @@ class Hyperscaler(Firm):
         self.inv_vintage = np.zeros(0)
         self.energized_mw = self.used_mw * (1.0 + cfg.initial_power_headroom)
         self.parent_available = 0.0  # $ of its parent's cash flow free for AI, not yet drawn
+        self.own_demand = self.own_used = self.own_revenue = 0.0  # its parent's own workloads
         # buildings in service: book depreciation per month and the month each was
         # energized (the January 2023 halls are booked as new)
         self.b_depreciation = np.array([self._project_cost(self.energized_mw) / self.b_life])
@@ -254,6 +255,8 @@ class Hyperscaler(Firm):
 
     def start_step(self) -> None:
         self.demand = self.sold = self.revenue = self.energy_cost = 0.0
+        self.own_demand = self.own_used = 0.0  # GPU-h of its parent's own workloads
+        self.own_revenue = 0.0  # $ its parent paid for them
         self.capacity_gpu_hours = self.gpu_hours  # at the time compute is sold
         self.gpu_capex = self.building_capex = self.orders_h100e = 0.0
         self.projects_started = self.projects_completed = self.projects_cancelled = 0
@@ -456,13 +459,43 @@ class Hyperscaler(Firm):
         self.sold = gpu_hours
         self.capacity_gpu_hours = capacity
 
+    # -- issue 11: integration
+    def own_ai_budget(self, months: float) -> float:
+        """$ per month its parent spends on compute for its own products (ranking, search,
+        assistants): a logistic path from ``own_ai_spend_initial`` toward
+        ``own_ai_spend_ceiling``, growing at first ``own_ai_spend_growth_per_year``."""
+        c = self.cfg
+        start, top = c.own_ai_spend_initial, c.own_ai_spend_ceiling
+        if start <= 0 or top <= 0:
+            return 0.0
+        g = math.log(c.own_ai_spend_growth_per_year) * months / 12.0
+        return top / (1.0 + (top / start - 1.0) * math.exp(-g)) / 12.0
+
+    def plan_own_workloads(self, months: float) -> float:
+        """GPU-h its own workloads ask this month: the budget at its own posted price
+        (the internal transfer price), so cheaper compute runs more of them."""
+        self.own_demand = self.own_ai_budget(months) / self.price if self.price > 0 else 0.0
+        return self.own_demand
+
+    def serve_own_workloads(self, capacity: float) -> float:
+        """Own workloads run first on its own fleet. Returns the GPU-h left for the market."""
+        self.own_used = min(self.own_demand, capacity)
+        return capacity - self.own_used
+
+    def charge_parent(self) -> None:
+        """The parent pays for the compute its products used, at the posted price."""
+        self.own_revenue = value = self.own_used * self.price
+        if value > 0:
+            self.model.ledger.transfer("parent_companies", self.unique_id, value, "own_ai_compute")
+            self.revenue += value
+
     # ---------------------------------------------------------------- step 4: settle
     def earn(self, revenue: float) -> None:
         self.revenue += revenue
 
     def pay_energy(self) -> None:
         """Power and operations for the GPU-hours it sold (an obligation)."""
-        self.energy_cost = self.sold * self.marginal_cost
+        self.energy_cost = (self.sold + self.own_used) * self.marginal_cost
         pay(self.model.ledger, self, "energy_opex", self.energy_cost, "energy_opex")
 
     def bought_gpus(self, value: float) -> None:
@@ -517,7 +550,7 @@ class Hyperscaler(Firm):
                     )[0]
                 )
             return
-        load = self.demand / capacity if capacity > 0 else 2.0
+        load = (self.demand + self.own_demand) / capacity if capacity > 0 else 2.0
         self.price = partial_adjustment(
             self.price,
             self.price_target(load),
@@ -780,6 +813,7 @@ def neocloud_config(cfg) -> HyperscalerConfig:
             "initial_cash": nc.initial_cash,
             "cost_of_capital": nc.cost_of_capital,
             "parent_funding_per_year": 0.0,  # independent firms: no parent's cash flow
+            "own_ai_spend_initial": 0.0,  # and no parent's products to serve
         }
     )
 
@@ -868,8 +902,9 @@ def order_gpus_and_plan(model, shares: np.ndarray) -> None:
         fleet = np.array([h.installed_h100e + h.inventory_h100e for h in model.hyperscalers])
         seen = requests.sum() * (fleet / fleet.sum() if fleet.sum() > 0 else shares)
     for h, demand, signal in zip(model.hyperscalers, asked, seen, strict=True):
+        own = h.plan_own_workloads(model.month)
         h.order_and_plan(
-            float(demand), float(signal), model.vendors, split, vendor_prices, newest_kw
+            float(demand), float(signal) + own, model.vendors, split, vendor_prices, newest_kw
         )
 
 
@@ -878,7 +913,7 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     ``shares`` is how labs split their requests across clouds (:func:`cloud_shares`
     at this month's prices). Returns GPU-h filled by [lab, cloud]."""
     requests = np.array([lab.compute_request for lab in model.labs])
-    capacities = np.array([h.gpu_hours for h in model.hyperscalers])
+    capacities = np.array([h.serve_own_workloads(h.gpu_hours) for h in model.hyperscalers])
     if model.cfg.hyperscalers.fixed_compute_price is not None:
         capacities = np.full(len(model.hyperscalers), np.inf)  # a passive layer never rations
     filled, _ = allocate_with_spillover(requests[:, None] * shares[None, :], capacities)
