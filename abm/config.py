@@ -905,7 +905,7 @@ class SegmentConfig(_Section):
     value_per_task_median: float = _p(
         "$ per task",
         "calibrated: ~$10-20 a month per adopted user (Copilot $10, ChatGPT Plus $20)",
-        "median value of a user's least valuable task",
+        "median reference task value: tasks_per_month of a user's tasks are worth more",
         gt=0,
         le=1e6,
     )
@@ -913,7 +913,7 @@ class SegmentConfig(_Section):
     tasks_per_month: float = _p(
         "tasks per month",
         "assumption",
-        "median tasks a month worth doing at the least valuable task's value",
+        "median tasks a month worth at least the user's reference value (January 2023)",
         gt=0,
         le=1e9,
     )
@@ -1003,15 +1003,16 @@ class EndUserConfig(_Section):
     )
     tokens_per_task_max_multiplier: float = _p(
         "ratio",
-        "5-30x (industry reports)",
-        "where that growth levels off",
+        "assumption: agent runs of ~1M tokens against 2023's ~1-3k-token chat turns; "
+        "far above the 5-30x of reasoning and agents so far (industry reports)",
+        "where that growth levels off (a ceiling no run reaches within 2023-2032)",
         ge=1,
         le=1e12,  # the bullwhip validation uses 1e12 for "never levels off"
     )
     value_range: float = _p(
         "ratio",
         "assumption",
-        "most over least valuable task of a user",
+        "a user's most valuable task over their reference value",
         gt=1,
         le=1e15,  # the textbook limits use 1e12 for "no truncation in reach"
     )
@@ -1032,6 +1033,23 @@ class EndUserConfig(_Section):
     )
     segments: list[SegmentConfig] = _p(
         "table list", "see each key", "end-user segments", min_length=1
+    )
+    # -- issue 11: demand
+    value_floor_ratio: float = _p(
+        "ratio",
+        "assumption: demand for computing stayed elastic through a ~1e10-fold fall in its "
+        "cost (Nordhaus 2007); so deep that few users reach it by 2032",
+        "a user's reference value over their least valuable task (where satiation starts)",
+        ge=1,
+        le=1e12,
+    )
+    tasks_per_quality: float = _p(
+        "log tasks per quality unit",
+        "calibrated: 2024 token volume growth (Microsoft, Google); below METR's ~3x a year "
+        "growth of the task length models complete (Kwa et al. 2025)",
+        "how many more tasks users hand to models as the frontier improves",
+        ge=0,
+        le=10,
     )
 
 

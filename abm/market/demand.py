@@ -1,14 +1,20 @@
 """End-user demand: plain functions on arrays, no Mesa.
 
-Each user has a number of tasks per month whose values follow a Pareto law above
-the user's least valuable task ``value`` ($), with tail index equal to the user's
-price elasticity and truncated at ``value * value_range``. A task is done when its
-value covers its cost (price per token times tokens per task). So, above the kink,
-a user's demand has constant price elasticity (the textbook case), below it the
-user is satiated, and a choke price exists even for inelastic users.
+Two channels, kept apart (H1):
 
-A better model makes every task more valuable: values scale with
-``exp(value_per_quality * (quality - reference_quality))``.
+* **Moves along the curve.** Each user has ``tasks`` tasks a month worth at least
+  a reference value ``value`` ($ per task). Task values follow a Pareto law with
+  tail index equal to the user's price elasticity: it reaches ``value_range`` times
+  above the reference and ``floor_ratio`` times below it (the least valuable task a
+  model could ever be handed). A task is done when its value covers its cost (price
+  per token times tokens per task), so between the floor and the top a user's demand
+  has constant price elasticity; below the floor the user is satiated, above the top
+  they buy nothing. A better model makes every task more valuable: values scale with
+  ``exp(value_per_quality * (quality - reference_quality))``.
+* **Shifts of the curve.** New users (Bass), more tasks as better models unlock new
+  uses (:func:`capability_shift`) and larger tasks (tokens per task, whose value
+  grows with their size: :func:`saturating_growth`). Each multiplies a user's
+  demand at every price and leaves the price response unchanged.
 """
 
 from __future__ import annotations
@@ -18,21 +24,50 @@ import numpy as np
 MTOK = 1e6  # tokens per million tokens
 
 
-def task_share(cost_per_task, value, elasticity, value_range):
-    """Share of a user's tasks worth doing at ``cost_per_task`` ($ per task)."""
-    x = np.maximum(np.asarray(cost_per_task, dtype=float), 1e-300) / value
-    tail = value_range ** (-np.asarray(elasticity, dtype=float))
-    share = (x ** (-np.asarray(elasticity, dtype=float)) - tail) / (1.0 - tail)
-    return np.clip(np.where(x <= 1.0, 1.0, share), 0.0, 1.0)
+def task_share(cost_per_task, value, elasticity, value_range, floor_ratio=1.0):
+    """Tasks worth doing at ``cost_per_task`` ($ per task), per task worth at least the
+    reference value ``value``: the Pareto tail ``(cost / value)**-e`` less the truncation
+    at ``value_range``; ``floor_ratio**e`` (all tasks, satiation) below the floor
+    ``value / floor_ratio``; 0 above the top."""
+    e = np.asarray(elasticity, dtype=float)
+    x = np.maximum(np.asarray(cost_per_task, dtype=float) / value, 1.0 / floor_ratio)
+    tail = value_range ** (-e)
+    return np.maximum((x ** (-e) - tail) / (1.0 - tail), 0.0)
 
 
 def token_demand(
-    price_mtok, quality_factor, tasks, tokens_per_task, value, elasticity, value_range
+    price_mtok,
+    quality_factor,
+    tasks,
+    tokens_per_task,
+    value,
+    elasticity,
+    value_range,
+    floor_ratio=1.0,
 ):
     """Million tokens a user buys per month at ``price_mtok`` ($ per million tokens)."""
     cost_per_task = price_mtok * tokens_per_task / MTOK
-    share = task_share(cost_per_task, value * quality_factor, elasticity, value_range)
+    share = task_share(cost_per_task, value * quality_factor, elasticity, value_range, floor_ratio)
     return tasks * tokens_per_task / MTOK * share
+
+
+def demand_elasticity(cost_per_task, value, elasticity, value_range, floor_ratio=1.0):
+    """A user's own-price elasticity of token demand, ``-dln(demand) / dln(price)``:
+    0 when satiated (cost below the floor), ``e x**-e / (x**-e - value_range**-e)``
+    (at least e, rising toward the choke price) between floor and top, NaN beyond
+    the top (no demand to respond)."""
+    e = np.asarray(elasticity, dtype=float)
+    x = np.asarray(cost_per_task, dtype=float) / value
+    tail_e, top = value_range ** (-e), x ** (-e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = e * top / (top - tail_e)
+    return np.where(x * floor_ratio <= 1.0, 0.0, np.where(x < value_range, inside, np.nan))
+
+
+def capability_shift(quality, start_quality: float, tasks_per_quality: float):
+    """How many more tasks users hand to models once capability reaches ``quality``:
+    ``exp(tasks_per_quality * (quality - start_quality))`` (1 at the start)."""
+    return np.exp(tasks_per_quality * (np.asarray(quality, dtype=float) - start_quality))
 
 
 def saturating_growth(months: float, growth_per_year: float, ceiling: float) -> float:
@@ -82,13 +117,15 @@ def bass_curve(p: float, q: float, t_years, initial_share: float = 0.0):
     return (1 - np.exp(-s * tt)) / (1 + (q / p) * np.exp(-s * tt))
 
 
-def aggregate_curve(log_x_grid, tasks, tokens_per_task, value, elasticity, value_range, weight):
+def aggregate_curve(
+    log_x_grid, tasks, tokens_per_task, value, elasticity, value_range, weight, floor_ratio=1.0
+):
     """Total demand (mtok per month) of a group of users at each quality-adjusted
     price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight.
 
     The law of :func:`token_demand` with one elasticity for the group, summed exactly
     in O((users + grid) log users): with ``c`` a user's log(cost per task / value) at
-    x = 1, a user is satiated where ``g + c <= 0``, buys the Pareto tail
+    x = 1, a user is satiated where ``g + c <= -ln floor_ratio``, buys the Pareto tail
     ``exp(-e (g + c))`` (less the truncation) up to ``g + c = ln value_range``, and
     nothing beyond; the tail factorises as ``exp(-e g) * exp(-e c)``, so sorted
     prefix sums give every grid point at once.
@@ -100,18 +137,18 @@ def aggregate_curve(log_x_grid, tasks, tokens_per_task, value, elasticity, value
     c, full = c[order], full[order]
     e = float(elasticity)
     tail = value_range ** (-e)
-    top = np.log(value_range)
+    top, bottom = np.log(value_range), -np.log(floor_ratio)
     shift = c.min() if c.size else 0.0  # keeps exp(-e c) at most 1
     tail_weight = full * np.exp(-e * (c - shift))
     cum_full = np.r_[0.0, np.cumsum(full)]
     # sums from the top: the terms fall with c, so a window's sum is a large part minus
     # a smaller one and never loses precision to the satiated users below it
     from_top = np.r_[np.cumsum(tail_weight[::-1])[::-1], 0.0]
-    lo = np.searchsorted(c, -g, side="right")  # users with c <= -g are satiated
+    lo = np.searchsorted(c, bottom - g, side="right")  # users with c <= floor - g are satiated
     hi = np.searchsorted(c, top - g, side="right")  # users with c > top - g buy nothing
-    satiated = cum_full[lo]
+    satiated = cum_full[lo] * floor_ratio**e
     pareto = np.exp(-e * (g + shift)) * (from_top[lo] - from_top[hi])
-    return satiated + (pareto - tail * (cum_full[hi] - cum_full[lo])) / (1.0 - tail)
+    return (satiated + pareto - tail * cum_full[hi]) / (1.0 - tail)
 
 
 def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):
