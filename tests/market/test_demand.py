@@ -8,6 +8,8 @@ from abm.market.demand import (
     aggregate_curve,
     bass_curve,
     bass_hazard,
+    capability_shift,
+    demand_elasticity,
     expected_sales,
     saturating_growth,
     softmax,
@@ -123,3 +125,64 @@ def test_aggregate_curve_is_exact_across_satiated_tail_and_choke_regions(e, valu
         rtol=1e-9,
         atol=1e-12 * max(direct),
     )
+
+
+# -- issue 11: demand without a hard ceiling
+def test_below_the_reference_value_the_pareto_tail_continues_down_to_the_floor():
+    # cost a hundredth of the reference value: (1/100)**-1.5 = 1000 tasks per reference task
+    assert float(task_share(0.01, 1.0, 1.5, 1e30, 1e4)) == pytest.approx(1000.0, rel=1e-9)
+    # below the floor (value / 1e4) the user is satiated: floor_ratio**e tasks per reference task
+    assert float(task_share(1e-6, 1.0, 1.5, 1e30, 1e4)) == pytest.approx(1e6, rel=1e-9)
+    # floor_ratio = 1 is the old law: satiated at the reference value
+    assert float(task_share(0.01, 1.0, 1.5, 1e30, 1.0)) == 1.0
+
+
+def test_a_deep_floor_keeps_elasticity_constant_through_a_thousandfold_price_fall():
+    """The demand ceiling of the old law: with the floor at the reference value, a
+    1000x price fall drives the elasticity to 0; with a floor 1e4 below, it stays e."""
+    p = np.array([1.0, 1.01]) * 1e-3  # a thousand times below the start ($1 per mtok)
+    cost = lambda price: price * 1000.0 / 1e6  # noqa: E731 (1000 tokens per task)
+    deep = token_demand(p, 1.0, 100.0, 1000.0, 1e-4, 1.5, 1e3, 1e4)
+    assert -np.log(deep[1] / deep[0]) / np.log(1.01) == pytest.approx(1.5, rel=1e-6)
+    shallow = token_demand(p, 1.0, 100.0, 1000.0, 1e-4, 1.5, 1e3, 1.0)
+    assert shallow[1] == shallow[0]  # satiated: no response at all
+    assert float(demand_elasticity(cost(p[0]), 1e-4, 1.5, 1e3, 1.0)) == 0.0
+
+
+def test_analytic_elasticity_matches_a_one_percent_price_change_on_every_branch():
+    value, e, top, floor = 1.0, 1.5, 100.0, 1e3
+    for cost in (1e-4, 0.5, 3.0, 90.0):  # satiated, tail below and above the reference, near choke
+        q0 = float(task_share(cost, value, e, top, floor))
+        q1 = float(task_share(cost * 1.0001, value, e, top, floor))
+        measured = -np.log(q1 / q0) / np.log(1.0001)
+        assert float(demand_elasticity(cost, value, e, top, floor)) == pytest.approx(
+            measured, rel=1e-3, abs=1e-9
+        )
+    assert np.isnan(demand_elasticity(200.0, value, e, top, floor))  # beyond the choke price
+
+
+@pytest.mark.parametrize(("e", "floor"), [(0.6, 10.0), (1.5, 1e4), (3.0, 1e3)])
+def test_aggregate_curve_is_exact_with_a_value_floor(e, floor):
+    rng = np.random.default_rng(3)
+    n = 300
+    tasks, tokens, value = (
+        rng.uniform(1, 10, n),
+        rng.uniform(100, 1e4, n),
+        np.exp(rng.normal(-5, 2, n)),
+    )
+    w = rng.uniform(0.5, 2, n)
+    grid = np.linspace(np.log(1e-6), np.log(1e5), 80)
+    direct = [
+        np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, e, 50.0, floor)) for g in grid
+    ]
+    np.testing.assert_allclose(
+        aggregate_curve(grid, tasks, tokens, value, e, 50.0, w, floor),
+        direct,
+        rtol=1e-9,
+        atol=1e-12 * max(direct),
+    )
+
+
+def test_capability_shift_is_one_at_the_start_and_grows_exponentially_in_quality():
+    assert float(capability_shift(7.0, 7.0, 0.25)) == 1.0
+    assert float(capability_shift(9.0, 7.0, 0.25)) == pytest.approx(np.exp(0.5))

@@ -40,3 +40,28 @@ def test_cheaper_compute_raises_tokens_always_and_spend_iff_demand_is_elastic(el
     assert after["user_spend"] / before["user_spend"] == pytest.approx(spend_ratio, rel=TOLERANCE)
     assert after["tokens"] > before["tokens"]
     assert (after["user_spend"] > before["user_spend"]) == (elasticity > 1.0)
+
+
+# -- issue 11: demand -- no hard ceiling in the baseline
+@pytest.mark.slow
+def test_baseline_demand_stays_elastic_through_2032_and_few_users_are_satiated():
+    """In the baseline the effective price elasticity (each buying user's response of
+    token demand to a 1% price change, population-weighted) stays above 1 in 2024 and
+    above 0.8 in every year to 2032: the value floor is not reached, so cheaper tokens
+    keep raising demand and user spend (Jevons) instead of running into satiation."""
+    _, df = run_baseline()
+    year = df["date"].str[:4]
+    by_year = df.iloc[1:].groupby(year.iloc[1:])
+    assert (by_year["demand_elasticity"].mean() > 0.8).all()
+    assert by_year["demand_elasticity"].mean()["2024"] > 1.0
+    assert (by_year["satiated_share"].max() < 0.05).all()
+    spend = by_year["user_spend"].sum()
+    assert spend["2032"] > spend["2029"]  # no collapse of spend late in the run
+
+
+def run_baseline():
+    import abm.runs
+    from abm.config import DEFAULT_CONFIG
+
+    result = abm.runs.run(DEFAULT_CONFIG, seed=1, steps=120, keep_model=True)
+    return result.model, result.metrics
