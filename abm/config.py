@@ -949,6 +949,17 @@ class SegmentConfig(_Section):
         gt=0,
         le=1e6,
     )
+    # -- issue 11: demand
+    income_per_month: float = _p(
+        "$ per month",
+        "people: BLS OEWS May 2023 US medians (software developers ~$132k, project management "
+        "specialists ~$99k, all occupations ~$48k a year) times 1/3 for the world (assumption); "
+        "firms: Gartner 2024 software + IT services ~$2.7T a year (assumption: half in these firms)",
+        "median monthly pay of a user (firms: software and IT-services budget) that AI work can "
+        "stand in for; users' budgets for AI are a share of it",
+        gt=0,
+        le=MAX_DOLLARS,
+    )
 
 
 class EndUserConfig(_Section):
@@ -1050,6 +1061,15 @@ class EndUserConfig(_Section):
         "how many more tasks users hand to models as the frontier improves",
         ge=0,
         le=10,
+    )
+    ai_budget_share_start: float = _p(
+        "fraction",
+        "Eloundou et al. 2023 (Science 2024): an LLM alone could at least halve the time of "
+        "~15% of US workers' tasks, so AI could stand in for ~0.15 x 0.5 of their work in 2023",
+        "the most of their income (firms: IT budget) users would spend on AI in January 2023; "
+        "its odds grow with the tasks better models unlock, so it rises toward 1, never above",
+        gt=0,
+        le=1,
     )
 
 

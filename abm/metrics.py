@@ -78,6 +78,10 @@ METRICS: dict[str, tuple[str, str]] = {
         "fraction",
         "share of buying users (population-weighted) below their value floor: every task done",
     ),
+    "budget_bound_share": (
+        "fraction",
+        "share of buying users (population-weighted) spending their whole AI budget",
+    ),
     "lab_markup": ("ratio", "model developers' token price over serving cost, volume-weighted"),
     "lab_revenue": ("$ per month", "model developers' token revenue"),
     "lab_operating_margin": (
@@ -132,13 +136,15 @@ def _ratio(num: float, den: float, default: float = 0.0) -> float:
 # -- issue 11: demand
 def demand_shift_metrics(segments) -> dict[str, float]:
     """The demand shifts users apply (the same in every segment) and how users sit on
-    their demand curves: mean own-price elasticity and the satiated share."""
+    their demand curves: mean own-price elasticity, the satiated share and the share
+    spending their whole budget."""
     buyers = sum(seg.buyers * seg.weight for seg in segments)
     return {
         "tokens_per_task_index": segments[0].tokens_per_task_multiplier,
         "tasks_index": segments[0].task_multiplier,
         "demand_elasticity": _ratio(sum(s.elasticity_sum * s.weight for s in segments), buyers),
         "satiated_share": _ratio(sum(s.satiated * s.weight for s in segments), buyers),
+        "budget_bound_share": _ratio(sum(s.budget_bound * s.weight for s in segments), buyers),
     }
 
 

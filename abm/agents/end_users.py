@@ -13,6 +13,7 @@ from abm.market.demand import (
     bass_hazard,
     capability_shift,
     saturating_growth,
+    share_of_income_for_ai,
 )
 
 NO_PROVIDER = -1
@@ -91,6 +92,12 @@ class EndUserSegment(mesa.Agent):
         self.elasticity_sum = 0.0  # sum over buying users of their own-price elasticity
         self.buyers = 0  # simulated users who bought this month
         self.satiated = 0  # of whom doing every task they have (below the value floor)
+        self.budget_bound = 0  # of whom spending their whole AI budget
+        # a user's budget is income * share for AI; income is spread across users as the
+        # reference value of their tasks (tasks * value), the median user earning the median
+        self._income_per_task_value = cfg.income_per_month / (
+            cfg.tasks_per_month * cfg.value_per_task_median
+        )
         self.demand_shock = 1.0  # segment-wide multiplier of tasks per month (mean 1)
         self._log_shock = 0.0
         # market research panel: a fixed sample that providers use to read this segment's demand
@@ -156,6 +163,22 @@ class EndUserSegment(mesa.Agent):
         return self.tokens_per_task_multiplier * self.task_multiplier * self.demand_shock
 
     @property
+    def ai_share(self) -> float:
+        """The most of their income users spend on AI this month: its odds grow with the
+        tasks better models unlock (:func:`abm.market.demand.share_of_income_for_ai`)."""
+        return share_of_income_for_ai(self.users_cfg.ai_budget_share_start, self.task_multiplier)
+
+    @property
+    def budget_per_value(self) -> float:
+        """Each user's monthly AI budget over the reference value of their tasks
+        (``tasks * value``): the same ratio for every user of the segment."""
+        return self._income_per_task_value * self.ai_share
+
+    def budgets(self) -> np.ndarray:
+        """Each user's AI budget this month ($): a share of their income, never above it."""
+        return self.budget_per_value * self.tasks * self.value
+
+    @property
     def tokens_per_task(self) -> np.ndarray:
         """Each user's tokens per task this month."""
         return self.base_tokens_per_task * self.tokens_per_task_multiplier
@@ -188,39 +211,53 @@ class EndUserSegment(mesa.Agent):
     def order_tokens(self, col_price: np.ndarray, col_quality_factor: np.ndarray) -> np.ndarray:
         """Each adopted user's tokens wanted at their provider's posted price; totals per column.
 
-        The law of :func:`abm.market.demand.token_demand`, in logs: one ``exp`` per user."""
+        The law of :func:`abm.market.demand.token_demand`, in logs, capped by what the
+        user's budget buys (budget / price): one ``exp`` per user."""
         col = self._col
         active = col >= 0
         safe = np.where(active, col, 0)
         if col_price.size == 0:
             self.demand = np.zeros(self.n)
-            self.elasticity_sum, self.buyers, self.satiated = 0.0, 0, 0
+            self.elasticity_sum, self.buyers, self.satiated, self.budget_bound = 0.0, 0, 0, 0
             return np.zeros(0)
-        z = np.log(col_price / col_quality_factor)[safe] + self._log_cost_ratio  # log(cost / value)
+        price = col_price[safe]
+        z = np.log(price / col_quality_factor[safe]) + self._log_cost_ratio  # log(cost / value)
         e, tail = self.elasticity, self.value_range ** (-self.elasticity)
         pareto = np.exp(-e * np.maximum(z, -np.log(self.floor_ratio)))  # satiated below the floor
         share = np.maximum(pareto - tail, 0.0) / (1.0 - tail)
-        self.demand = np.where(active, self._full_demand * self.shift * share, 0.0)
-        self.record_elasticity(active & (share > 0), pareto, tail, z)
+        wanted = self._full_demand * self.shift * share
+        affordable = np.divide(self.budgets(), price, out=price)  # mtok the budget buys
+        bound = wanted >= affordable
+        self.demand = np.where(active, np.minimum(wanted, affordable), 0.0)
+        self.record_elasticity(active & (share > 0), bound, pareto, tail, z)
         return np.bincount(safe, weights=self.demand * self.weight, minlength=col_price.size)
 
-    def record_elasticity(self, buying: np.ndarray, pareto, tail: float, z) -> None:
-        """Each buying user's own-price elasticity of token demand, summed: 0 when
-        satiated, ``e pareto / (pareto - tail)`` on the Pareto tail
+    def record_elasticity(self, buying: np.ndarray, bound: np.ndarray, pareto, tail, z) -> None:
+        """Each buying user's own-price elasticity of token demand, summed: 1 where the
+        budget binds (they spend it all whatever the price), else 0 when satiated and
+        ``e pareto / (pareto - tail)`` on the Pareto tail
         (:func:`abm.market.demand.demand_elasticity`, from this month's terms)."""
-        on_tail = buying & (z > -np.log(self.floor_ratio))
+        on_budget = buying & bound
+        on_tail = buying & ~bound & (z > -np.log(self.floor_ratio))
         eps = self.elasticity * pareto[on_tail] / (pareto[on_tail] - tail)
-        self.elasticity_sum = float(eps.sum())
+        self.elasticity_sum = float(eps.sum()) + float(on_budget.sum())
         self.buyers = int(buying.sum())
-        self.satiated = self.buyers - int(on_tail.sum())
+        self.budget_bound = int(on_budget.sum())
+        self.satiated = self.buyers - int(on_tail.sum()) - self.budget_bound
 
-    def demand_curve(self, log_x_grid: np.ndarray) -> np.ndarray:
+    def demand_curve(self, log_x_grid: np.ndarray, quality_factor) -> np.ndarray:
         """Market research: the segment's total demand (mtok/month) on a grid of log
-        quality-adjusted prices, read from the panel of adopted users."""
+        quality-adjusted prices, read from the panel of adopted users. Budgets are in
+        dollars, so where they bind demand depends on the model's quality factor too:
+        one curve per entry of ``quality_factor`` (rows of the result if an array)."""
         idx = self.panel[self.adopted[self.panel]]
+        qf = np.asarray(quality_factor, dtype=float)
         if idx.size == 0:
-            return np.zeros(len(log_x_grid))
+            return np.zeros((*qf.shape, len(log_x_grid)))
         scale = self.adopted.sum() / idx.size * self.weight * self.shift
+        # where the budget binds a user buys budget / (qf * x): per unit of task value
+        # and of the shift that scales the rest of their demand
+        budget = self.budget_per_value / (self.shift * qf)
         return aggregate_curve(
             log_x_grid,
             self.tasks[idx],
@@ -230,6 +267,7 @@ class EndUserSegment(mesa.Agent):
             self.value_range,
             np.full(idx.size, scale),
             self.floor_ratio,
+            budget,
         )
 
     # ---------------------------------------------------------------- step 3: delivery
