@@ -256,9 +256,11 @@ class EndUserSegment(mesa.Agent):
             return np.zeros((*qf.shape, len(log_x_grid)))
         scale = self.adopted.sum() / idx.size * self.weight * self.shift
         # where the budget binds a user buys budget / (qf * x): per unit of task value
-        # and of the shift that scales the rest of their demand
-        budget = self.budget_per_value / (self.shift * qf)
-        return aggregate_curve(
+        # and of the shift that scales the rest of their demand; one curve per distinct
+        # quality factor (resellers share their lab's)
+        distinct, which = np.unique(qf, return_inverse=True)
+        budget = self.budget_per_value / (self.shift * distinct)
+        curves = aggregate_curve(
             log_x_grid,
             self.tasks[idx],
             self.base_tokens_per_task[idx],
@@ -269,6 +271,7 @@ class EndUserSegment(mesa.Agent):
             self.floor_ratio,
             budget,
         )
+        return curves[which.reshape(qf.shape)]
 
     # ---------------------------------------------------------------- step 3: delivery
     def receive(self, fill_by_col: np.ndarray) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import optimize
 
 MTOK = 1e6  # tokens per million tokens
+_RTOL = 4 * float(np.finfo(float).eps)  # relative accuracy of the budget roots
 
 
 def task_share(cost_per_task, value, elasticity, value_range, floor_ratio=1.0):
@@ -144,8 +145,8 @@ def spend_peak(elasticity: float, value_range: float, floor_ratio: float = 1.0) 
     """The log cost ratio where :func:`spend_ratio` peaks: the value floor when e >= 1,
     else ``max(floor, ln R + ln(1 - e) / e)`` (where ``(1 - e) x**-e = R**-e``)."""
     e = float(elasticity)
-    inner = np.log(value_range) + np.log(1.0 - e) / e if e < 1.0 else -np.inf
-    return float(max(-np.log(floor_ratio), inner))
+    inner = math.log(value_range) + math.log(1.0 - e) / e if e < 1.0 else -math.inf
+    return max(-math.log(floor_ratio), inner)
 
 
 def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float):
@@ -163,8 +164,8 @@ def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float)
     if kappa < at_floor:  # satiated users spend share(floor) * e^y: a closed form
         lo = floor + math.log(kappa / at_floor)
     else:  # the rising part of the tail (e < 1)
-        lo = optimize.brentq(ratio, floor, peak, xtol=1e-14, rtol=4 * np.finfo(float).eps)
-    hi = optimize.brentq(ratio, peak, top, xtol=1e-14, rtol=4 * np.finfo(float).eps)
+        lo = optimize.brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL)
+    hi = optimize.brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL)
     return lo, hi
 
 
@@ -176,9 +177,8 @@ def budget_interval(budget_per_value, elasticity, value_range, floor_ratio=1.0):
     because the spend ratio has one peak. Where it never binds, ``lo = hi`` = the peak."""
     kappa = np.asarray(budget_per_value, dtype=float)
     e = float(elasticity)
-    uniq, inverse = np.unique(kappa, return_inverse=True)
-    edges = np.array([_bound_edges(float(k), e, value_range, floor_ratio) for k in uniq])
-    edges = edges.reshape(-1, 2)[inverse.reshape(kappa.shape)]
+    edges = [_bound_edges(k, e, value_range, floor_ratio) for k in kappa.ravel().tolist()]
+    edges = np.array(edges).reshape(*kappa.shape, 2)
     return edges[..., 0], edges[..., 1]
 
 
@@ -243,8 +243,10 @@ def _interp_rows(x, grid, values):
     """``np.interp(x[k], grid, values[k])`` for every row k at once (ends held flat)."""
     i = np.clip(np.searchsorted(grid, x), 1, grid.size - 1)
     t = np.clip((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0, 1.0)
-    left = np.take_along_axis(values, i - 1, axis=1)
-    return left + t * (np.take_along_axis(values, i, axis=1) - left)
+    flat = values.reshape(-1)
+    at = i + grid.size * np.arange(x.shape[0])[:, None]  # flat index of each row's point
+    left = flat[at - 1]
+    return left + t * (flat[at] - left)
 
 
 def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):
