@@ -1138,7 +1138,7 @@ class SegmentConfig(_Section):
     value_per_task_median: float = _p(
         "$ per task",
         "calibrated: ~$10-20 a month per adopted user (Copilot $10, ChatGPT Plus $20)",
-        "median value of a user's least valuable task",
+        "median reference task value: tasks_per_month of a user's tasks are worth more",
         gt=0,
         le=1e6,
     )
@@ -1146,7 +1146,7 @@ class SegmentConfig(_Section):
     tasks_per_month: float = _p(
         "tasks per month",
         "assumption",
-        "median tasks a month worth doing at the least valuable task's value",
+        "median tasks a month worth at least the user's reference value (January 2023)",
         gt=0,
         le=1e9,
     )
@@ -1181,6 +1181,17 @@ class SegmentConfig(_Section):
         "share of the simulated users given to this segment, relative to the others",
         gt=0,
         le=1e6,
+    )
+    # -- issue 11: demand
+    income_per_month: float = _p(
+        "$ per month",
+        "people: BLS OEWS May 2023 US medians (software developers ~$132k, project management "
+        "specialists ~$99k, all occupations ~$48k a year) times 1/3 for the world (assumption); "
+        "firms: Gartner 2024 software + IT services ~$2.7T a year (assumption: half in these firms)",
+        "median monthly pay of a user (firms: software and IT-services budget) that AI work can "
+        "stand in for; users' budgets for AI are a share of it",
+        gt=0,
+        le=MAX_DOLLARS,
     )
 
 
@@ -1236,15 +1247,16 @@ class EndUserConfig(_Section):
     )
     tokens_per_task_max_multiplier: float = _p(
         "ratio",
-        "5-30x (industry reports)",
-        "where that growth levels off",
+        "assumption: agent runs of ~1M tokens against 2023's ~1-3k-token chat turns; "
+        "far above the 5-30x of reasoning and agents so far (industry reports)",
+        "where that growth levels off (a ceiling no run reaches within 2023-2032)",
         ge=1,
         le=1e12,  # the bullwhip validation uses 1e12 for "never levels off"
     )
     value_range: float = _p(
         "ratio",
         "assumption",
-        "most over least valuable task of a user",
+        "a user's most valuable task over their reference value",
         gt=1,
         le=1e15,  # the textbook limits use 1e12 for "no truncation in reach"
     )
@@ -1265,6 +1277,32 @@ class EndUserConfig(_Section):
     )
     segments: list[SegmentConfig] = _p(
         "table list", "see each key", "end-user segments", min_length=1
+    )
+    # -- issue 11: demand
+    value_floor_ratio: float = _p(
+        "ratio",
+        "assumption: demand for computing stayed elastic through a ~1e10-fold fall in its "
+        "cost (Nordhaus 2007); so deep that few users reach it by 2032",
+        "a user's reference value over their least valuable task (where satiation starts)",
+        ge=1,
+        le=1e12,
+    )
+    tasks_per_quality: float = _p(
+        "log tasks per quality unit",
+        "calibrated: 2024 token volume growth (Microsoft, Google); below METR's ~3x a year "
+        "growth of the task length models complete (Kwa et al. 2025)",
+        "how many more tasks users hand to models as the frontier improves",
+        ge=0,
+        le=10,
+    )
+    ai_budget_share_start: float = _p(
+        "fraction",
+        "Eloundou et al. 2023 (Science 2024): an LLM alone could at least halve the time of "
+        "~15% of US workers' tasks, so AI could stand in for ~0.15 x 0.5 of their work in 2023",
+        "the most of their income (firms: IT budget) users would spend on AI in January 2023; "
+        "its odds grow with the tasks better models unlock, so it rises toward 1, never above",
+        gt=0,
+        le=1,
     )
 
 

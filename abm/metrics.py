@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from abm.agents.model_developer import DISTILLED
-from abm.market.demand import saturating_growth
 
 if TYPE_CHECKING:
     from abm.model import ComputeMarket
@@ -70,7 +69,21 @@ METRICS: dict[str, tuple[str, str]] = {
     "token_shortage": ("fraction", "unmet share of end users' token demand"),
     "user_spend": ("$ per month", "end users' spending on tokens, all channels"),
     "adoption": ("fraction", "population-weighted share of end users who have adopted"),
+    # -- issue 11: demand
     "tokens_per_task_index": ("ratio", "tokens per task relative to the start (demand shift)"),
+    "tasks_index": ("ratio", "tasks per user unlocked by better models, relative to the start"),
+    "demand_elasticity": (
+        "elasticity",
+        "mean over buying users (population-weighted) of -dln(own token demand)/dln(price)",
+    ),
+    "satiated_share": (
+        "fraction",
+        "share of buying users (population-weighted) below their value floor: every task done",
+    ),
+    "budget_bound_share": (
+        "fraction",
+        "share of buying users (population-weighted) spending their whole AI budget",
+    ),
     "lab_markup": ("ratio", "model developers' token price over serving cost, volume-weighted"),
     "lab_revenue": ("$ per month", "model developers' token revenue"),
     "lab_operating_margin": (
@@ -212,6 +225,21 @@ def _serving_metrics(m: ComputeMarket, labs: list, compute_price: float, lab_tok
     }
 
 
+# -- issue 11: demand
+def demand_shift_metrics(segments) -> dict[str, float]:
+    """The demand shifts users apply (the same in every segment) and how users sit on
+    their demand curves: mean own-price elasticity, the satiated share and the share
+    spending their whole budget."""
+    buyers = sum(seg.buyers * seg.weight for seg in segments)
+    return {
+        "tokens_per_task_index": segments[0].tokens_per_task_multiplier,
+        "tasks_index": segments[0].task_multiplier,
+        "demand_elasticity": _ratio(sum(s.elasticity_sum * s.weight for s in segments), buyers),
+        "satiated_share": _ratio(sum(s.satiated * s.weight for s in segments), buyers),
+        "budget_bound_share": _ratio(sum(s.budget_bound * s.weight for s in segments), buyers),
+    }
+
+
 def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     vendors, clouds, labs, startups, segments = (
         m.vendors,
@@ -298,14 +326,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["frontier_quality"] = max(lab.quality for lab in labs)
     pop = sum(seg.cfg.population for seg in segments)
     out["adoption"] = sum(seg.population_adopted for seg in segments) / pop
-    uc = m.cfg.end_users
-    out["tokens_per_task_index"] = (
-        saturating_growth(
-            max(m.month, 0), uc.tokens_per_task_growth_per_year, uc.tokens_per_task_max_multiplier
-        )
-        if m.steps > 0
-        else 1.0
-    )
+    out.update(demand_shift_metrics(segments))
     serving = sum(lab.serving_cost for lab in labs)
     out["lab_markup"] = _ratio(lab_rev, serving, 0.0)
     operating = lab_rev - serving - sum(lab.amortised_training + lab.staff_paid for lab in labs)

@@ -87,7 +87,7 @@ def test_a_prefix_keeps_only_the_keys_under_it():
     r = abm("end_users.segments.1")
     assert r.returncode == 0, r.stderr
     keys = [line.split()[0] for line in r.stdout.splitlines()[3:]]
-    assert len(keys) == 14 and all(k.startswith("end_users.segments.1.") for k in keys)
+    assert len(keys) == 15 and all(k.startswith("end_users.segments.1.") for k in keys)
     one = abm("gpu.first_generation", "--json")
     assert [row["key"] for row in json.loads(one.stdout)] == ["gpu.first_generation"]
 

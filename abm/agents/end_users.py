@@ -7,7 +7,14 @@ import numpy as np
 from scipy import stats
 
 from abm.config import EndUserConfig, SegmentConfig
-from abm.market.demand import MTOK, aggregate_curve, bass_hazard, saturating_growth
+from abm.market.demand import (
+    MTOK,
+    aggregate_curve,
+    bass_hazard,
+    capability_shift,
+    saturating_growth,
+    share_of_income_for_ai,
+)
 
 NO_PROVIDER = -1
 
@@ -30,16 +37,25 @@ def column_of(col_of: np.ndarray, provider: np.ndarray) -> np.ndarray:
 class EndUserSegment(mesa.Agent):
     """Programmers, analysts, product managers or enterprises.
 
-    Every simulated user is an individual with their own value per task ($),
-    tasks per month, tokens per task, adoption state and provider (the
+    Every simulated user is an individual with their own reference value per task
+    ($), tasks per month, tokens per task, adoption state and provider (the
     ``unique_id`` of a model developer, for the direct channel, or of a startup).
     Each stands for ``weight`` real users, so aggregates are in real-world units
-    whatever the simulated population.
+    whatever the simulated population. The demand shifts (tokens per task, tasks
+    unlocked by capability, the demand shock) are segment-wide scalars that multiply
+    every user's demand at any price (:mod:`abm.market.demand`).
     """
 
     layer = "segment"
 
-    def __init__(self, model, cfg: SegmentConfig, users: EndUserConfig, n_users: int) -> None:
+    def __init__(
+        self,
+        model,
+        cfg: SegmentConfig,
+        users: EndUserConfig,
+        n_users: int,
+        start_quality: float = 0.0,
+    ) -> None:
         super().__init__(model)
         rng = model.stream("users")
         self.name = cfg.name
@@ -49,6 +65,8 @@ class EndUserSegment(mesa.Agent):
         self.weight = cfg.population / n_users
         self.elasticity = users.price_elasticity * cfg.elasticity_scale
         self.value_range = users.value_range
+        self.floor_ratio = users.value_floor_ratio
+        self.start_quality = start_quality  # the frontier users saw in the first month
         # users' traits as a Latin hypercube sample: each is still an independent random
         # individual, but the population covers every stratum of every distribution,
         # so aggregates carry far less sampling noise at a given simulated size
@@ -57,7 +75,12 @@ class EndUserSegment(mesa.Agent):
         self.value = cfg.value_per_task_median * np.exp(cfg.value_sigma * z[:, 0])
         self.tasks = cfg.tasks_per_month * np.exp(cfg.tasks_sigma * z[:, 1])
         self.base_tokens_per_task = cfg.tokens_per_task * np.exp(cfg.tokens_sigma * z[:, 2])
-        self.grow_tokens_per_task(1.0)
+        # per-user constants of the demand law (see abm.market.demand.token_demand): the
+        # shifts scale tokens and task values together, so neither moves a user's cost ratio
+        self._full_demand = self.tasks * self.base_tokens_per_task / MTOK  # mtok, tasks >= value
+        self._log_cost_ratio = np.log(self.base_tokens_per_task / MTOK / self.value)
+        self.tokens_per_task_multiplier = 1.0  # larger tasks: reasoning and agents
+        self.task_multiplier = 1.0  # more tasks: uses unlocked by better models
         self.adopted = u[:, 3] < cfg.initial_adoption
         self.provider = np.full(n_users, NO_PROVIDER, dtype=np.int64)
         self.demand = np.zeros(n_users)  # mtok wanted this step
@@ -66,6 +89,15 @@ class EndUserSegment(mesa.Agent):
             n_users, -1, dtype=np.int64
         )  # each user's column in this month's market
         self.new_adopters = 0
+        self.elasticity_sum = 0.0  # sum over buying users of their own-price elasticity
+        self.buyers = 0  # simulated users who bought this month
+        self.satiated = 0  # of whom doing every task they have (below the value floor)
+        self.budget_bound = 0  # of whom spending their whole AI budget
+        # a user's budget is income * share for AI; income is spread across users as the
+        # reference value of their tasks (tasks * value), the median user earning the median
+        self._income_per_task_value = cfg.income_per_month / (
+            cfg.tasks_per_month * cfg.value_per_task_median
+        )
         self.demand_shock = 1.0  # segment-wide multiplier of tasks per month (mean 1)
         self._log_shock = 0.0
         # market research panel: a fixed sample that providers use to read this segment's demand
@@ -75,14 +107,18 @@ class EndUserSegment(mesa.Agent):
         )
 
     # ---------------------------------------------------------------- step 2: demand
-    def choose_and_order(self, market, row: int, tokens_per_task_multiplier: float) -> np.ndarray:
-        """The segment's month: adoption, the demand shift, a demand shock, provider
+    def choose_and_order(
+        self, market, row: int, tokens_per_task_multiplier: float, frontier_quality: float | None
+    ) -> np.ndarray:
+        """The segment's month: adoption, the demand shifts, a demand shock, provider
         choice (``market.choice[row]`` is this segment's), then each user's order.
         Returns the mtok ordered from each column of the retail market."""
         uc = self.users_cfg
         if uc.bass:
             self.adopt(self.cfg.bass_p, self.cfg.bass_q)
         self.grow_tokens_per_task(tokens_per_task_multiplier)
+        if frontier_quality is not None:
+            self.unlock_tasks(frontier_quality)
         if uc.demand_noise_sigma > 0:
             self.draw_demand_shock(uc.demand_noise_sigma, uc.demand_noise_persistence)
         self.choose_providers(market.col_ids, market.choice[row], market.col_of, uc.switching_rate)
@@ -108,11 +144,44 @@ class EndUserSegment(mesa.Agent):
         self.demand_shock = float(np.exp(self._log_shock - 0.5 * sigma**2))
 
     def grow_tokens_per_task(self, multiplier: float) -> None:
-        """Reasoning and agents use more tokens per task over time (a demand shift)."""
-        self.tokens_per_task = self.base_tokens_per_task * multiplier
-        # per-user constants of this month's demand law (see abm.market.demand.token_demand)
-        self._full_demand = self.tasks * self.tokens_per_task / MTOK  # mtok if every task is done
-        self._log_cost_ratio = np.log(self.tokens_per_task / MTOK / self.value)
+        """Reasoning and agents make tasks larger: ``multiplier`` times the tokens, and
+        a larger task is worth as many times more, so the same tasks are done with more
+        tokens (a demand shift, not a price move)."""
+        self.tokens_per_task_multiplier = float(multiplier)
+
+    def unlock_tasks(self, frontier_quality: float) -> None:
+        """Better models unlock new uses: tasks per user grow with the best quality on
+        offer (:func:`abm.market.demand.capability_shift`); unlocked uses stay unlocked."""
+        unlocked = float(
+            capability_shift(frontier_quality, self.start_quality, self.users_cfg.tasks_per_quality)
+        )
+        self.task_multiplier = max(self.task_multiplier, unlocked)
+
+    @property
+    def shift(self) -> float:
+        """This month's demand shift: every user's demand at any price times this."""
+        return self.tokens_per_task_multiplier * self.task_multiplier * self.demand_shock
+
+    @property
+    def ai_share(self) -> float:
+        """The most of their income users spend on AI this month: its odds grow with the
+        tasks better models unlock (:func:`abm.market.demand.share_of_income_for_ai`)."""
+        return share_of_income_for_ai(self.users_cfg.ai_budget_share_start, self.task_multiplier)
+
+    @property
+    def budget_per_value(self) -> float:
+        """Each user's monthly AI budget over the reference value of their tasks
+        (``tasks * value``): the same ratio for every user of the segment."""
+        return self._income_per_task_value * self.ai_share
+
+    def budgets(self) -> np.ndarray:
+        """Each user's AI budget this month ($): a share of their income, never above it."""
+        return self.budget_per_value * self.tasks * self.value
+
+    @property
+    def tokens_per_task(self) -> np.ndarray:
+        """Each user's tokens per task this month."""
+        return self.base_tokens_per_task * self.tokens_per_task_multiplier
 
     def choose_providers(
         self,
@@ -142,37 +211,67 @@ class EndUserSegment(mesa.Agent):
     def order_tokens(self, col_price: np.ndarray, col_quality_factor: np.ndarray) -> np.ndarray:
         """Each adopted user's tokens wanted at their provider's posted price; totals per column.
 
-        The law of :func:`abm.market.demand.token_demand`, in logs: one ``exp`` per user."""
+        The law of :func:`abm.market.demand.token_demand`, in logs, capped by what the
+        user's budget buys (budget / price): one ``exp`` per user."""
         col = self._col
         active = col >= 0
         safe = np.where(active, col, 0)
         if col_price.size == 0:
             self.demand = np.zeros(self.n)
+            self.elasticity_sum, self.buyers, self.satiated, self.budget_bound = 0.0, 0, 0, 0
             return np.zeros(0)
-        z = np.log(col_price / col_quality_factor)[safe] + self._log_cost_ratio  # log(cost / value)
+        price = col_price[safe]
+        z = np.log(price / col_quality_factor[safe]) + self._log_cost_ratio  # log(cost / value)
         e, tail = self.elasticity, self.value_range ** (-self.elasticity)
-        share = np.where(z <= 0.0, 1.0, (np.exp(-e * np.maximum(z, 0.0)) - tail) / (1.0 - tail))
-        self.demand = np.where(
-            active, self._full_demand * self.demand_shock * np.clip(share, 0.0, 1.0), 0.0
-        )
+        pareto = np.exp(-e * np.maximum(z, -np.log(self.floor_ratio)))  # satiated below the floor
+        share = np.maximum(pareto - tail, 0.0) / (1.0 - tail)
+        wanted = self._full_demand * self.shift * share
+        affordable = np.divide(self.budgets(), price, out=price)  # mtok the budget buys
+        bound = wanted >= affordable
+        self.demand = np.where(active, np.minimum(wanted, affordable), 0.0)
+        self.record_elasticity(active & (share > 0), bound, pareto, tail, z)
         return np.bincount(safe, weights=self.demand * self.weight, minlength=col_price.size)
 
-    def demand_curve(self, log_x_grid: np.ndarray) -> np.ndarray:
+    def record_elasticity(self, buying: np.ndarray, bound: np.ndarray, pareto, tail, z) -> None:
+        """Each buying user's own-price elasticity of token demand, summed: 1 where the
+        budget binds (they spend it all whatever the price), else 0 when satiated and
+        ``e pareto / (pareto - tail)`` on the Pareto tail
+        (:func:`abm.market.demand.demand_elasticity`, from this month's terms)."""
+        on_budget = buying & bound
+        on_tail = buying & ~bound & (z > -np.log(self.floor_ratio))
+        eps = self.elasticity * pareto[on_tail] / (pareto[on_tail] - tail)
+        self.elasticity_sum = float(eps.sum()) + float(on_budget.sum())
+        self.buyers = int(buying.sum())
+        self.budget_bound = int(on_budget.sum())
+        self.satiated = self.buyers - int(on_tail.sum()) - self.budget_bound
+
+    def demand_curve(self, log_x_grid: np.ndarray, quality_factor) -> np.ndarray:
         """Market research: the segment's total demand (mtok/month) on a grid of log
-        quality-adjusted prices, read from the panel of adopted users."""
+        quality-adjusted prices, read from the panel of adopted users. Budgets are in
+        dollars, so where they bind demand depends on the model's quality factor too:
+        one curve per entry of ``quality_factor`` (rows of the result if an array)."""
         idx = self.panel[self.adopted[self.panel]]
+        qf = np.asarray(quality_factor, dtype=float)
         if idx.size == 0:
-            return np.zeros(len(log_x_grid))
-        scale = self.adopted.sum() / idx.size * self.weight * self.demand_shock
-        return aggregate_curve(
+            return np.zeros((*qf.shape, len(log_x_grid)))
+        scale = self.adopted.sum() / idx.size * self.weight * self.shift
+        # where the budget binds a user buys budget / (qf * x): per unit of task value
+        # and of the shift that scales the rest of their demand; one curve per distinct
+        # quality factor (resellers share their lab's)
+        distinct, which = np.unique(qf, return_inverse=True)
+        budget = self.budget_per_value / (self.shift * distinct)
+        curves = aggregate_curve(
             log_x_grid,
             self.tasks[idx],
-            self.tokens_per_task[idx],
+            self.base_tokens_per_task[idx],
             self.value[idx],
             self.elasticity,
             self.value_range,
             np.full(idx.size, scale),
+            self.floor_ratio,
+            budget,
         )
+        return curves[which.reshape(qf.shape)]
 
     # ---------------------------------------------------------------- step 3: delivery
     def receive(self, fill_by_col: np.ndarray) -> None:
@@ -211,8 +310,9 @@ def found_segments(model) -> list[EndUserSegment]:
     weights = np.array([s.simulated_share for s in uc.segments])
     counts = np.maximum(np.floor(uc.simulated_users * weights / weights.sum()).astype(int), 1)
     segments = []
+    start_quality = max((lab.quality for lab in model.labs), default=0.0)
     for s, n in zip(uc.segments, counts, strict=True):
-        seg = EndUserSegment(model, s, uc, int(n))
+        seg = EndUserSegment(model, s, uc, int(n), start_quality)
         segments.append(seg)
         graph.add_node(seg.unique_id, seg.layer, seg.name)
         for lab in model.labs:
@@ -223,14 +323,15 @@ def found_segments(model) -> list[EndUserSegment]:
 def choose_and_order(segments: list[EndUserSegment], market, uc: EndUserConfig, month: int):
     """Every segment's orders this month: mtok by [segment, column of ``market``].
 
-    Tokens per task grow along the configured saturating path (a demand shift that
-    is the same for every user)."""
+    Tokens per task grow along the configured saturating path, and tasks with the
+    best quality on offer (demand shifts that are the same for every user)."""
     tpt = saturating_growth(
         month, uc.tokens_per_task_growth_per_year, uc.tokens_per_task_max_multiplier
     )
+    frontier = float(market.quality.max()) if market.n_cols else None
     orders = np.zeros((len(segments), market.n_cols))
     for k, seg in enumerate(segments):
-        row = seg.choose_and_order(market, k, tpt)
+        row = seg.choose_and_order(market, k, tpt, frontier)
         if market.n_cols:
             orders[k] = row
     return orders

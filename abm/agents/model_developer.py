@@ -556,7 +556,9 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     # the grid covers every price a firm is considering, quality-adjusted
     span = np.log(ratios[-1]) + 0.05
     log_x_grid = np.linspace(np.log(col_x.min()) - span, np.log(col_x.max()) + span, 48)
-    curves = np.vstack([seg.demand_curve(log_x_grid) for seg in model.segments])
+    curves = np.stack(
+        [seg.demand_curve(log_x_grid, market.quality_factor) for seg in model.segments]
+    )
     # who moves which column: each seller its own, and a lab its resellers' too
     rows = list(range(n_labs)) + [n_labs + i for i in range(len(startups))]
     cols = list(range(n_labs)) + [n_labs + i for i in range(len(startups))]

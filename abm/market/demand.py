@@ -1,38 +1,79 @@
 """End-user demand: plain functions on arrays, no Mesa.
 
-Each user has a number of tasks per month whose values follow a Pareto law above
-the user's least valuable task ``value`` ($), with tail index equal to the user's
-price elasticity and truncated at ``value * value_range``. A task is done when its
-value covers its cost (price per token times tokens per task). So, above the kink,
-a user's demand has constant price elasticity (the textbook case), below it the
-user is satiated, and a choke price exists even for inelastic users.
+Two channels, kept apart (H1):
 
-A better model makes every task more valuable: values scale with
-``exp(value_per_quality * (quality - reference_quality))``.
+* **Moves along the curve.** Each user has ``tasks`` tasks a month worth at least
+  a reference value ``value`` ($ per task). Task values follow a Pareto law with
+  tail index equal to the user's price elasticity: it reaches ``value_range`` times
+  above the reference and ``floor_ratio`` times below it (the least valuable task a
+  model could ever be handed). A task is done when its value covers its cost (price
+  per token times tokens per task), so between the floor and the top a user's demand
+  has constant price elasticity; below the floor the user is satiated, above the top
+  they buy nothing. A better model makes every task more valuable: values scale with
+  ``exp(value_per_quality * (quality - reference_quality))``.
+* **Shifts of the curve.** New users (Bass), more tasks as better models unlock new
+  uses (:func:`capability_shift`) and larger tasks (tokens per task, whose value
+  grows with their size: :func:`saturating_growth`). Each multiplies a user's
+  demand at every price and leaves the price response unchanged.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy import optimize
 
 MTOK = 1e6  # tokens per million tokens
+_RTOL = 4 * float(np.finfo(float).eps)  # relative accuracy of the budget roots
 
 
-def task_share(cost_per_task, value, elasticity, value_range):
-    """Share of a user's tasks worth doing at ``cost_per_task`` ($ per task)."""
-    x = np.maximum(np.asarray(cost_per_task, dtype=float), 1e-300) / value
-    tail = value_range ** (-np.asarray(elasticity, dtype=float))
-    share = (x ** (-np.asarray(elasticity, dtype=float)) - tail) / (1.0 - tail)
-    return np.clip(np.where(x <= 1.0, 1.0, share), 0.0, 1.0)
+def task_share(cost_per_task, value, elasticity, value_range, floor_ratio=1.0):
+    """Tasks worth doing at ``cost_per_task`` ($ per task), per task worth at least the
+    reference value ``value``: the Pareto tail ``(cost / value)**-e`` less the truncation
+    at ``value_range``; ``floor_ratio**e`` (all tasks, satiation) below the floor
+    ``value / floor_ratio``; 0 above the top."""
+    e = np.asarray(elasticity, dtype=float)
+    x = np.maximum(np.asarray(cost_per_task, dtype=float) / value, 1.0 / floor_ratio)
+    tail = value_range ** (-e)
+    return np.maximum((x ** (-e) - tail) / (1.0 - tail), 0.0)
 
 
 def token_demand(
-    price_mtok, quality_factor, tasks, tokens_per_task, value, elasticity, value_range
+    price_mtok,
+    quality_factor,
+    tasks,
+    tokens_per_task,
+    value,
+    elasticity,
+    value_range,
+    floor_ratio=1.0,
+    budget=np.inf,
 ):
-    """Million tokens a user buys per month at ``price_mtok`` ($ per million tokens)."""
+    """Million tokens a user buys per month at ``price_mtok`` ($ per million tokens):
+    the tasks worth their cost, but never more than ``budget`` ($ per month) buys."""
     cost_per_task = price_mtok * tokens_per_task / MTOK
-    share = task_share(cost_per_task, value * quality_factor, elasticity, value_range)
-    return tasks * tokens_per_task / MTOK * share
+    share = task_share(cost_per_task, value * quality_factor, elasticity, value_range, floor_ratio)
+    return np.minimum(tasks * tokens_per_task / MTOK * share, budget / price_mtok)
+
+
+def demand_elasticity(cost_per_task, value, elasticity, value_range, floor_ratio=1.0):
+    """A user's own-price elasticity of token demand, ``-dln(demand) / dln(price)``:
+    0 when satiated (cost below the floor), ``e x**-e / (x**-e - value_range**-e)``
+    (at least e, rising toward the choke price) between floor and top, NaN beyond
+    the top (no demand to respond)."""
+    e = np.asarray(elasticity, dtype=float)
+    x = np.asarray(cost_per_task, dtype=float) / value
+    tail_e, top = value_range ** (-e), x ** (-e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = e * top / (top - tail_e)
+    return np.where(x * floor_ratio <= 1.0, 0.0, np.where(x < value_range, inside, np.nan))
+
+
+def capability_shift(quality, start_quality: float, tasks_per_quality: float):
+    """How many more tasks users hand to models once capability reaches ``quality``:
+    ``exp(tasks_per_quality * (quality - start_quality))`` (1 at the start)."""
+    return np.exp(tasks_per_quality * (np.asarray(quality, dtype=float) - start_quality))
 
 
 def saturating_growth(months: float, growth_per_year: float, ceiling: float) -> float:
@@ -46,6 +87,14 @@ def saturating_growth(months: float, growth_per_year: float, ceiling: float) -> 
     if top <= 0 or g <= 0:
         return 1.0
     return float(np.exp(top * (1.0 - np.exp(-g * months / top))))
+
+
+def share_of_income_for_ai(start_share: float, tasks_unlocked: float) -> float:
+    """The most of their income users would spend on AI: ``start_share`` at the start,
+    its odds multiplied by ``tasks_unlocked`` (the capability shift), so it rises with
+    the work models can do and approaches 1 but never exceeds it."""
+    odds = start_share / (1.0 - start_share) * tasks_unlocked if start_share < 1.0 else np.inf
+    return float(1.0 if np.isinf(odds) else odds / (1.0 + odds))
 
 
 def choice_utility(quality, price, quality_sensitivity: float, price_sensitivity: float):
@@ -82,16 +131,80 @@ def bass_curve(p: float, q: float, t_years, initial_share: float = 0.0):
     return (1 - np.exp(-s * tt)) / (1 + (q / p) * np.exp(-s * tt))
 
 
-def aggregate_curve(log_x_grid, tasks, tokens_per_task, value, elasticity, value_range, weight):
+# -- issue 11: budgets
+def spend_ratio(log_cost_ratio, elasticity, value_range, floor_ratio=1.0):
+    """A user's spend over the reference value of their tasks, ``x * share(x)`` with
+    ``x = exp(log_cost_ratio)`` the cost per task over the reference value: rises with
+    ``x`` while satiated, falls (e > 1) or rises then falls (e < 1) on the Pareto tail,
+    and is 0 beyond the top. One peak, at :func:`spend_peak`."""
+    y = np.asarray(log_cost_ratio, dtype=float)
+    return np.exp(y) * task_share(np.exp(y), 1.0, elasticity, value_range, floor_ratio)
+
+
+def spend_peak(elasticity: float, value_range: float, floor_ratio: float = 1.0) -> float:
+    """The log cost ratio where :func:`spend_ratio` peaks: the value floor when e >= 1,
+    else ``max(floor, ln R + ln(1 - e) / e)`` (where ``(1 - e) x**-e = R**-e``)."""
+    e = float(elasticity)
+    inner = math.log(value_range) + math.log(1.0 - e) / e if e < 1.0 else -math.inf
+    return max(-math.log(floor_ratio), inner)
+
+
+def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float):
+    """:func:`budget_interval` for one budget (scalar roots by Brent's method)."""
+    floor, top = -math.log(floor_ratio), math.log(value_range)
+    peak = spend_peak(e, value_range, floor_ratio)
+    tail = value_range ** (-e)
+
+    def ratio(y: float) -> float:  # spend_ratio on the tail, minus the budget
+        return math.exp(y) * (math.exp(-e * y) - tail) / (1.0 - tail) - kappa
+
+    if not ratio(peak) > 0.0:
+        return peak, peak
+    at_floor = ratio(floor) + kappa
+    if kappa < at_floor:  # satiated users spend share(floor) * e^y: a closed form
+        lo = floor + math.log(kappa / at_floor)
+    else:  # the rising part of the tail (e < 1)
+        lo = optimize.brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL)
+    hi = optimize.brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL)
+    return lo, hi
+
+
+def budget_interval(budget_per_value, elasticity, value_range, floor_ratio=1.0):
+    """The log cost ratios ``(lo, hi)`` between which a user's budget binds, for a budget
+    of ``budget_per_value`` times the reference value of their tasks (array or scalar).
+
+    The budget binds where :func:`spend_ratio` exceeds it: an interval around the peak,
+    because the spend ratio has one peak. Where it never binds, ``lo = hi`` = the peak."""
+    kappa = np.asarray(budget_per_value, dtype=float)
+    e = float(elasticity)
+    edges = [_bound_edges(k, e, value_range, floor_ratio) for k in kappa.ravel().tolist()]
+    edges = np.array(edges).reshape(*kappa.shape, 2)
+    return edges[..., 0], edges[..., 1]
+
+
+def aggregate_curve(
+    log_x_grid,
+    tasks,
+    tokens_per_task,
+    value,
+    elasticity,
+    value_range,
+    weight,
+    floor_ratio=1.0,
+    budget_per_value=np.inf,
+):
     """Total demand (mtok per month) of a group of users at each quality-adjusted
     price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight.
 
-    The law of :func:`token_demand` with one elasticity for the group, summed exactly
+    The law of :func:`token_demand` with one elasticity for the group, each user's budget
+    ``budget_per_value * tasks * value`` (quality-adjusted $ per month), summed exactly
     in O((users + grid) log users): with ``c`` a user's log(cost per task / value) at
-    x = 1, a user is satiated where ``g + c <= 0``, buys the Pareto tail
-    ``exp(-e (g + c))`` (less the truncation) up to ``g + c = ln value_range``, and
-    nothing beyond; the tail factorises as ``exp(-e g) * exp(-e c)``, so sorted
-    prefix sums give every grid point at once.
+    x = 1 and ``y = g + c``, a user is satiated where ``y <= -ln floor_ratio``, buys the
+    Pareto tail ``exp(-e y)`` (less the truncation) up to ``y = ln value_range``, nothing
+    beyond, and ``budget / price`` where ``y`` lies in :func:`budget_interval`. Each
+    term factorises as ``exp(-a g) * exp(-a c)`` (a = 0, e or 1), so sorted prefix sums
+    give every grid point at once. ``budget_per_value`` may be an array (one curve per
+    budget, rows of the result).
     """
     g = np.asarray(log_x_grid, dtype=float)
     c = np.log(tokens_per_task / MTOK / value)
@@ -100,26 +213,49 @@ def aggregate_curve(log_x_grid, tasks, tokens_per_task, value, elasticity, value
     c, full = c[order], full[order]
     e = float(elasticity)
     tail = value_range ** (-e)
-    top = np.log(value_range)
-    shift = c.min() if c.size else 0.0  # keeps exp(-e c) at most 1
-    tail_weight = full * np.exp(-e * (c - shift))
+    shift = c.min() if c.size else 0.0  # keeps exp(-a c) at most 1
     cum_full = np.r_[0.0, np.cumsum(full)]
     # sums from the top: the terms fall with c, so a window's sum is a large part minus
     # a smaller one and never loses precision to the satiated users below it
-    from_top = np.r_[np.cumsum(tail_weight[::-1])[::-1], 0.0]
-    lo = np.searchsorted(c, -g, side="right")  # users with c <= -g are satiated
-    hi = np.searchsorted(c, top - g, side="right")  # users with c > top - g buy nothing
-    satiated = cum_full[lo]
-    pareto = np.exp(-e * (g + shift)) * (from_top[lo] - from_top[hi])
-    return satiated + (pareto - tail * (cum_full[hi] - cum_full[lo])) / (1.0 - tail)
+    from_top = {a: np.r_[np.cumsum((full * np.exp(-a * (c - shift)))[::-1])[::-1], 0.0] for a in (e, 1.0)}  # fmt: skip
+    kappa = np.asarray(budget_per_value, dtype=float)
+    lo, hi = (b[..., None] for b in budget_interval(kappa, e, value_range, floor_ratio))
+    at = lambda y: np.searchsorted(c, y - g, side="right")  # noqa: E731 (users at or below y)
+    i_floor, i_top = at(-np.log(floor_ratio)), at(np.log(value_range))
+    i_lo, i_hi = at(lo), at(hi)
+
+    def pareto(i, j):  # users i..j-1 on the tail
+        return np.exp(-e * (g + shift)) * (from_top[e][i] - from_top[e][j]) - tail * (
+            cum_full[j] - cum_full[i]
+        )
+
+    satiated = cum_full[np.minimum(i_floor, i_lo)] * (floor_ratio**e - tail)
+    tail_users = pareto(i_floor, np.maximum(i_floor, np.minimum(i_lo, i_top))) + pareto(
+        np.maximum(i_hi, i_floor), i_top
+    )
+    bound = np.exp(-(g + shift)) * (from_top[1.0][i_lo] - from_top[1.0][i_hi])
+    kappa_ = np.where(np.isfinite(kappa), kappa, 0.0)[..., None]
+    out = (satiated + tail_users) / (1.0 - tail) + kappa_ * bound
+    return out
+
+
+def _interp_rows(x, grid, values):
+    """``np.interp(x[k], grid, values[k])`` for every row k at once (ends held flat)."""
+    i = np.clip(np.searchsorted(grid, x), 1, grid.size - 1)
+    t = np.clip((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0, 1.0)
+    flat = values.reshape(-1)
+    at = i + grid.size * np.arange(x.shape[0])[:, None]  # flat index of each row's point
+    left = flat[at - 1]
+    return left + t * (flat[at] - left)
 
 
 def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):
     """Quantity each price setter expects to sell at each candidate price ratio.
 
     ``choice_prob[s, k]``: probability that a user of segment s picks column k
-    (a provider) at today's prices; ``curves[s, :]``: the segment's total demand on the
-    log-price grid ``log_x_grid`` if all its users bought at that quality-adjusted
+    (a provider) at today's prices; ``curves[s, :]`` or, when demand also depends on
+    the column's quality (budgets), ``curves[s, k, :]``: the segment's total demand on
+    the log-price grid ``log_x_grid`` if all its users bought at that quality-adjusted
     price; ``col_x[k]``: column k's quality-adjusted price today; ``membership``: a
     (firms x columns) 0/1 matrix (dense or scipy.sparse) saying whose price moves
     which columns (a lab's price moves its own column and its resellers'); ``ratios``:
@@ -135,11 +271,13 @@ def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, p
     out = np.zeros((n_firms, ratios.size))
     damp = ratios ** (-price_sensitivity)  # how a price move scales a column's logit weight
     log_x = np.log(np.maximum(col_x, 1e-300))
+    lx = log_x[:, None] + log_r[None, :]
+    if curves.ndim == 2:  # one curve for every column
+        curves = np.broadcast_to(curves[:, None, :], (curves.shape[0], log_x.size, curves.shape[1]))
     for s in range(choice_prob.shape[0]):
         p = choice_prob[s]
-        # demand of every column at every candidate ratio, from the segment curve
-        lx = log_x[:, None] + log_r[None, :]
-        q = np.exp(np.interp(lx, log_x_grid, np.log(curves[s] + 1e-300)))
+        # demand of every column at every candidate ratio, from the segment's curves
+        q = np.exp(_interp_rows(lx, log_x_grid, np.log(curves[s] + 1e-300)))
         q[q < 1e-200] = 0.0
         moved_share = membership @ p  # share of the firm's columns today
         num = membership @ (p[:, None] * q)  # firms x candidates

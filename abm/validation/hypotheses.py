@@ -678,12 +678,13 @@ def _peaks(x: np.ndarray, prominence: float = 0.1) -> int:
 
 
 BASE = Arm("baseline")
-# no adoption, no growth in tokens per task, no value gain from better models: the
+# no adoption, no growth in tokens per task, no value gain or new tasks from better models: the
 # demand curve stands still and only the price moves along it
 FIXED_DEMAND = (
     ("end_users.bass", False),
     ("end_users.tokens_per_task_growth_per_year", 1.0),
     ("end_users.value_per_quality", 0.0),
+    ("end_users.tasks_per_quality", 0.0),
 )
 ARMS = {
     "elastic": Arm("elastic", "scenarios/demand_elastic.toml"),

@@ -8,9 +8,15 @@ from abm.market.demand import (
     aggregate_curve,
     bass_curve,
     bass_hazard,
+    budget_interval,
+    capability_shift,
+    demand_elasticity,
     expected_sales,
     saturating_growth,
+    share_of_income_for_ai,
     softmax,
+    spend_peak,
+    spend_ratio,
     task_share,
     token_demand,
 )
@@ -123,3 +129,175 @@ def test_aggregate_curve_is_exact_across_satiated_tail_and_choke_regions(e, valu
         rtol=1e-9,
         atol=1e-12 * max(direct),
     )
+
+
+# -- issue 11: demand without a hard ceiling
+def test_below_the_reference_value_the_pareto_tail_continues_down_to_the_floor():
+    # cost a hundredth of the reference value: (1/100)**-1.5 = 1000 tasks per reference task
+    assert float(task_share(0.01, 1.0, 1.5, 1e30, 1e4)) == pytest.approx(1000.0, rel=1e-9)
+    # below the floor (value / 1e4) the user is satiated: floor_ratio**e tasks per reference task
+    assert float(task_share(1e-6, 1.0, 1.5, 1e30, 1e4)) == pytest.approx(1e6, rel=1e-9)
+    # floor_ratio = 1 is the old law: satiated at the reference value
+    assert float(task_share(0.01, 1.0, 1.5, 1e30, 1.0)) == 1.0
+
+
+def test_a_deep_floor_keeps_elasticity_constant_through_a_thousandfold_price_fall():
+    """The demand ceiling of the old law: with the floor at the reference value, a
+    1000x price fall drives the elasticity to 0; with a floor 1e4 below, it stays e."""
+    p = np.array([1.0, 1.01]) * 1e-3  # a thousand times below the start ($1 per mtok)
+    cost = lambda price: price * 1000.0 / 1e6  # noqa: E731 (1000 tokens per task)
+    deep = token_demand(p, 1.0, 100.0, 1000.0, 1e-4, 1.5, 1e3, 1e4)
+    assert -np.log(deep[1] / deep[0]) / np.log(1.01) == pytest.approx(1.5, rel=1e-6)
+    shallow = token_demand(p, 1.0, 100.0, 1000.0, 1e-4, 1.5, 1e3, 1.0)
+    assert shallow[1] == shallow[0]  # satiated: no response at all
+    assert float(demand_elasticity(cost(p[0]), 1e-4, 1.5, 1e3, 1.0)) == 0.0
+
+
+def test_analytic_elasticity_matches_a_one_percent_price_change_on_every_branch():
+    value, e, top, floor = 1.0, 1.5, 100.0, 1e3
+    for cost in (1e-4, 0.5, 3.0, 90.0):  # satiated, tail below and above the reference, near choke
+        q0 = float(task_share(cost, value, e, top, floor))
+        q1 = float(task_share(cost * 1.0001, value, e, top, floor))
+        measured = -np.log(q1 / q0) / np.log(1.0001)
+        assert float(demand_elasticity(cost, value, e, top, floor)) == pytest.approx(
+            measured, rel=1e-3, abs=1e-9
+        )
+    assert np.isnan(demand_elasticity(200.0, value, e, top, floor))  # beyond the choke price
+
+
+@pytest.mark.parametrize(("e", "floor"), [(0.6, 10.0), (1.5, 1e4), (3.0, 1e3)])
+def test_aggregate_curve_is_exact_with_a_value_floor(e, floor):
+    rng = np.random.default_rng(3)
+    n = 300
+    tasks, tokens, value = (
+        rng.uniform(1, 10, n),
+        rng.uniform(100, 1e4, n),
+        np.exp(rng.normal(-5, 2, n)),
+    )
+    w = rng.uniform(0.5, 2, n)
+    grid = np.linspace(np.log(1e-6), np.log(1e5), 80)
+    direct = [
+        np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, e, 50.0, floor)) for g in grid
+    ]
+    np.testing.assert_allclose(
+        aggregate_curve(grid, tasks, tokens, value, e, 50.0, w, floor),
+        direct,
+        rtol=1e-9,
+        atol=1e-12 * max(direct),
+    )
+
+
+def test_capability_shift_is_one_at_the_start_and_grows_exponentially_in_quality():
+    assert float(capability_shift(7.0, 7.0, 0.25)) == 1.0
+    assert float(capability_shift(9.0, 7.0, 0.25)) == pytest.approx(np.exp(0.5))
+
+
+# -- issue 11: budgets
+def _users(seed: int, n: int = 300):
+    rng = np.random.default_rng(seed)
+    tasks, tokens = rng.uniform(1, 10, n), rng.uniform(100, 1e4, n)
+    return tasks, tokens, np.exp(rng.normal(-5, 2, n)), rng.uniform(0.5, 2, n)
+
+
+@pytest.mark.parametrize(
+    ("e", "value_range", "floor"),
+    [(0.6, 50.0, 10.0), (0.9, 1e3, 1e4), (1.0, 100.0, 100.0), (1.5, 1e3, 1e4), (3.0, 1e3, 1e3)],
+)
+@pytest.mark.parametrize("budget", [1e-3, 0.1, 3.0, 100.0])
+def test_aggregate_curve_is_exact_with_budgets(e, value_range, floor, budget):
+    """Brute force: every user's min(law, budget / price), budget = budget * tasks * value."""
+    tasks, tokens, value, w = _users(4)
+    grid = np.linspace(np.log(1e-6), np.log(1e5), 80)
+    direct = np.array(
+        [
+            np.sum(
+                w
+                * token_demand(
+                    np.exp(g),
+                    1.0,
+                    tasks,
+                    tokens,
+                    value,
+                    e,
+                    value_range,
+                    floor,
+                    budget * tasks * value,
+                )
+            )
+            for g in grid
+        ]
+    )
+    unbounded = aggregate_curve(grid, tasks, tokens, value, e, value_range, w, floor)
+    curve = aggregate_curve(grid, tasks, tokens, value, e, value_range, w, floor, budget)
+    np.testing.assert_allclose(curve, direct, rtol=1e-9, atol=1e-12 * max(direct))
+    assert (curve <= unbounded * (1 + 1e-12)).all()
+    if budget < 1.0:  # the premise: a budget this small binds somewhere on the grid
+        assert (curve < 0.99 * unbounded).any()
+
+
+def test_one_curve_per_budget_is_each_budget_alone():
+    tasks, tokens, value, w = _users(5)
+    grid = np.linspace(np.log(1e-4), np.log(1e3), 30)
+    budgets = np.array([0.1, np.inf, 3.0, 0.1])
+    rows = aggregate_curve(grid, tasks, tokens, value, 1.5, 1e3, w, 1e4, budgets)
+    assert rows.shape == (4, 30)
+    for row, b in zip(rows, budgets, strict=True):
+        np.testing.assert_array_equal(
+            row, aggregate_curve(grid, tasks, tokens, value, 1.5, 1e3, w, 1e4, b)
+        )
+    np.testing.assert_array_equal(
+        rows[1], aggregate_curve(grid, tasks, tokens, value, 1.5, 1e3, w, 1e4)
+    )
+
+
+@pytest.mark.parametrize(("e", "value_range", "floor"), [(0.6, 50.0, 10.0), (1.5, 1e3, 1e4)])
+def test_the_budget_binds_on_one_interval_around_the_spend_peak(e, value_range, floor):
+    """Independent of the root finder: on a fine grid, the spend ratio exceeds the
+    budget exactly between the interval's ends (and peaks inside it)."""
+    y = np.linspace(-np.log(floor) - 5, np.log(value_range) + 1, 200_001)
+    ratio = spend_ratio(y, e, value_range, floor)
+    budget = 0.3 * ratio.max()
+    lo, hi = budget_interval(budget, e, value_range, floor)
+    above = y[ratio > budget]
+    step = y[1] - y[0]
+    assert above.min() == pytest.approx(float(lo), abs=step)
+    assert above.max() == pytest.approx(float(hi), abs=step)
+    assert lo < spend_peak(e, value_range, floor) < hi
+    assert y[np.argmax(ratio)] == pytest.approx(spend_peak(e, value_range, floor), abs=step)
+    never = budget_interval(2.0 * ratio.max(), e, value_range, floor)
+    assert never[0] == never[1]  # a budget above the peak never binds
+
+
+@pytest.mark.parametrize("e", [0.6, 1.5, 3.0])
+def test_where_the_budget_binds_demand_has_unit_elasticity_and_spend_equals_the_budget(e):
+    """A bound user's demand is budget / price: a 1% price change moves it 1%, whatever e."""
+    p = np.array([1.0, 1.01]) * 1e-2
+    law = token_demand(p, 1.0, 100.0, 1000.0, 1e-4, e, 1e3, 1e4)
+    budget = 0.5 * float(law[0] * p[0])  # half what the user would spend unconstrained
+    q = token_demand(p, 1.0, 100.0, 1000.0, 1e-4, e, 1e3, 1e4, budget)
+    assert -np.log(q[1] / q[0]) / np.log(1.01) == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(q * p, budget, rtol=1e-12)
+    loose = token_demand(p, 1.0, 100.0, 1000.0, 1e-4, e, 1e3, 1e4, 10.0 * float(law[0] * p[0]))
+    np.testing.assert_array_equal(loose, law)  # a budget that does not bind changes nothing
+
+
+def test_the_share_of_income_for_ai_starts_at_its_value_and_rises_toward_one():
+    assert share_of_income_for_ai(0.075, 1.0) == pytest.approx(0.075)
+    shares = [share_of_income_for_ai(0.075, m) for m in (1.0, 2.0, 10.0, 1e3, 1e9)]
+    assert all(b > a for a, b in zip(shares, shares[1:], strict=False))
+    assert shares[-1] < 1.0 and shares[-1] > 0.999
+    # the odds, not the share, scale with the tasks unlocked
+    odds = lambda s: s / (1 - s)  # noqa: E731
+    assert odds(share_of_income_for_ai(0.075, 4.0)) == pytest.approx(4.0 * odds(0.075))
+    assert share_of_income_for_ai(1.0, 3.0) == 1.0
+
+
+def test_research_with_one_curve_per_column_reads_each_columns_curve():
+    grid = np.linspace(np.log(0.1), np.log(100), 200)
+    curves = np.stack([np.exp(-1.5 * grid), 2.0 * np.exp(-1.5 * grid)])[None]  # 1 segment, 2 cols
+    ratios = np.array([0.8, 1.0, 1.25])
+    prob = np.array([[0.5, 0.5]])
+    q = expected_sales(prob, curves, grid, np.array([5.0, 5.0]), np.eye(2), ratios, 0.0)
+    np.testing.assert_allclose(q[1], 2.0 * q[0], rtol=1e-12)  # column 1 reads the doubled curve
+    same = expected_sales(prob, curves[:, 0], grid, np.array([5.0, 5.0]), np.eye(2), ratios, 0.0)
+    np.testing.assert_allclose(same[0], q[0], rtol=1e-12)  # a 2-D curve serves every column

@@ -55,3 +55,19 @@ def test_price_tends_to_cost_as_products_become_substitutes(theta):
         assert price / UNIT_COST - 1.0 < 0.05  # within 5% of cost
     else:
         assert price > lab_prices(4, 4.0 * theta).mean()
+
+
+# -- issue 11: demand -- a large population read through a small research panel
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [2, 4])
+def test_labs_reading_a_small_panel_of_a_large_population_settle_at_the_logit_nash_price(n):
+    model, _ = run(
+        "monopoly",
+        model_developers__frontier_count=n,
+        end_users__price_sensitivity=2.0,
+        end_users__simulated_users=200_000,
+        model_developers__demand_sample_users=500,
+    )
+    prices = np.array([lab.price for lab in model.labs])
+    assert model.segments[0].panel.size == 500
+    assert prices.mean() == pytest.approx(logit_nash_price(UNIT_COST, E, 2.0, n), rel=0.02)

@@ -35,3 +35,20 @@ def test_monopoly_markup_over_serving_cost_is_the_inverse_elasticity_rule():
     _, df = run("monopoly")  # e = 2
     assert settled(df, "lab_markup") == pytest.approx(2.0, rel=TOLERANCE)
     assert settled(df, "margin_model_devs") == pytest.approx(1.0 / 2.0, rel=TOLERANCE)
+
+
+# -- issue 11: demand -- a large population read through a small research panel
+LARGE = {"end_users__simulated_users": 200_000, "model_developers__demand_sample_users": 500}
+
+
+@pytest.mark.slow
+def test_a_lab_reading_a_small_panel_of_a_large_population_prices_at_the_monopoly_markup():
+    """200,000 simulated users, a panel of 500: the lab sees 0.25% of them, yet the
+    price it reaches is the closed-form monopoly price (the panel is a random sample,
+    so its demand curve has the population's elasticity)."""
+    model, df = run("monopoly", **LARGE)
+    (lab,) = model.labs
+    assert model.segments[0].n == 200_000 and model.segments[0].panel.size == 500
+    target = monopoly_price(UNIT_COST, 2.0)
+    assert settled(df, "token_price") == pytest.approx(target, rel=TOLERANCE)
+    assert (abs(df["token_price"].iloc[-12:] / target - 1.0) < TOLERANCE).all()
