@@ -427,7 +427,9 @@ def expected_revenue(model) -> np.ndarray:
     lab_price = np.array([lab.price for lab in labs])[market.source]
     log_x = np.log(market.price / market.quality_factor)
     for k, seg in enumerate(model.segments):
-        sales = market.choice[k] * seg.demand_curve(log_x)
+        # each column's demand at its own price and its model's quality factor
+        demand = np.diagonal(seg.demand_curve(log_x, market.quality_factor))
+        sales = market.choice[k] * demand
         revenue += np.bincount(market.source, weights=sales * lab_price, minlength=len(labs))
     return revenue
 
