@@ -736,7 +736,8 @@ class ModelDeveloperConfig(_Section):
     )
     initial_cash_frontier: float = _p(
         "$ per lab",
-        "OpenAI raised $10B in Jan 2023, Anthropic ~$1.5B in 2023 (press)",
+        "assumption: cash before the 2023 rounds (Anthropic had raised ~$0.7B by end-2022, "
+        "press); the 2023 rounds (OpenAI $10B, Anthropic ~$1.5B+) come from the venture pool",
         "mean cash of a frontier lab at the start",
         ge=0,
         le=MAX_DOLLARS,
@@ -1205,7 +1206,8 @@ class EndUserConfig(_Section):
     )
     price_elasticity: float = _p(
         "elasticity",
-        "1.1 within model across providers; 1.5-2.5 with new uses (NBER working paper, 2025)",
+        "1.1 within model (NBER working paper, 2025); the 1.5-2.5 measured with new uses is "
+        "modelled as separate demand shifts",
         "within-user price elasticity of tasks done",
         gt=0,
         le=10,

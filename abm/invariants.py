@@ -23,8 +23,9 @@ REL_TOL = 1e-6
 def _serving_violations(m: ComputeMarket, lab) -> list[str]:
     """A model serves no faster than the hardware bound of its size allows: both the
     throughput it planned with and the one it delivered (tokens sold per GPU-second
-    of serving compute), against the bound recomputed from its active parameters."""
-    bound = float(bound_tokens_per_second(lab.active, m.cfg.serving)) * (1 + 1e-9)
+    of serving compute), against the bound recomputed from the active parameters of
+    the model it served this month (a model trained at the month end is sized anew)."""
+    bound = float(bound_tokens_per_second(lab.serving_active, m.cfg.serving)) * (1 + 1e-9)
     out = []
     if lab.served_tokens_per_second > bound:
         out.append(

@@ -134,6 +134,7 @@ class ModelDeveloper(Firm):
         # re-derived only when its quality changes (at that month's algorithms).
         self.sized_quality = math.nan  # quality at which ``active`` was derived
         self.active = 0.0  # active parameters of the model it serves
+        self.serving_active = 0.0  # active parameters of the model it served this month
         self.served_tokens_per_second = 0.0  # per H100e, this month (set by plan_serving)
         self.bound_tokens_per_second = 0.0  # its hardware bound, the same month
         self.start_step()
@@ -205,6 +206,7 @@ class ModelDeveloper(Firm):
         which it records with its bound (the invariant checks one against the other)."""
         self.served_tokens_per_second = self.tokens_per_gpu_second(months)
         self.bound_tokens_per_second = self.serving_bound(months)
+        self.serving_active = self.active  # size of the model served this month
         self.serving_request = (
             self.token_orders * 1e6 / (serving.SECONDS_PER_HOUR * self.served_tokens_per_second)
         )

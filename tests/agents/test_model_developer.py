@@ -319,7 +319,7 @@ def test_a_tier_sweeps_its_profit_to_its_parent_and_its_parent_covers_its_loss()
     m.ledger.start_step()
     parent_cash = lab.cash
     m.ledger.transfer("households", tier.unique_id, 7e6, "user_spend")  # a month's profit
-    tier.pay_staff_and_raise(lab.quality, 1.0)  # the labs' month end: a tier sweeps
+    tier.pay_staff()  # the labs' month end: a tier sweeps
     assert (tier.cash, tier.profit_swept, m.ledger.step_flows["tier_profit"]) == (0.0, 7e6, 7e6)
     assert lab.cash == pytest.approx(parent_cash + 7e6)
     # a loss: compute bought on credit beyond its revenue

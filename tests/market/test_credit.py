@@ -18,7 +18,10 @@ CFG = load_config().credit  # 0.4%/month, 6x leverage, 2x cover, 60% LTV, 40% di
 
 
 def small_market(**over) -> ComputeMarket:
-    return ComputeMarket(rng=1, **{"end_users.simulated_users": 200, **over})
+    # no neocloud fringe: the planted cases count the big four's rivals exactly
+    base = {"end_users.simulated_users": 200, "neoclouds.count": 0}
+    base["hyperscalers.parent_funding_per_year"] = 0.0  # and no parent to rescue a cloud
+    return ComputeMarket(rng=1, **{**base, **over})
 
 
 def set_cash(m: ComputeMarket, firm, amount: float) -> None:
