@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.agents.model_developer import DISTILLED
+from abm.agents.model_developer import DISTILLED, expected_revenue
 
 if TYPE_CHECKING:
     from abm.model import ComputeMarket
@@ -240,6 +240,15 @@ def demand_shift_metrics(segments) -> dict[str, float]:
     }
 
 
+def _expected_token_price(m: ComputeMarket) -> float:
+    """Before anything has traded (row 0): the price users would pay on average at the
+    posted prices, weighting each lab by what its market research says it will sell
+    (so the first month's volume-weighted price does not jump from a plain mean)."""
+    revenue = expected_revenue(m)
+    price = np.array([lab.price for lab in m.labs])
+    return _ratio(float(revenue.sum()), float((revenue / price).sum()), float(price.mean()))
+
+
 def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     vendors, clouds, labs, startups, segments = (
         m.vendors,
@@ -307,7 +316,9 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     # tokens
     lab_rev = sum(lab.revenue for lab in labs)
     lab_tokens = sum(lab.tokens_sold for lab in labs)
-    posted_lab = float(np.mean([lab.price for lab in labs]))
+    posted_lab = (
+        _expected_token_price(m) if m.steps == 0 else float(np.mean([lab.price for lab in labs]))
+    )
     out["token_price"] = _ratio(lab_rev, lab_tokens, posted_lab)
     tokens = sum(seg.tokens_bought() for seg in segments)
     wanted = sum(float(seg.demand.sum() * seg.weight) for seg in segments)
