@@ -571,7 +571,7 @@ class Hyperscaler(Firm):
         self.building_capex = labour + materials
         written_off = self.retire()
         self.book_depreciation(written_off)
-        self.draw_on_parent(self.debt)  # the parent pays down what the cloud borrowed
+        self.draw_on_parent(self.debt)  # the parent pays cash in, up to what it owes
         reserve = 3.0 * (self.gpu_capex + self.building_capex)
         self.repaid(repay_debt(ledger, self, self.debt, reserve, share=0.2))
 
@@ -729,10 +729,11 @@ class Hyperscaler(Firm):
     # SCALED arrays (quantities and money) and the others as they are (per unit, per project)
     ASSETS = (
         "units", "perf", "kw", "vintage", "depreciation_per_month",
-        "inv_units", "inv_perf", "inv_kw", "inv_value",
+        "inv_units", "inv_perf", "inv_kw", "inv_value", "inv_vintage",
+        "b_depreciation", "b_vintage",
         "p_mw", "p_stage", "p_left", "p_cost",
     )  # fmt: skip
-    SCALED = ("units", "depreciation_per_month", "inv_units", "p_mw", "p_cost")
+    SCALED = ("units", "depreciation_per_month", "inv_units", "b_depreciation", "p_mw", "p_cost")
 
     def fleet_lot(self) -> FleetLot:
         """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a lender or a
