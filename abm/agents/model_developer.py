@@ -441,7 +441,6 @@ def expect_initial_market(model) -> None:
     make worth it, so that month 1 follows the same rule as every later month."""
     revenue = expected_revenue(model)
     total = float(revenue.sum())
-    mc = model.cfg.model_developers
     group = {lab.unique_id: r for lab, r in zip(model.labs, revenue.tolist(), strict=True)}
     for lab in model.labs:
         r = group[lab.unique_id] + sum(group[t.unique_id] for t in lab.tiers)
