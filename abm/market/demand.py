@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
 
 MTOK = 1e6  # tokens per million tokens
 _RTOL = 4 * float(np.finfo(float).eps)  # relative accuracy of the budget roots
@@ -149,6 +148,58 @@ def spend_peak(elasticity: float, value_range: float, floor_ratio: float = 1.0) 
     return max(-math.log(floor_ratio), inner)
 
 
+def _brentq(f, xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 100) -> float:
+    """A root of ``f`` in [xa, xb] by Brent's method: a line-for-line port of SciPy's C
+    ``brentq`` (scipy/optimize/Zeros/brentq.c), so it returns the same float for the same
+    ``f``, bracket and tolerances, without ``scipy.optimize.brentq``'s per-call checks and
+    wrappers (which cost more than the root itself for a budget). The caller ensures
+    ``f(xa)`` and ``f(xb)`` differ in sign; a test checks it against SciPy."""
+    xpre, xcur = xa, xb
+    xblk = fblk = spre = scur = 0.0
+    fpre, fcur = f(xpre), f(xcur)
+    if math.isnan(fpre) or math.isnan(fcur):
+        raise ValueError("brentq: the function is NaN at an end of the bracket")
+    if fpre == 0.0:
+        return xpre
+    if fcur == 0.0:
+        return xcur
+    if math.copysign(1.0, fpre) == math.copysign(1.0, fcur):
+        raise ValueError("f(a) and f(b) must have different signs")
+    for _ in range(maxiter):
+        if fpre != 0.0 and fcur != 0.0 and math.copysign(1.0, fpre) != math.copysign(1.0, fcur):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2
+        sbis = (xblk - xcur) / 2
+        if fcur == 0.0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # interpolate
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # extrapolate
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
+                spre, scur = scur, stry
+            else:  # bisect
+                spre = scur = sbis
+        else:  # bisect
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        if abs(scur) > delta:
+            xcur += scur
+        else:
+            xcur += delta if sbis > 0 else -delta
+        fcur = f(xcur)
+        if math.isnan(fcur):  # as SciPy's wrapper does
+            raise ValueError(f"brentq: the function is NaN at {xcur!r}")
+    raise RuntimeError(f"brentq: no convergence in {maxiter} iterations")
+
+
 def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float):
     """:func:`budget_interval` for one budget (scalar roots by Brent's method)."""
     floor, top = -math.log(floor_ratio), math.log(value_range)
@@ -164,8 +215,8 @@ def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float)
     if kappa < at_floor:  # satiated users spend share(floor) * e^y: a closed form
         lo = floor + math.log(kappa / at_floor)
     else:  # the rising part of the tail (e < 1)
-        lo = optimize.brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL)
-    hi = optimize.brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL)
+        lo = _brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL)
+    hi = _brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL)
     return lo, hi
 
 
