@@ -8,12 +8,11 @@ from collections import deque
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from abm.agents.firm import Firm
 from abm.config import ModelDeveloperConfig
 from abm.market import serving
-from abm.market.demand import expected_sales, softmax
+from abm.market.demand import OwnAndSupplier, expected_sales, softmax
 from abm.market.pricing import best_response
 from abm.market.settlement import pay, repay_debt, spend
 
@@ -574,12 +573,8 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
         [seg.demand_curve(log_x_grid, market.quality_factor) for seg in model.segments]
     )
     # who moves which column: each seller its own, and a lab its resellers' too
-    rows = list(range(n_labs)) + [n_labs + i for i in range(len(startups))]
-    cols = list(range(n_labs)) + [n_labs + i for i in range(len(startups))]
     lab_index = {lab.unique_id: i for i, lab in enumerate(labs)}
-    rows += [lab_index[s.supplier] for s in startups]
-    cols += [n_labs + i for i in range(len(startups))]
-    membership = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_cols, n_cols))
+    membership = OwnAndSupplier([-1] * n_labs + [lab_index[s.supplier] for s in startups])
     quantity = expected_sales(
         market.choice, curves, log_x_grid, col_x, membership, ratios, uc.price_sensitivity
     )

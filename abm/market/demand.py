@@ -300,6 +300,31 @@ def _interp_rows(x, grid, values):
     return left + t * (flat[at] - left)
 
 
+class OwnAndSupplier:
+    """The ``membership`` of :func:`expected_sales` when firm k moves column k and a
+    column may also be moved by one other firm listed before it (a reseller's column by
+    its supplier lab): ``supplier[c]`` is that firm, -1 for none.
+
+    ``membership @ x`` gives what the equivalent 0/1 ``scipy.sparse.csr_matrix`` gives,
+    to the last bit: each row summed from 0 in the order of its columns (its own first,
+    then the columns it supplies). It saves building a sparse matrix every month."""
+
+    def __init__(self, supplier) -> None:
+        supplier = np.asarray(supplier, dtype=np.intp)
+        self.shape = (supplier.size, supplier.size)
+        self._cols = np.nonzero(supplier >= 0)[0]  # supplied columns, in column order
+        self._rows = supplier[self._cols]
+        if np.any(self._rows >= self._cols):
+            raise ValueError("a column's supplier must come before it")
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        out = np.zeros_like(x)
+        out += x  # each firm's own column (0 + x, as the sparse product)
+        np.add.at(out, self._rows, x[self._cols])  # in column order, as the sparse product
+        return out
+
+
 def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):
     """Quantity each price setter expects to sell at each candidate price ratio.
 

@@ -268,6 +268,37 @@ def test_the_budget_binds_on_one_interval_around_the_spend_peak(e, value_range, 
     assert never[0] == never[1]  # a budget above the peak never binds
 
 
+def test_own_and_supplier_membership_gives_the_sparse_products_to_the_last_bit():
+    """Labs move their own column and their resellers': the same sums as the 0/1 sparse
+    matrix (same order of additions), so expected sales do not change in the last bit."""
+    from abm.market.demand import OwnAndSupplier
+
+    rng = np.random.default_rng(3)
+    n_labs, supplier_of = 5, rng.integers(0, 5, size=40)
+    n = n_labs + supplier_of.size
+    rows = list(range(n)) + supplier_of.tolist()
+    cols = list(range(n)) + list(range(n_labs, n))
+    dense = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    fast = OwnAndSupplier([-1] * n_labs + supplier_of.tolist())
+    p = rng.dirichlet(np.ones(n))
+    q = rng.lognormal(size=(n, 7))
+    assert np.array_equal(fast @ p, dense @ p)
+    assert np.array_equal(fast @ (p[:, None] * q), dense @ (p[:, None] * q))
+    curves = rng.lognormal(size=(2, 30))
+    prob, grid, r = (
+        rng.dirichlet(np.ones(n), size=2),
+        np.linspace(-3, 3, 30),
+        np.array([0.9, 1, 1.1]),
+    )
+    col_x = np.exp(rng.uniform(-1, 1, n))
+    assert np.array_equal(
+        expected_sales(prob, curves, grid, col_x, fast, r, 1.3),
+        expected_sales(prob, curves, grid, col_x, dense, r, 1.3),
+    )
+    with pytest.raises(ValueError):
+        OwnAndSupplier([-1, 2, -1])  # a supplier listed after its column
+
+
 def test_the_budget_root_finder_returns_scipys_brentq_to_the_last_bit():
     """``_brentq`` is a port of SciPy's C brentq (kept for speed): same roots, same bits,
     on the budget equation over a spread of users and on generic functions."""
