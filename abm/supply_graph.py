@@ -128,8 +128,9 @@ class SupplyGraph:
             log["quantity"].append(quantity)
             log["value"].append(value)
 
-    def trade_many(self, sellers, buyers, quantities, values) -> None:
-        """Record parallel sequences of deliveries (quantity, $ value) along seller -> buyer."""
+    def trade_many(self, sellers, buyers, quantities, values, edges_checked: bool = False) -> None:
+        """Record parallel sequences of deliveries (quantity, $ value) along seller -> buyer.
+        ``edges_checked``: the caller has just run :meth:`require_edges` on these pairs."""
         adj = self._g._adj
         sellers, buyers = list(sellers), list(buyers)
         quantities = np.asarray(quantities, dtype=float).tolist()
@@ -139,7 +140,8 @@ class SupplyGraph:
                 f"trade_many: {len(sellers)} sellers, {len(buyers)} buyers, "
                 f"{len(quantities)} quantities, {len(values)} values"
             )
-        self.require_edges(sellers, buyers)
+        if not edges_checked:
+            self.require_edges(sellers, buyers)
         self._pending.append((sellers, buyers, quantities, values))
         if self.record_flows:
             goods = [adj[u][v]["good"] for u, v in zip(sellers, buyers, strict=True)]

@@ -142,4 +142,4 @@ def deliver_many(
                 ledger.transfer("lenders", p.unique_id, s, "borrowing")  # an obligation
                 p.borrow(s)
         ledger.transfer_many(ids, sellers, values, kind)
-    graph.trade_many(sellers, buyers, quantities, values)
+    graph.trade_many(sellers, buyers, quantities, values, edges_checked=True)  # checked above
