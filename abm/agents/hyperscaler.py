@@ -21,7 +21,14 @@ STAGES = ("land_and_permitting", "power_interconnection", "construction")
 
 
 def _grow(a: np.ndarray, values) -> np.ndarray:
-    return np.concatenate([a, np.atleast_1d(np.asarray(values, dtype=a.dtype))])
+    """``a`` with ``values`` (a number or an array) appended, in ``a``'s dtype."""
+    values = np.asarray(values, dtype=a.dtype)
+    if values.ndim == 0:  # one cohort: the common case, twice as fast as concatenate
+        out = np.empty(a.size + 1, dtype=a.dtype)
+        out[:-1] = a
+        out[-1] = values
+        return out
+    return np.concatenate((a, values.reshape(-1)))
 
 
 HOURS_PER_YEAR = 8760.0
