@@ -106,12 +106,31 @@ class SupplyGraph:
             if v not in adj.get(u, {}):
                 raise KeyError(f"trade along a missing edge {u} -> {v}")
 
-    def trade(self, seller: int, buyer: int, quantity: float, value: float) -> None:
-        """Record a delivery of ``quantity`` for ``value`` dollars along seller -> buyer."""
-        self.trade_many([seller], [buyer], [quantity], [value])
+    def require_edge(self, seller: int, buyer: int) -> None:
+        """:meth:`require_edges` for one pair (the common case: no lists to build)."""
+        if buyer not in self._g._adj.get(seller, {}):
+            raise KeyError(f"trade along a missing edge {seller} -> {buyer}")
 
-    def trade_many(self, sellers, buyers, quantities, values) -> None:
-        """Record parallel sequences of deliveries (quantity, $ value) along seller -> buyer."""
+    def trade(self, seller: int, buyer: int, quantity: float, value: float) -> None:
+        """Record a delivery of ``quantity`` for ``value`` dollars along seller -> buyer.
+
+        The one-trade case of :meth:`trade_many`, the same record, without its arrays
+        (settlement makes about a hundred single trades a month)."""
+        self.require_edge(seller, buyer)
+        quantity, value = float(quantity), float(value)
+        self._pending.append(([seller], [buyer], [quantity], [value]))
+        if self.record_flows:
+            log = self._log
+            log["step"].append(self.step)
+            log["seller"].append(seller)
+            log["buyer"].append(buyer)
+            log["good"].append(self._g._adj[seller][buyer]["good"])
+            log["quantity"].append(quantity)
+            log["value"].append(value)
+
+    def trade_many(self, sellers, buyers, quantities, values, edges_checked: bool = False) -> None:
+        """Record parallel sequences of deliveries (quantity, $ value) along seller -> buyer.
+        ``edges_checked``: the caller has just run :meth:`require_edges` on these pairs."""
         adj = self._g._adj
         sellers, buyers = list(sellers), list(buyers)
         quantities = np.asarray(quantities, dtype=float).tolist()
@@ -121,15 +140,11 @@ class SupplyGraph:
                 f"trade_many: {len(sellers)} sellers, {len(buyers)} buyers, "
                 f"{len(quantities)} quantities, {len(values)} values"
             )
-        try:
-            goods = [adj[u][v]["good"] for u, v in zip(sellers, buyers, strict=True)]
-        except KeyError:
-            bad = next(
-                (u, v) for u, v in zip(sellers, buyers, strict=True) if v not in adj.get(u, {})
-            )
-            raise KeyError(f"trade along a missing edge {bad[0]} -> {bad[1]}") from None
+        if not edges_checked:
+            self.require_edges(sellers, buyers)
         self._pending.append((sellers, buyers, quantities, values))
         if self.record_flows:
+            goods = [adj[u][v]["good"] for u, v in zip(sellers, buyers, strict=True)]
             log = self._log
             log["step"].extend([self.step] * len(quantities))
             log["seller"].extend(sellers)

@@ -105,6 +105,11 @@ class EndUserSegment(mesa.Agent):
         self.panel = (
             rng.choice(n_users, size=k, replace=False) if k < n_users else np.arange(n_users)
         )
+        # the panel in ascending log cost ratio, the order in which aggregate_curve sums
+        # it: that function still sorts, but an already sorted panel sorts several times faster
+        self._panel_by_cost = self.panel[
+            np.argsort(self._log_cost_ratio[self.panel], kind="stable")
+        ]
 
     # ---------------------------------------------------------------- step 2: demand
     def choose_and_order(
@@ -250,7 +255,7 @@ class EndUserSegment(mesa.Agent):
         quality-adjusted prices, read from the panel of adopted users. Budgets are in
         dollars, so where they bind demand depends on the model's quality factor too:
         one curve per entry of ``quality_factor`` (rows of the result if an array)."""
-        idx = self.panel[self.adopted[self.panel]]
+        idx = self._panel_by_cost[self.adopted[self._panel_by_cost]]
         qf = np.asarray(quality_factor, dtype=float)
         if idx.size == 0:
             return np.zeros((*qf.shape, len(log_x_grid)))

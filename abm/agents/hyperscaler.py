@@ -21,7 +21,14 @@ STAGES = ("land_and_permitting", "power_interconnection", "construction")
 
 
 def _grow(a: np.ndarray, values) -> np.ndarray:
-    return np.concatenate([a, np.atleast_1d(np.asarray(values, dtype=a.dtype))])
+    """``a`` with ``values`` (a number or an array) appended, in ``a``'s dtype."""
+    values = np.asarray(values, dtype=a.dtype)
+    if values.ndim == 0:  # one cohort: the common case, twice as fast as concatenate
+        out = np.empty(a.size + 1, dtype=a.dtype)
+        out[:-1] = a
+        out[-1] = values
+        return out
+    return np.concatenate((a, values.reshape(-1)))
 
 
 HOURS_PER_YEAR = 8760.0
@@ -746,11 +753,11 @@ class Hyperscaler(Firm):
     )  # fmt: skip
     SCALED = ("units", "depreciation_per_month", "inv_units", "b_depreciation", "p_mw", "p_cost")
 
-    def fleet_lot(self) -> FleetLot:
+    def fleet_lot(self, copy: bool = True) -> FleetLot:
         """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a lender or a
-        buyer sees them."""
+        buyer sees them (``copy=False``: its own arrays, for a valuation that only reads)."""
         return FleetLot(
-            arrays={k: getattr(self, k).copy() for k in self.ASSETS},
+            arrays={k: getattr(self, k).copy() if copy else getattr(self, k) for k in self.ASSETS},
             energized_mw=self.energized_mw,
             build_cost_per_mw=self.dc.cost_per_mw
             * self.region.cost_multiplier
@@ -761,7 +768,9 @@ class Hyperscaler(Firm):
     def collateral_value(self) -> float:
         """$ its lenders secure loans on: the resale value of its fleet and buildings."""
         return lot_value(
-            self.fleet_lot(), new_gpu_price(self.model.vendors), self.cfg.depreciation_months
+            self.fleet_lot(copy=False),  # lot_value only reads the arrays
+            new_gpu_price(self.model.vendors),
+            self.cfg.depreciation_months,
         )
 
     def sell_fleet(self) -> FleetLot:

@@ -8,12 +8,11 @@ from collections import deque
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from abm.agents.firm import Firm
 from abm.config import ModelDeveloperConfig
 from abm.market import serving
-from abm.market.demand import expected_sales, softmax
+from abm.market.demand import OwnAndSupplier, expected_sales, softmax
 from abm.market.pricing import best_response
 from abm.market.settlement import pay, repay_debt, spend
 
@@ -133,6 +132,8 @@ class ModelDeveloper(Firm):
         # re-derived only when its quality changes (at that month's algorithms).
         self.sized_quality = math.nan  # quality at which ``active`` was derived
         self.active = 0.0  # active parameters of the model it serves
+        self._bound_memo: tuple = (None, 0.0)  # (active, serving_bound)
+        self._throughput_memo: tuple = (None, 0.0)  # ((months, active), tokens_per_gpu_second)
         self.serving_active = 0.0  # active parameters of the model it served this month
         self.served_tokens_per_second = 0.0  # per H100e, this month (set by plan_serving)
         self.bound_tokens_per_second = 0.0  # its hardware bound, the same month
@@ -174,24 +175,32 @@ class ModelDeveloper(Firm):
 
     def serving_bound(self, months: float) -> float:
         """The hardware bound on its decode throughput, tokens/s per H100e."""
-        return float(
-            serving.bound_tokens_per_second(self.active_params(months), self.model.cfg.serving)
-        )
+        active = self.active_params(months)
+        if self._bound_memo[0] != active:  # a pure function of the model's size
+            bound = serving.bound_tokens_per_second(active, self.model.cfg.serving)
+            self._bound_memo = (active, float(bound))
+        return self._bound_memo[1]
 
     def tokens_per_gpu_second(self, months: float) -> float:
         """Served throughput, tokens/s per H100e: the practical throughput of the
         reference model (``tokens_per_gpu_hour`` at ``reference_quality`` in month 0)
         scaled by 1/active parameters and grown by serving software, never above the
         model's hardware bound."""
-        c, sc = self.cfg, self.model.cfg.serving
-        practical = serving.practical_tokens_per_second(
-            self.active_params(months),
-            float(serving.active_params(c.reference_quality, 1.0, sc)),
-            c.tokens_per_gpu_hour,
-            c.serving_algo_gain_per_year,
-            months / 12.0,
-        )
-        return float(serving.served_tokens_per_second(practical, self.serving_bound(months)))
+        # a pure function of the month and the model's size, asked several times a month
+        # (planning, pricing, margins): computed once per (month, size)
+        key = (months, self.active_params(months))
+        if self._throughput_memo[0] != key:
+            c, sc = self.cfg, self.model.cfg.serving
+            practical = serving.practical_tokens_per_second(
+                key[1],
+                float(serving.active_params(c.reference_quality, 1.0, sc)),
+                c.tokens_per_gpu_hour,
+                c.serving_algo_gain_per_year,
+                months / 12.0,
+            )
+            served = serving.served_tokens_per_second(practical, self.serving_bound(months))
+            self._throughput_memo = (key, float(served))
+        return self._throughput_memo[1]
 
     def tokens_per_gpu_hour(self, months: float) -> float:
         """Serving efficiency, tokens per H100e GPU-hour."""
@@ -562,12 +571,8 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
         [seg.demand_curve(log_x_grid, market.quality_factor) for seg in model.segments]
     )
     # who moves which column: each seller its own, and a lab its resellers' too
-    rows = list(range(n_labs)) + [n_labs + i for i in range(len(startups))]
-    cols = list(range(n_labs)) + [n_labs + i for i in range(len(startups))]
     lab_index = {lab.unique_id: i for i, lab in enumerate(labs)}
-    rows += [lab_index[s.supplier] for s in startups]
-    cols += [n_labs + i for i in range(len(startups))]
-    membership = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_cols, n_cols))
+    membership = OwnAndSupplier([-1] * n_labs + [lab_index[s.supplier] for s in startups])
     quantity = expected_sales(
         market.choice, curves, log_x_grid, col_x, membership, ratios, uc.price_sensitivity
     )

@@ -196,14 +196,17 @@ def post_gpu_prices(model, ratios: np.ndarray) -> None:
     vendors, clouds, hc = model.vendors, model.hyperscalers, model.cfg.hyperscalers
     base = np.array([v.price_per_h100e for v in vendors])
     on_order = [sum(v.backlog.get(h.unique_id, 0.0) for v in vendors) for h in clouds]
-    orders = np.zeros((len(vendors), ratios.size))
-    for i in range(len(vendors)):
-        prices = np.broadcast_to(base, (ratios.size, len(vendors))).copy()
-        prices[:, i] *= ratios
-        split = vendor_split(vendors, prices, hc)  # candidates x vendors
-        avg = (split * prices).sum(axis=1)
-        wanted = sum(h.gpus_wanted(o, avg) for h, o in zip(clouds, on_order, strict=True))
-        orders[i] = wanted * split[:, i]
+    # prices[i, c, :]: every vendor's price when vendor i posts ratios[c] times its own;
+    # all vendors' candidates at once, so each cloud's rule is read once (it is elementwise
+    # in the price, so this is the same as one vendor at a time)
+    n = len(vendors)
+    prices = np.broadcast_to(base, (n, ratios.size, n)).copy()
+    idx = np.arange(n)
+    prices[idx, :, idx] *= ratios[None, :]
+    split = vendor_split(vendors, prices, hc)  # vendor moving x candidates x vendors
+    avg = (split * prices).sum(axis=-1)
+    wanted = sum(h.gpus_wanted(o, avg) for h, o in zip(clouds, on_order, strict=True))
+    orders = wanted * split[idx, :, idx]
     for v, row in zip(vendors, orders, strict=True):
         v.set_price(ratios, row)
 

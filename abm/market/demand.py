@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
 
 MTOK = 1e6  # tokens per million tokens
 _RTOL = 4 * float(np.finfo(float).eps)  # relative accuracy of the budget roots
@@ -149,6 +148,58 @@ def spend_peak(elasticity: float, value_range: float, floor_ratio: float = 1.0) 
     return max(-math.log(floor_ratio), inner)
 
 
+def _brentq(f, xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 100) -> float:
+    """A root of ``f`` in [xa, xb] by Brent's method: a line-for-line port of SciPy's C
+    ``brentq`` (scipy/optimize/Zeros/brentq.c), so it returns the same float for the same
+    ``f``, bracket and tolerances, without ``scipy.optimize.brentq``'s per-call checks and
+    wrappers (which cost more than the root itself for a budget). The caller ensures
+    ``f(xa)`` and ``f(xb)`` differ in sign; a test checks it against SciPy."""
+    xpre, xcur = xa, xb
+    xblk = fblk = spre = scur = 0.0
+    fpre, fcur = f(xpre), f(xcur)
+    if math.isnan(fpre) or math.isnan(fcur):
+        raise ValueError("brentq: the function is NaN at an end of the bracket")
+    if fpre == 0.0:
+        return xpre
+    if fcur == 0.0:
+        return xcur
+    if math.copysign(1.0, fpre) == math.copysign(1.0, fcur):
+        raise ValueError("f(a) and f(b) must have different signs")
+    for _ in range(maxiter):
+        if fpre != 0.0 and fcur != 0.0 and math.copysign(1.0, fpre) != math.copysign(1.0, fcur):
+            xblk, fblk = xpre, fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre, xcur, xblk = xcur, xblk, xcur
+            fpre, fcur, fblk = fcur, fblk, fcur
+        delta = (xtol + rtol * abs(xcur)) / 2
+        sbis = (xblk - xcur) / 2
+        if fcur == 0.0 or abs(sbis) < delta:
+            return xcur
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:  # interpolate
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:  # extrapolate
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
+                spre, scur = scur, stry
+            else:  # bisect
+                spre = scur = sbis
+        else:  # bisect
+            spre = scur = sbis
+        xpre, fpre = xcur, fcur
+        if abs(scur) > delta:
+            xcur += scur
+        else:
+            xcur += delta if sbis > 0 else -delta
+        fcur = f(xcur)
+        if math.isnan(fcur):  # as SciPy's wrapper does
+            raise ValueError(f"brentq: the function is NaN at {xcur!r}")
+    raise RuntimeError(f"brentq: no convergence in {maxiter} iterations")
+
+
 def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float):
     """:func:`budget_interval` for one budget (scalar roots by Brent's method)."""
     floor, top = -math.log(floor_ratio), math.log(value_range)
@@ -164,8 +215,8 @@ def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float)
     if kappa < at_floor:  # satiated users spend share(floor) * e^y: a closed form
         lo = floor + math.log(kappa / at_floor)
     else:  # the rising part of the tail (e < 1)
-        lo = optimize.brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL)
-    hi = optimize.brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL)
+        lo = _brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL)
+    hi = _brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL)
     return lo, hi
 
 
@@ -214,10 +265,10 @@ def aggregate_curve(
     e = float(elasticity)
     tail = value_range ** (-e)
     shift = c.min() if c.size else 0.0  # keeps exp(-a c) at most 1
-    cum_full = np.r_[0.0, np.cumsum(full)]
+    cum_full = np.concatenate(([0.0], np.cumsum(full)))  # (np.r_ costs more than the sum)
     # sums from the top: the terms fall with c, so a window's sum is a large part minus
     # a smaller one and never loses precision to the satiated users below it
-    from_top = {a: np.r_[np.cumsum((full * np.exp(-a * (c - shift)))[::-1])[::-1], 0.0] for a in (e, 1.0)}  # fmt: skip
+    from_top = {a: np.concatenate((np.cumsum((full * np.exp(-a * (c - shift)))[::-1])[::-1], [0.0])) for a in (e, 1.0)}  # fmt: skip
     kappa = np.asarray(budget_per_value, dtype=float)
     lo, hi = (b[..., None] for b in budget_interval(kappa, e, value_range, floor_ratio))
     at = lambda y: np.searchsorted(c, y - g, side="right")  # noqa: E731 (users at or below y)
@@ -247,6 +298,31 @@ def _interp_rows(x, grid, values):
     at = i + grid.size * np.arange(x.shape[0])[:, None]  # flat index of each row's point
     left = flat[at - 1]
     return left + t * (flat[at] - left)
+
+
+class OwnAndSupplier:
+    """The ``membership`` of :func:`expected_sales` when firm k moves column k and a
+    column may also be moved by one other firm listed before it (a reseller's column by
+    its supplier lab): ``supplier[c]`` is that firm, -1 for none.
+
+    ``membership @ x`` gives what the equivalent 0/1 ``scipy.sparse.csr_matrix`` gives,
+    to the last bit: each row summed from 0 in the order of its columns (its own first,
+    then the columns it supplies). It saves building a sparse matrix every month."""
+
+    def __init__(self, supplier) -> None:
+        supplier = np.asarray(supplier, dtype=np.intp)
+        self.shape = (supplier.size, supplier.size)
+        self._cols = np.nonzero(supplier >= 0)[0]  # supplied columns, in column order
+        self._rows = supplier[self._cols]
+        if np.any(self._rows >= self._cols):
+            raise ValueError("a column's supplier must come before it")
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        out = np.zeros_like(x)
+        out += x  # each firm's own column (0 + x, as the sparse product)
+        np.add.at(out, self._rows, x[self._cols])  # in column order, as the sparse product
+        return out
 
 
 def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):

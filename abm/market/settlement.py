@@ -104,7 +104,7 @@ def deliver(
 ) -> float:
     """``quantity`` delivered along seller -> buyer; the buyer pays ``value`` (an obligation).
     A delivery along a missing edge is refused before any money moves."""
-    graph.require_edges([seller], [buyer.unique_id])
+    graph.require_edge(seller, buyer.unique_id)
     pay(ledger, buyer, seller, value, kind)
     graph.trade(seller, buyer.unique_id, quantity, value)
     return value
@@ -142,4 +142,4 @@ def deliver_many(
                 ledger.transfer("lenders", p.unique_id, s, "borrowing")  # an obligation
                 p.borrow(s)
         ledger.transfer_many(ids, sellers, values, kind)
-    graph.trade_many(sellers, buyers, quantities, values)
+    graph.trade_many(sellers, buyers, quantities, values, edges_checked=True)  # checked above

@@ -268,6 +268,76 @@ def test_the_budget_binds_on_one_interval_around_the_spend_peak(e, value_range, 
     assert never[0] == never[1]  # a budget above the peak never binds
 
 
+def test_own_and_supplier_membership_gives_the_sparse_products_to_the_last_bit():
+    """Labs move their own column and their resellers': the same sums as the 0/1 sparse
+    matrix (same order of additions), so expected sales do not change in the last bit."""
+    from abm.market.demand import OwnAndSupplier
+
+    rng = np.random.default_rng(3)
+    n_labs, supplier_of = 5, rng.integers(0, 5, size=40)
+    n = n_labs + supplier_of.size
+    rows = list(range(n)) + supplier_of.tolist()
+    cols = list(range(n)) + list(range(n_labs, n))
+    dense = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    fast = OwnAndSupplier([-1] * n_labs + supplier_of.tolist())
+    p = rng.dirichlet(np.ones(n))
+    q = rng.lognormal(size=(n, 7))
+    assert np.array_equal(fast @ p, dense @ p)
+    assert np.array_equal(fast @ (p[:, None] * q), dense @ (p[:, None] * q))
+    curves = rng.lognormal(size=(2, 30))
+    prob, grid, r = (
+        rng.dirichlet(np.ones(n), size=2),
+        np.linspace(-3, 3, 30),
+        np.array([0.9, 1, 1.1]),
+    )
+    col_x = np.exp(rng.uniform(-1, 1, n))
+    assert np.array_equal(
+        expected_sales(prob, curves, grid, col_x, fast, r, 1.3),
+        expected_sales(prob, curves, grid, col_x, dense, r, 1.3),
+    )
+    with pytest.raises(ValueError):
+        OwnAndSupplier([-1, 2, -1])  # a supplier listed after its column
+
+
+def test_the_budget_root_finder_returns_scipys_brentq_to_the_last_bit():
+    """``_brentq`` is a port of SciPy's C brentq (kept for speed): same roots, same bits,
+    on the budget equation over a spread of users and on generic functions."""
+    import math
+
+    from scipy import optimize
+
+    from abm.market.demand import _RTOL, _brentq
+
+    rng = np.random.default_rng(0)
+    compared = 0
+    for _ in range(2000):
+        e, value_range = rng.uniform(0.3, 2.5), np.exp(rng.uniform(0.5, 8.0))
+        floor, kappa = np.exp(rng.uniform(0.0, 5.0)), np.exp(rng.uniform(-8.0, 2.0))
+        tail = value_range ** (-e)
+
+        def f(y, e=e, tail=tail, kappa=kappa):
+            return math.exp(y) * (math.exp(-e * y) - tail) / (1.0 - tail) - kappa
+
+        peak = spend_peak(e, value_range, floor)
+        for a, b in ((-math.log(floor), peak), (peak, math.log(value_range))):
+            if f(a) * f(b) < 0:
+                compared += 1
+                expected = optimize.brentq(f, a, b, xtol=1e-14, rtol=_RTOL)
+                assert _brentq(f, a, b, xtol=1e-14, rtol=_RTOL) == expected
+    for _ in range(500):
+        c = rng.normal(size=4)
+
+        def g(x, c=c):
+            return c[0] + c[1] * x + c[2] * x**3 + math.sin(c[3] * x)
+
+        if g(-3.0) * g(3.0) < 0:
+            compared += 1
+            assert _brentq(g, -3.0, 3.0, xtol=2e-12, rtol=_RTOL) == optimize.brentq(g, -3.0, 3.0)
+    assert compared > 1000
+    with pytest.raises(ValueError, match="different signs"):
+        _brentq(lambda x: x * x + 1.0, -1.0, 1.0, xtol=2e-12, rtol=_RTOL)
+
+
 @pytest.mark.parametrize("e", [0.6, 1.5, 3.0])
 def test_where_the_budget_binds_demand_has_unit_elasticity_and_spend_equals_the_budget(e):
     """A bound user's demand is budget / price: a 1% price change moves it 1%, whatever e."""
