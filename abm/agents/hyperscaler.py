@@ -544,7 +544,8 @@ class Hyperscaler(Firm):
             return
         capacity = self.gpu_hours
         if self.cfg.pricing == "profit" and demand is not None and capacity > 0:
-            sales = np.minimum(demand, capacity)
+            # its parent's own workloads run first: the market gets what is left
+            sales = np.minimum(demand, max(capacity - self.own_demand, 0.0))
             if sales.max() > 0:
                 self.price = float(
                     best_response(
@@ -888,7 +889,7 @@ def post_compute_prices(model, ratios: np.ndarray) -> None:
     cash = np.array([lab.cash for lab in frontier])
     trend = trend_compute_price(model.cfg, model.month)
     eta = model.cfg.model_developers.training_price_elasticity
-    capacities = np.array([h.gpu_hours for h in clouds])
+    capacities = np.array([max(h.gpu_hours - h.own_demand, 0.0) for h in clouds])  # own first
     n = len(clouds)
     # prices[i, c, :]: every cloud's price when cloud i posts ratios[c] times its own
     prices = np.broadcast_to(base, (n, ratios.size, n)).copy()
