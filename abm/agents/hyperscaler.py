@@ -571,7 +571,7 @@ class Hyperscaler(Firm):
         self.building_capex = labour + materials
         written_off = self.retire()
         self.book_depreciation(written_off)
-        self.draw_on_parent(self.debt)  # the parent pays down what the cloud borrowed
+        self.draw_on_parent(self.debt)  # the parent pays cash in, up to what it owes
         reserve = 3.0 * (self.gpu_capex + self.building_capex)
         self.repaid(repay_debt(ledger, self, self.debt, reserve, share=0.2))
 
@@ -665,15 +665,26 @@ class Hyperscaler(Firm):
         new = self.quasi_rent_per_mw(self.new_kw_per_h100e, self.new_gpu_price)
         return self.quasi_rent_per_mw(self.kw / self.perf) < new
 
+    def displaced(self) -> np.ndarray:
+        """Where power binds and GPUs already delivered wait for it: vintages that earn
+        less per MW than the waiting GPUs would. Their price is sunk, so only the
+        quasi-rents count (the dispatch half of Salter's rule; the investment half,
+        with the new GPU's capital charge, is :meth:`replaceable`, used when ordering)."""
+        if self.inv_units.size == 0:
+            return np.zeros(self.units.size, dtype=bool)
+        kw = self.inv_kw / self.inv_perf
+        best = float(np.max(self.quasi_rent_per_mw(kw)))
+        return self.quasi_rent_per_mw(self.kw / self.perf) < best
+
     def retire(self) -> float:
         """Scrap vintages by Salter's rule (1960): any whose revenue no longer covers its
-        running cost; and, while GPUs wait for power, replaceable ones (lowest
-        quasi-rent per MW first) until the waiting GPUs fit. Returns the $ book value
-        written off."""
+        running cost; and, while GPUs wait for power, vintages displaced by them
+        (lowest quasi-rent per MW first) until the waiting GPUs fit. Returns the $ book
+        value written off."""
         scrap = self.uncovered().astype(float)
         need_kw = self.inventory_mw * 1000.0 - max(self.energized_mw - self.used_mw, 0.0) * 1000.0
         if need_kw > 0:
-            candidates = np.nonzero(self.replaceable() & (scrap == 0))[0]
+            candidates = np.nonzero(self.displaced() & (scrap == 0))[0]
             rents = self.quasi_rent_per_mw(self.kw[candidates] / self.perf[candidates])
             for i in candidates[np.argsort(rents, kind="stable")]:
                 if need_kw <= 0:
@@ -729,10 +740,11 @@ class Hyperscaler(Firm):
     # SCALED arrays (quantities and money) and the others as they are (per unit, per project)
     ASSETS = (
         "units", "perf", "kw", "vintage", "depreciation_per_month",
-        "inv_units", "inv_perf", "inv_kw", "inv_value",
+        "inv_units", "inv_perf", "inv_kw", "inv_value", "inv_vintage",
+        "b_depreciation", "b_vintage",
         "p_mw", "p_stage", "p_left", "p_cost",
     )  # fmt: skip
-    SCALED = ("units", "depreciation_per_month", "inv_units", "p_mw", "p_cost")
+    SCALED = ("units", "depreciation_per_month", "inv_units", "b_depreciation", "p_mw", "p_cost")
 
     def fleet_lot(self) -> FleetLot:
         """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a lender or a

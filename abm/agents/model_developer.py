@@ -114,11 +114,10 @@ class ModelDeveloper(Firm):
         self.last_market_revenue = 0.0  # $ per month, all labs, last month
         self.last_revenue = 0.0  # $ per month, its own, last month
         self.unit_cost_basis = 0.0  # $ per mtok of serving its last price was chosen against
-        # $ spent on training in each of the last training_window_months: the cost of the
-        # model it serves, spread over as many months as it took to train (for reporting)
-        self.training_spend: deque[float] = deque(
-            [self.training_budget] * cfg.training_window_months, maxlen=cfg.training_window_months
-        )
+        # $ spent on training in each of the last model_life_months: each month's spend
+        # is expensed evenly over a model's serving life (for the operating margin)
+        life = max(int(round(cfg.model_life_months)), 1)
+        self.training_spend: deque[float] = deque([self.training_budget] * life, maxlen=life)
         self.staff_paid = 0.0  # $ this month
         self.quality = quality
         self.initial_quality = quality
@@ -268,9 +267,9 @@ class ModelDeveloper(Firm):
 
     @property
     def amortised_training(self) -> float:
-        """$ per month: the training spend of the last ``training_window_months`` spread
-        evenly over as many months (a model's cost over its serving life)."""
-        return sum(self.training_spend) / len(self.training_spend) if self.training_spend else 0.0
+        """$ per month: each month's training spend straight-line amortised over a
+        model's serving life (``model_life_months``): the mean of the last L months."""
+        return sum(self.training_spend) / self.training_spend.maxlen if self.training_spend else 0.0
 
     def post_price(self, price: float, unit_cost: float) -> None:
         """Next month's token price, chosen against ``unit_cost`` ($ per mtok of serving)."""
@@ -442,7 +441,6 @@ def expect_initial_market(model) -> None:
     make worth it, so that month 1 follows the same rule as every later month."""
     revenue = expected_revenue(model)
     total = float(revenue.sum())
-    mc = model.cfg.model_developers
     group = {lab.unique_id: r for lab, r in zip(model.labs, revenue.tolist(), strict=True)}
     for lab in model.labs:
         r = group[lab.unique_id] + sum(group[t.unique_id] for t in lab.tiers)
@@ -453,7 +451,7 @@ def expect_initial_market(model) -> None:
             continue
         lab.plan_training(0.0)
         lab.budget_training(0.0, credit_headroom(lab))
-        lab.training_spend.extend([lab.training_budget] * mc.training_window_months)
+        lab.training_spend.extend([lab.training_budget] * lab.training_spend.maxlen)
 
 
 def credit_headroom(lab) -> float:

@@ -136,7 +136,9 @@ def test_budgets_bind_late_in_the_baseline_and_elasticity_stays_between_one_and_
     bound, eps = by_year["budget_bound_share"].mean(), by_year["demand_elasticity"].mean()
     assert bound["2023"] == 0.0 and bound["2024"] == 0.0
     assert bound["2032"] > 0.5 and bound.is_monotonic_increasing
-    assert (eps >= 1.0 - 1e-9).all() and (eps <= model.cfg.end_users.price_elasticity + 0.05).all()
+    assert (eps >= 1.0 - 1e-4).all() and (
+        eps <= model.cfg.end_users.price_elasticity + 0.05
+    ).all()  # satiated users (elasticity 0) are ~1e-5 of buyers
     income = sum(
         s.population_adopted
         * s.cfg.income_per_month

@@ -1,7 +1,10 @@
-"""Salter's (1960) vintage rule where power binds: a vintage is scrapped when a new
-GPU's quasi-rent per MW, net of its annualised price, exceeds the vintage's own
-quasi-rent per MW -- and not when power is slack. The thresholds are derived here
-from the parameters, independently of the model's functions."""
+"""Salter's (1960) vintage rule where power binds, in its two halves: a vintage is
+worth replacing when a new GPU's quasi-rent per MW, net of its annualised price,
+exceeds the vintage's own quasi-rent per MW (the investment decision, which sizes
+replacement orders); once new GPUs are delivered their price is sunk and they displace
+the vintages earning least per MW (dispatch); nothing is scrapped when power is slack.
+The thresholds are derived here from the parameters, independently of the model's
+functions."""
 
 from __future__ import annotations
 
@@ -50,21 +53,32 @@ def salter_threshold(cfg, kw_old: float) -> float:
     return num / (u / NEW_KW - u / kw_old)
 
 
-def test_the_old_vintage_is_scrapped_exactly_above_its_salter_threshold():
+def test_a_vintage_is_replaceable_exactly_above_its_salter_threshold():
+    """The investment half of the rule, which sizes replacement orders: replace a
+    vintage when a new GPU's quasi-rent per MW, net of its capital charge, is higher."""
     cfg = two_vintage_cloud(3.0).model.cfg
     p_old, p_mid = salter_threshold(cfg, OLD_KW), salter_threshold(cfg, MID_KW)
     assert 0.5 < p_old < p_mid  # the less efficient vintage goes first
-    below = two_vintage_cloud(0.99 * p_old)
-    below.retire()
-    np.testing.assert_allclose(below.units, [1000.0, 1000.0])  # kept: it still earns more
-    above = two_vintage_cloud(1.01 * p_old)
-    above.retire()
-    np.testing.assert_allclose(above.units, [1000.0])  # the old cohort is gone, whole
-    np.testing.assert_allclose(above.kw, [MID_KW * 2.5])
-    # between the thresholds the newer vintage stays; above both, it goes too once
-    # the waiting GPUs need its MW as well
-    both = two_vintage_cloud(1.01 * p_mid)
-    both.inv_units = np.array([20_000.0])  # 16 MW waiting
+    for price, expected in (
+        (0.99 * p_old, [False, False]),  # both still earn more on their MW
+        (1.01 * p_old, [True, False]),  # the old cohort is worth replacing, the newer not
+        (0.99 * p_mid, [True, False]),
+        (1.01 * p_mid, [True, True]),  # above both thresholds both are
+    ):
+        assert two_vintage_cloud(price).replaceable().tolist() == expected
+
+
+def test_delivered_gpus_displace_the_vintage_that_earns_least_per_mw():
+    """The dispatch half: once new GPUs are delivered their price is sunk, so where
+    power binds they displace the vintages earning least per MW, until they fit."""
+    cfg = two_vintage_cloud(3.0).model.cfg
+    h = two_vintage_cloud(0.99 * salter_threshold(cfg, OLD_KW))  # not worth buying for...
+    h.inv_units = np.array([2000.0])  # ...but delivered: 1.6 MW, the old cohort's
+    h.retire()
+    np.testing.assert_allclose(h.units, [1000.0])  # the old cohort is gone, whole
+    np.testing.assert_allclose(h.kw, [MID_KW * 2.5])
+    both = two_vintage_cloud(3.0)
+    both.inv_units = np.array([20_000.0])  # 16 MW waiting: every vintage earns less per MW
     both.retire()
     assert both.units.size == 0
 
