@@ -44,6 +44,11 @@ def baseline_keys() -> list[str]:
     return [*keys, "hyperscalers.fixed_compute_price"]
 
 
+def baseline_elasticity() -> float:
+    """The within-model price elasticity baseline.toml sets (recalibrated in issue 11)."""
+    return tomllib.loads(DEFAULT_CONFIG.read_text())["end_users"]["price_elasticity"]
+
+
 @pytest.mark.slow
 def test_json_lists_every_key_the_baseline_sets_with_its_value():
     r = abm("--json")
@@ -51,7 +56,7 @@ def test_json_lists_every_key_the_baseline_sets_with_its_value():
     rows = json.loads(r.stdout)
     assert sorted(row["key"] for row in rows) == sorted(baseline_keys())
     by_key = {row["key"]: row for row in rows}
-    assert by_key["end_users.price_elasticity"]["value"] == 1.5
+    assert by_key["end_users.price_elasticity"]["value"] == baseline_elasticity() == 1.1
     assert by_key["gpu.vendors.1.name"]["value"] == "custom-silicon"
     assert by_key["vc.climate_path"]["value"] == [[0.0, 0.8], [12.0, 1.6], [24.0, 2.4]]
     assert by_key["hyperscalers.fixed_compute_price"]["value"] is None
@@ -79,7 +84,11 @@ def test_the_table_lists_every_key_on_its_own_line():
     listed = [line.split()[0] for line in lines[3:]]
     assert listed == [p.key for p in parameters(load_config())]
     line = next(x for x in lines if x.startswith("end_users.price_elasticity "))
-    assert line.split()[1:3] == ["1.5", "elasticity"] and "(0, 10]" in line and "NBER" in line
+    assert (
+        line.split()[1:3] == [str(baseline_elasticity()), "elasticity"]
+        and "(0, 10]" in line
+        and "NBER" in line
+    )
 
 
 @pytest.mark.slow

@@ -91,37 +91,74 @@ def test_the_environment_is_computed_once_per_process():
     assert environment() is environment()
 
 
+def frozen_copy(dest: Path) -> str:
+    """The package and its configs copied into a git repository of their own, committed;
+    returns the commit. Nothing else writes there, so every process that imports the copy
+    reads the same commit (the project's work tree may gain commits or edits while a long
+    test session runs, and ``environment()`` is cached per process)."""
+    import shutil
+
+    junk = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("abm", "configs"):
+        shutil.copytree(ROOT / name, dest / name, ignore=junk)
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(dest), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "frozen copy")
+    return git("rev-parse", "HEAD")
+
+
 @pytest.mark.slow
 def test_run_and_sweep_manifests_record_the_same_provenance(tmp_path):
     """Once there were two copies, and they disagreed (a missing package was
     'not installed' in one and null in the other; the git commit sat in different
-    places; the package lists differed)."""
-    from abm.experiments import run_sweep
+    places; the package lists differed).
 
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "abm",
-            "run",
-            "--steps",
-            "1",
-            "--set",
-            "end_users.simulated_users=500",
-        ]
-        + ["--out", str(tmp_path / "run")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stderr
+    Both run from a frozen copy of the package: compared with the live work tree, the
+    test once failed whenever the tree changed between this process's first
+    ``environment()`` call and the ``abm run`` subprocess."""
+    code = tmp_path / "code"
+    sha = frozen_copy(code)
+    env = {**os.environ, "PYTHONPATH": str(code)}
+
+    def python(*args: str) -> str:
+        r = subprocess.run(
+            [sys.executable, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    python("-m", "abm", "run", "--steps", "1", "--set", "end_users.simulated_users=500",
+           "--out", str(tmp_path / "run"))  # fmt: skip
     spec = {"name": "one", "seed": 1, "steps": 1, "fixed": {"end_users.simulated_users": 500}}
-    run_sweep(spec, workers=1, out_dir=tmp_path / "sweep", quiet=True)
+    sweep = f"""
+import json
+from abm.experiments import run_sweep
+from abm.runs import environment
+run_sweep({spec!r}, workers=1, out_dir={str(tmp_path / "sweep")!r}, quiet=True)
+print(json.dumps(environment()))
+"""
+    expected = json.loads(python("-c", sweep))
     run_manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     sweep_manifest = json.loads((tmp_path / "sweep" / "manifest.json").read_text())
     for key in ("versions", "git_commit", "platform"):
-        assert run_manifest[key] == sweep_manifest[key] == environment()[key], key
+        assert run_manifest[key] == sweep_manifest[key] == expected[key], key
+    assert expected["git_commit"] == sha  # the copy's own commit, clean
+    assert expected["versions"] == environment()["versions"]
+    assert expected["platform"] == environment()["platform"]
 
 
 def test_the_git_commit_is_only_read_from_the_packages_own_work_tree(tmp_path):

@@ -256,11 +256,20 @@ def number(v: float, _pos: object = None) -> str:
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:
-    decades = math.log10(hi / lo)
-    mantissas = _LOG_MANTISSAS if decades <= 2.01 else (1.0,)
-    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in mantissas]
-    ticks = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+    """Labelled ticks of a log axis from ``lo`` to ``hi``: 1-2-5 numbers up to two decades,
+    powers of ten beyond (thinned to about six), and 1-3 numbers (half decades) when a
+    span of two to three decades holds fewer than three powers of ten (0.2 to 50)."""
+
+    def within(mantissas: tuple[float, ...]) -> list[float]:
+        k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+        ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in mantissas]
+        return [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+
+    if math.log10(hi / lo) <= 2.01:
+        return within(_LOG_MANTISSAS)
+    ticks = within((1.0,))
+    if len(ticks) < 3:
+        return within((1.0, 3.0))
     if len(ticks) > 6:  # many decades: every second or third decade
         ticks = ticks[:: math.ceil(len(ticks) / 6)]
     return ticks

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,10 @@ from .conftest import ALLOW_TOY, toy_sweep_text
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
-PATIENCE = 60.0  # seconds; generous, the polls end as soon as the condition holds
+# seconds; only a guard against a hang: every wait below returns as soon as what it waits
+# for happens (an event, never a poll against a deadline), so a loaded machine is slower,
+# not failing
+PATIENCE = 300.0
 
 
 def _stat(pid: int) -> tuple[int, str, int] | None:
@@ -58,18 +61,71 @@ def still_running(processes: dict[int, int]) -> list[int]:
     return alive
 
 
-def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        assert time.monotonic() < deadline, f"gave up waiting {PATIENCE:.0f} s for {what}"
-        time.sleep(0.05)
+def wait_for_exit(processes: dict[int, int]) -> None:
+    """Block until every one of ``processes`` (pid -> start time) has exited.
+
+    A pidfd becomes readable when its process exits, whoever its parent is: no polling.
+    """
+    fds = []
+    try:
+        for pid in processes:
+            with contextlib.suppress(ProcessLookupError):
+                fds.append(os.pidfd_open(pid))
+        fds_left = set(fds)
+        # a pid reused after the scan is another process: its fd stands for no one of ours
+        for fd, pid in zip(fds, processes, strict=False):
+            if pid not in still_running({pid: processes[pid]}):
+                fds_left.discard(fd)
+        poller = select.poll()
+        for fd in fds_left:
+            poller.register(fd, select.POLLIN)
+        while fds_left:
+            ready = poller.poll(PATIENCE * 1000)
+            assert ready, f"processes {still_running(processes)} still running"
+            for fd, _ in ready:
+                poller.unregister(fd)
+                fds_left.discard(fd)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def read_pids(fifo: int, proc: subprocess.Popen, count: int) -> list[int]:
+    """Block until ``count`` pids (one a line) have arrived on the pipe ``fifo``; fail
+    at once if ``proc`` exits first."""
+    pidfd = os.pidfd_open(proc.pid)
+    poller = select.poll()
+    poller.register(fifo, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    text = ""
+    try:
+        while text.count("\n") < count:
+            ready = dict(poller.poll(PATIENCE * 1000))
+            assert ready, f"no worker held a run in {PATIENCE:.0f} s"
+            if fifo in ready:
+                text += os.read(fifo, 4096).decode()
+            elif pidfd in ready:
+                raise AssertionError(f"the sweep ended early: {proc.stderr.read()}")
+    finally:
+        os.close(pidfd)
+    return [int(line) for line in text.split()]
 
 
 @pytest.fixture(params=[["--workers", "2"], ["--dask-local", "2"]], ids=["pool", "dask"])
 def running_sweep(request, tmp_path, write_sweep, subprocess_env):
-    """A 2-worker sweep in a child process, running; yields (process, its workers, out dir)."""
-    # 96 runs of 0.25 s: far from done when the driver is killed.
-    path = write_sweep(toy_sweep_text("orphans", replicates=8, sleep=0.25))
+    """A 2-worker sweep in a child process, running; yields (process, its workers, out dir).
+
+    Its 96 runs: the 24 with x = 0 finish at once, every later one holds its worker until
+    killed, after telling us its pid through a named pipe. So when both workers have
+    told us, the sweep is running, on two workers, with at least 20 runs stored (at most
+    4 are in flight), and it cannot end by itself however fast or slow the machine is.
+    """
+    fifo_path = tmp_path / "holding"
+    os.mkfifo(fifo_path)
+    fifo = os.open(fifo_path, os.O_RDONLY | os.O_NONBLOCK)
+    keep_open = os.open(fifo_path, os.O_WRONLY)  # so the reader never sees end-of-file
+    text = toy_sweep_text("orphans", replicates=8, hold_when_x=1.0, hold_fifo=str(fifo_path))
+    path = write_sweep(text)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "abm.experiments", "sweep", str(path), *ALLOW_TOY, *request.param]
     proc = subprocess.Popen(
@@ -81,17 +137,9 @@ def running_sweep(request, tmp_path, write_sweep, subprocess_env):
     )
     workers: dict[int, int] = {}
     try:
-        runs = out / "runs"
-        wait_until(
-            lambda: (
-                proc.poll() is not None
-                or (runs.is_dir() and sum(p.suffix == ".parquet" for p in runs.iterdir()) >= 2)
-            ),
-            "the first runs",
-        )
-        assert proc.poll() is None, f"the sweep ended early: {proc.stderr.read()}"
+        holding = read_pids(fifo, proc, 2)
         workers = descendants(proc.pid)
-        assert len(workers) >= 2  # two pool workers (and helper processes)
+        assert len(set(holding)) == 2 and set(holding) <= set(workers)  # two workers, ours
         yield proc, workers, out
     finally:
         # Only if the test failed would anything be left: clear all of it.
@@ -99,13 +147,15 @@ def running_sweep(request, tmp_path, write_sweep, subprocess_env):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         proc.wait()
+        os.close(fifo)
+        os.close(keep_open)
 
 
 def test_pool_workers_exit_when_the_sweep_driver_is_killed_with_sigkill(running_sweep):
     proc, workers, _ = running_sweep
     os.kill(proc.pid, signal.SIGKILL)  # the driver alone; nothing can run in it now
     assert proc.wait(timeout=PATIENCE) == -signal.SIGKILL
-    wait_until(lambda: not still_running(workers), f"workers {still_running(workers)} to exit")
+    wait_for_exit(workers)
 
 
 def test_sigterm_stops_the_sweep_its_workers_and_records_the_interruption(running_sweep):
@@ -113,11 +163,11 @@ def test_sigterm_stops_the_sweep_its_workers_and_records_the_interruption(runnin
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=PATIENCE) == 128 + signal.SIGTERM
     assert "terminated" in proc.stderr.read()
-    wait_until(lambda: not still_running(workers), f"workers {still_running(workers)} to exit")
+    wait_for_exit(workers)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
     stored = sum(p.suffix == ".parquet" for p in (out / "runs").iterdir())
-    assert 2 <= stored < 96
+    assert 20 <= stored <= 24  # the runs with x = 0 (ids 0-23) and none that held
 
 
 def test_a_worker_whose_parent_is_gone_exits_by_itself(tmp_path, subprocess_env):
@@ -154,10 +204,7 @@ def test_a_worker_whose_parent_is_gone_exits_by_itself(tmp_path, subprocess_env)
         assert set(workers) <= set(everything)
         proc.kill()
         proc.wait(timeout=PATIENCE)
-        wait_until(
-            lambda: not still_running(everything),
-            f"processes {still_running(everything)} to exit",
-        )
+        wait_for_exit(everything)
     finally:
         for pid in [proc.pid, *still_running(everything)]:
             with contextlib.suppress(ProcessLookupError):

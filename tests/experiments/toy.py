@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 import time
 
 import numpy as np
@@ -17,13 +18,15 @@ import pandas as pd
 
 from abm.config import ConfigError
 
-TOY_KEYS = {"x", "y", "sleep", "fail_when_x", "die_when_x"}
+TOY_KEYS = {"x", "y", "sleep", "fail_when_x", "die_when_x", "hold_when_x", "hold_fifo"}
 
 
 def toy_run(*, base, overrides, seed, steps):
     """A noisy wave: ``level = x sin(t/3) + y t/steps + noise``.
 
-    Raises when ``x == fail_when_x``; kills its worker process when ``x == die_when_x``.
+    Raises when ``x == fail_when_x``; kills its worker process when ``x == die_when_x``;
+    when ``x == hold_when_x``, writes its worker's pid (a line) to the named pipe
+    ``hold_fifo`` and then waits until its process is killed (a sweep that cannot end).
     """
     x = overrides.get("x", 0.0)
     y = overrides.get("y", 1.0)
@@ -33,6 +36,12 @@ def toy_run(*, base, overrides, seed, steps):
         if multiprocessing.parent_process() is None:  # never take the test runner down
             raise RuntimeError("die_when_x needs a worker process")
         os._exit(3)  # like a segfault or the OOM killer: no exception, no cleanup
+    if overrides.get("hold_when_x") == x:
+        if multiprocessing.parent_process() is None:  # never block the test runner
+            raise RuntimeError("hold_when_x needs a worker process")
+        with open(overrides["hold_fifo"], "w") as fifo:  # blocks until the test reads
+            fifo.write(f"{os.getpid()}\n")
+        threading.Event().wait()  # forever: only a signal ends this run
     time.sleep(overrides.get("sleep", 0.0))
     steps = steps or 10
     rng = np.random.default_rng(seed)
