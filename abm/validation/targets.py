@@ -108,9 +108,11 @@ _NVIDIA_SCOPE = (
     "(China, H20)."
 )
 _CAPEX_SCOPE = (
-    "Model: AI capex only (accelerators and data-centre construction of the four clouds, which "
-    "stand for all AI-compute buyers). Big-4 capex also funds non-AI servers, networking and land, "
-    "and leaves out other AI buyers (Oracle, CoreWeave, xAI, sovereign and Chinese buyers)."
+    "Model: AI capex of the big four only (accelerators and AI data-centre construction, for "
+    "the labs' compute and their parents' own AI workloads); the neocloud fringe is counted "
+    "apart (capex_neocloud). Big-4 capex also funds non-AI servers, networking, land and, for "
+    "Amazon, logistics, and leaves out other AI buyers (Oracle, xAI, sovereign and Chinese "
+    "buyers)."
 )
 
 TARGETS: tuple[Target, ...] = (
