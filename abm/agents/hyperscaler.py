@@ -931,14 +931,22 @@ def order_gpus_and_plan(model, shares: np.ndarray) -> None:
 
 
 def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
-    """Pro-rata rationing at each cloud, unmet demand spilling to spare capacity.
-    ``shares`` is how labs split their requests across clouds (:func:`cloud_shares`
-    at this month's prices). Returns GPU-h filled by [lab, cloud]."""
-    requests = np.array([lab.compute_request for lab in model.labs])
+    """Serving first, then training: each is cleared by pro-rata rationing at each
+    cloud, unmet demand spilling to spare capacity (:func:`allocate_with_spillover`).
+    Inference contracts run under latency commitments and are served before training
+    runs, which can wait; so when compute is short, training absorbs the shortage and
+    labs' token sales (and the revenue their plans read) are rationed only when serving
+    alone exceeds capacity. ``shares`` is how labs split their requests across clouds
+    (:func:`cloud_shares` at this month's prices). Returns GPU-h filled by [lab, cloud]."""
+    serving = np.array([lab.serving_request for lab in model.labs])
+    training = np.array([lab.training_request for lab in model.labs])
     capacities = np.array([h.serve_own_workloads(h.gpu_hours) for h in model.hyperscalers])
     if model.cfg.hyperscalers.fixed_compute_price is not None:
         capacities = np.full(len(model.hyperscalers), np.inf)  # a passive layer never rations
-    filled, _ = allocate_with_spillover(requests[:, None] * shares[None, :], capacities)
+    served, _ = allocate_with_spillover(serving[:, None] * shares[None, :], capacities)
+    left = np.maximum(capacities - served.sum(axis=0), 0.0)
+    trained, _ = allocate_with_spillover(training[:, None] * shares[None, :], left)
+    filled = served + trained
     for lab, row in zip(model.labs, filled, strict=True):
         lab.use_compute(float(row.sum()), model.month)
     for h, col, cap in zip(model.hyperscalers, filled.T, capacities, strict=True):
