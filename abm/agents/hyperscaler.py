@@ -10,7 +10,7 @@ import numpy as np
 from abm.agents.firm import Firm
 from abm.agents.model_developer import cloud_shares, training_gpu_hours, trend_compute_price
 from abm.config import DataCentreConfig, HyperscalerConfig, NeocloudConfig, RegionConfig
-from abm.market.credit import FleetLot, lot_value, new_gpu_price
+from abm.market.credit import FleetLot, assets_value, new_gpu_price
 from abm.market.demand import softmax
 from abm.market.pricing import best_response
 from abm.market.rationing import allocate_with_spillover, spillover_sales
@@ -753,25 +753,31 @@ class Hyperscaler(Firm):
     )  # fmt: skip
     SCALED = ("units", "depreciation_per_month", "inv_units", "b_depreciation", "p_mw", "p_cost")
 
+    @property
+    def build_cost_per_mw(self) -> float:
+        """$ a MW of its region costs to build, labour included (as a lender values it)."""
+        r = self.region
+        return self.dc.cost_per_mw * r.cost_multiplier * (1.0 + r.labour_share * r.labour_premium)
+
     def fleet_lot(self, copy: bool = True) -> FleetLot:
         """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a lender or a
         buyer sees them (``copy=False``: its own arrays, for a valuation that only reads)."""
         return FleetLot(
             arrays={k: getattr(self, k).copy() if copy else getattr(self, k) for k in self.ASSETS},
             energized_mw=self.energized_mw,
-            build_cost_per_mw=self.dc.cost_per_mw
-            * self.region.cost_multiplier
-            * (1.0 + self.region.labour_share * self.region.labour_premium),
+            build_cost_per_mw=self.build_cost_per_mw,
             age_months=self.model.steps - self.vintage,
         )
 
     def collateral_value(self) -> float:
         """$ its lenders secure loans on: the resale value of its fleet and buildings."""
-        return lot_value(
-            self.fleet_lot(copy=False),  # lot_value only reads the arrays
-            new_gpu_price(self.model.vendors),
+        # lot_value(self.fleet_lot(copy=False), ...) on its own arrays, no lot built
+        return assets_value(
+            self.units, self.perf, self.model.steps - self.vintage,
+            self.inv_units, self.inv_perf, self.energized_mw, self.p_mw, self.p_cost,
+            self.build_cost_per_mw, new_gpu_price(self.model.vendors),
             self.cfg.depreciation_months,
-        )
+        )  # fmt: skip
 
     def sell_fleet(self) -> FleetLot:
         """Hand over all its physical assets (a defaulted cloud's fire sale)."""
