@@ -445,6 +445,7 @@ class Hyperscaler(Firm):
         A cohort keeps its delivery month: it has aged and depreciated while it waited."""
         free_kw = max(self.energized_mw - self.used_mw, 0.0) * 1000.0
         installed = 0.0
+        cohorts = []  # (units, perf, kw, vintage, depreciation) of each cohort installed
         for i in range(self.inv_units.size):
             if free_kw <= 0:
                 break
@@ -453,14 +454,23 @@ class Hyperscaler(Firm):
                 continue
             free_kw -= n * self.inv_kw[i]
             self.inv_units[i] -= n
-            self.units = _grow(self.units, n)
-            self.perf = _grow(self.perf, self.inv_perf[i])
-            self.kw = _grow(self.kw, self.inv_kw[i])
-            self.vintage = _grow(self.vintage, self.inv_vintage[i])
-            self.depreciation_per_month = _grow(
-                self.depreciation_per_month, n * self.inv_value[i] / self.cfg.depreciation_months
+            cohorts.append(
+                (
+                    n,
+                    self.inv_perf[i],
+                    self.inv_kw[i],
+                    self.inv_vintage[i],
+                    n * self.inv_value[i] / self.cfg.depreciation_months,
+                )
             )
             installed += n * self.inv_perf[i]
+        if cohorts:  # appended to the fleet's arrays at once, in the same order
+            units, perf, kw, vintage, depreciation = zip(*cohorts, strict=True)
+            self.units = _grow(self.units, units)
+            self.perf = _grow(self.perf, perf)
+            self.kw = _grow(self.kw, kw)
+            self.vintage = _grow(self.vintage, vintage)
+            self.depreciation_per_month = _grow(self.depreciation_per_month, depreciation)
         keep = self.inv_units > 1e-9
         self.inv_units, self.inv_perf = self.inv_units[keep], self.inv_perf[keep]
         self.inv_kw, self.inv_value = self.inv_kw[keep], self.inv_value[keep]
