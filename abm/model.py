@@ -44,7 +44,7 @@ from abm.ledger import Ledger
 from abm.market import credit
 from abm.market.pricing import candidate_ratios
 from abm.market.retail import RetailMarket, observe_retail_market
-from abm.market.settlement import deliver, deliver_many
+from abm.market.settlement import deliver, deliver_many, deliver_to_buyer
 from abm.market.venture import VenturePool, hold_round
 from abm.metrics import METRICS, compute_metrics
 from abm.supply_graph import SupplyGraph
@@ -293,12 +293,18 @@ class ComputeMarket(mesa.Model):
                 s.paid_supplier(value)
                 labs[s.supplier].earn(value)
         # labs pay clouds for compute used; clouds pay for power and operations
-        for lab, row in zip(self.labs, compute, strict=True):
-            paid = 0.0
-            for h, q in zip(self.hyperscalers, row.tolist(), strict=True):
-                if q > 0:
-                    paid += deliver(ledger, graph, h.unique_id, lab, q, q * h.price, "compute")
-                    h.earn(q * h.price)
+        clouds = self.hyperscalers
+        cloud_ids = [h.unique_id for h in clouds]
+        for lab, row in zip(self.labs, compute.tolist(), strict=True):
+            # each lab pays the clouds it used in turn (deliver_to_buyer: one deliver each)
+            used = [i for i, q in enumerate(row) if q > 0]
+            qty = [row[i] for i in used]
+            values = [q * clouds[i].price for q, i in zip(qty, used, strict=True)]
+            paid = deliver_to_buyer(
+                ledger, graph, [cloud_ids[i] for i in used], lab, qty, values, "compute"
+            )
+            for i, value in zip(used, values, strict=True):
+                clouds[i].earn(value)
             lab.paid_for_compute(paid)
         for h in self.hyperscalers:
             h.charge_parent()

@@ -10,7 +10,7 @@ import numpy as np
 from abm.agents.firm import Firm
 from abm.agents.model_developer import cloud_shares, training_gpu_hours, trend_compute_price
 from abm.config import DataCentreConfig, HyperscalerConfig, NeocloudConfig, RegionConfig
-from abm.market.credit import FleetLot, lot_value, new_gpu_price
+from abm.market.credit import FleetLot, assets_value, new_gpu_price
 from abm.market.demand import softmax
 from abm.market.pricing import best_response
 from abm.market.rationing import allocate_with_spillover, spillover_sales
@@ -111,6 +111,7 @@ class Hyperscaler(Firm):
         self.inv_value = np.zeros(0)
         self.inv_vintage = np.zeros(0)
         self.energized_mw = self.used_mw * (1.0 + cfg.initial_power_headroom)
+        self._later_memo: tuple = (None, None)  # (stage means, months after each stage)
         self.parent_available = 0.0  # $ of its parent's cash flow free for AI, not yet drawn
         self.own_demand = self.own_used = self.own_revenue = 0.0  # its parent's own workloads
         # buildings in service: book depreciation per month and the month each was
@@ -248,11 +249,16 @@ class Hyperscaler(Firm):
     def months_to_power(self) -> np.ndarray:
         """Expected months until each project is energized: what is left of its stage
         plus the region's mean duration of the stages after it."""
-        later = (
-            np.array([sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)])
-            * self.dc.lead_time_multiplier
-        )
-        return self.p_left + later[self.p_stage]
+        # the mean months of the stages after each stage: fixed by the region and the
+        # lead-time multiplier, asked several times a month, so remembered for them
+        key = (*(self._stage_mean(s) for s in range(3)), self.dc.lead_time_multiplier)
+        if self._later_memo[0] != key:
+            later = (
+                np.array([sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)])
+                * self.dc.lead_time_multiplier
+            )
+            self._later_memo = (key, later)
+        return self.p_left + self._later_memo[1][self.p_stage]
 
     def _add_projects(self, stage: int, mw: float, n: int = 1) -> None:
         self.p_mw = _grow(self.p_mw, np.full(n, mw))
@@ -439,6 +445,7 @@ class Hyperscaler(Firm):
         A cohort keeps its delivery month: it has aged and depreciated while it waited."""
         free_kw = max(self.energized_mw - self.used_mw, 0.0) * 1000.0
         installed = 0.0
+        cohorts = []  # (units, perf, kw, vintage, depreciation) of each cohort installed
         for i in range(self.inv_units.size):
             if free_kw <= 0:
                 break
@@ -447,14 +454,23 @@ class Hyperscaler(Firm):
                 continue
             free_kw -= n * self.inv_kw[i]
             self.inv_units[i] -= n
-            self.units = _grow(self.units, n)
-            self.perf = _grow(self.perf, self.inv_perf[i])
-            self.kw = _grow(self.kw, self.inv_kw[i])
-            self.vintage = _grow(self.vintage, self.inv_vintage[i])
-            self.depreciation_per_month = _grow(
-                self.depreciation_per_month, n * self.inv_value[i] / self.cfg.depreciation_months
+            cohorts.append(
+                (
+                    n,
+                    self.inv_perf[i],
+                    self.inv_kw[i],
+                    self.inv_vintage[i],
+                    n * self.inv_value[i] / self.cfg.depreciation_months,
+                )
             )
             installed += n * self.inv_perf[i]
+        if cohorts:  # appended to the fleet's arrays at once, in the same order
+            units, perf, kw, vintage, depreciation = zip(*cohorts, strict=True)
+            self.units = _grow(self.units, units)
+            self.perf = _grow(self.perf, perf)
+            self.kw = _grow(self.kw, kw)
+            self.vintage = _grow(self.vintage, vintage)
+            self.depreciation_per_month = _grow(self.depreciation_per_month, depreciation)
         keep = self.inv_units > 1e-9
         self.inv_units, self.inv_perf = self.inv_units[keep], self.inv_perf[keep]
         self.inv_kw, self.inv_value = self.inv_kw[keep], self.inv_value[keep]
@@ -754,25 +770,31 @@ class Hyperscaler(Firm):
     )  # fmt: skip
     SCALED = ("units", "depreciation_per_month", "inv_units", "b_depreciation", "p_mw", "p_cost")
 
+    @property
+    def build_cost_per_mw(self) -> float:
+        """$ a MW of its region costs to build, labour included (as a lender values it)."""
+        r = self.region
+        return self.dc.cost_per_mw * r.cost_multiplier * (1.0 + r.labour_share * r.labour_premium)
+
     def fleet_lot(self, copy: bool = True) -> FleetLot:
         """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a lender or a
         buyer sees them (``copy=False``: its own arrays, for a valuation that only reads)."""
         return FleetLot(
             arrays={k: getattr(self, k).copy() if copy else getattr(self, k) for k in self.ASSETS},
             energized_mw=self.energized_mw,
-            build_cost_per_mw=self.dc.cost_per_mw
-            * self.region.cost_multiplier
-            * (1.0 + self.region.labour_share * self.region.labour_premium),
+            build_cost_per_mw=self.build_cost_per_mw,
             age_months=self.model.steps - self.vintage,
         )
 
     def collateral_value(self) -> float:
         """$ its lenders secure loans on: the resale value of its fleet and buildings."""
-        return lot_value(
-            self.fleet_lot(copy=False),  # lot_value only reads the arrays
-            new_gpu_price(self.model.vendors),
+        # lot_value(self.fleet_lot(copy=False), ...) on its own arrays, no lot built
+        return assets_value(
+            self.units, self.perf, self.model.steps - self.vintage,
+            self.inv_units, self.inv_perf, self.energized_mw, self.p_mw, self.p_cost,
+            self.build_cost_per_mw, new_gpu_price(self.model.vendors),
             self.cfg.depreciation_months,
-        )
+        )  # fmt: skip
 
     def sell_fleet(self) -> FleetLot:
         """Hand over all its physical assets (a defaulted cloud's fire sale)."""

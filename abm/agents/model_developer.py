@@ -585,17 +585,19 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
         [lab.serving_cost_per_mtok(lab.compute_unit_cost or posted, model.month) for lab in labs]
     )
     supplier_price = np.array([labs[lab_index[s.supplier]].price for s in startups])
-    cost = np.r_[lab_cost, supplier_price]
+    cost = np.concatenate((lab_cost, supplier_price))  # (np.r_ costs more)
     new = best_response(
         market.price,
         cost,
         ratios,
         quantity,
-        np.r_[
-            np.full(n_labs, model.cfg.model_developers.price_adjustment),
-            np.full(len(startups), model.cfg.startups.markup_adjustment),
-        ],
-        floor=np.r_[np.full(n_labs, 1e-6), supplier_price],
+        np.concatenate(
+            (
+                np.full(n_labs, model.cfg.model_developers.price_adjustment),
+                np.full(len(startups), model.cfg.startups.markup_adjustment),
+            )
+        ),
+        floor=np.concatenate((np.full(n_labs, 1e-6), supplier_price)),
     )
     for lab, p, c in zip(labs, new[:n_labs].tolist(), lab_cost.tolist(), strict=True):
         lab.post_price(p, c)

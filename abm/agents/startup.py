@@ -124,8 +124,8 @@ class WrapperStartup(Firm):
 
 
 # ------------------------------------------------------------------ the population's rules
-def pick_supplier(model: ComputeMarket) -> ModelDeveloper:
-    """A founder picks a lab the way users choose models: logit on quality and price."""
+def supplier_probabilities(model: ComputeMarket) -> np.ndarray:
+    """The chance a founder picks each lab: logit on quality and price, as users choose."""
     uc, labs = model.cfg.end_users, model.labs
     util = choice_utility(
         [lab.quality for lab in labs],
@@ -133,15 +133,30 @@ def pick_supplier(model: ComputeMarket) -> ModelDeveloper:
         uc.quality_sensitivity,
         uc.price_sensitivity,
     )
-    return labs[int(model.stream("startups").choice(len(labs), p=softmax(util)))]
+    return softmax(util)
 
 
-def found(model: ComputeMarket, initial: bool = False, seed: float | None = None) -> WrapperStartup:
+def pick_supplier(model: ComputeMarket, probabilities: np.ndarray | None = None) -> ModelDeveloper:
+    """A founder picks a lab the way users choose models: logit on quality and price
+    (``probabilities``: :func:`supplier_probabilities`, if already computed this month)."""
+    if probabilities is None:
+        probabilities = supplier_probabilities(model)
+    labs = model.labs
+    return labs[int(model.stream("startups").choice(len(labs), p=probabilities))]
+
+
+def found(
+    model: ComputeMarket,
+    initial: bool = False,
+    seed: float | None = None,
+    supplier_prob: np.ndarray | None = None,
+) -> WrapperStartup:
     """A new startup: a supplier, a burn rate and an app quality drawn; it exists once
     its seed round is paid in -- by the venture pool (``seed``, $), or for the
-    startups of January 2023 by limited partners before the start."""
+    startups of January 2023 by limited partners before the start. ``supplier_prob``:
+    :func:`supplier_probabilities`, when several are founded while labs' prices stand."""
     sc, rng = model.cfg.startups, model.stream("startups")
-    lab = pick_supplier(model)
+    lab = pick_supplier(model, supplier_prob)
     burn = sc.burn_per_month_median * float(rng.lognormal(0.0, sc.burn_sigma))
     bonus = sc.app_bonus + sc.app_bonus_sigma * float(rng.standard_normal())
     s = WrapperStartup(model, sc, lab.unique_id, lab.price, burn, bonus)
@@ -242,7 +257,10 @@ def enter(model: ComputeMarket, startups: list[WrapperStartup], seeds: np.ndarra
     alive (a memory guard). Returns how many were founded (they join ``startups``)."""
     funded = [float(x) for x in np.asarray(seeds) if x > 0]
     n = max(0, min(len(funded), model.cfg.startups.max_count - len(startups)))
-    startups.extend(found(model, seed=x) for x in funded[:n])
+    if n:
+        # labs' qualities and prices stand while founders pick: their logit shares once
+        prob = supplier_probabilities(model)
+        startups.extend(found(model, seed=x, supplier_prob=prob) for x in funded[:n])
     return n
 
 

@@ -97,18 +97,52 @@ def lot_value(lot: FleetLot, new_price_per_h100e: float, life_months: float) -> 
     energized MW at what a MW costs to build, and projects under way at the work
     already paid for (a buyer takes over their remaining bills)."""
     a = lot.arrays
-    waiting = float(a["inv_units"] @ a["inv_perf"]) * new_price_per_h100e
-    buildings = lot.energized_mw * lot.build_cost_per_mw
-    work_done = float(np.maximum(a["p_mw"] * lot.build_cost_per_mw - a["p_cost"], 0.0).sum())
-    gpus = float(gpu_values(lot, new_price_per_h100e, life_months).sum())
+    return assets_value(
+        a["units"], a["perf"], lot.age_months, a["inv_units"], a["inv_perf"],
+        lot.energized_mw, a["p_mw"], a["p_cost"], lot.build_cost_per_mw,
+        new_price_per_h100e, life_months,
+    )  # fmt: skip
+
+
+def assets_value(
+    units: np.ndarray,
+    perf: np.ndarray,
+    age_months: np.ndarray,
+    inv_units: np.ndarray,
+    inv_perf: np.ndarray,
+    energized_mw: float,
+    p_mw: np.ndarray,
+    p_cost: np.ndarray,
+    build_cost_per_mw: float,
+    new_price_per_h100e: float,
+    life_months: float,
+) -> float:
+    """:func:`lot_value` of the arrays themselves, without a :class:`FleetLot` around
+    them: a cloud's collateral is valued on its own arrays a few times a month."""
+    waiting = float(inv_units @ inv_perf) * new_price_per_h100e
+    buildings = energized_mw * build_cost_per_mw
+    work_done = float(np.maximum(p_mw * build_cost_per_mw - p_cost, 0.0).sum())
+    # gpu_values: straight-line wear over the GPU life
+    left = np.clip(1.0 - age_months / life_months, 0.0, 1.0)
+    gpus = float((units * perf * new_price_per_h100e * left).sum())
     return gpus + waiting + buildings + work_done
 
 
 def new_gpu_price(vendors) -> float:
     """$ per H100e of a new GPU today: the vendors' posted prices, weighted by output."""
-    cap = np.array([v.capacity_h100e for v in vendors])
-    price = np.array([v.price_per_h100e for v in vendors])
-    return float(price @ cap / cap.sum()) if cap.sum() > 0 else float(price.mean())
+    cap = [v.capacity_h100e for v in vendors]
+    price = [v.price_per_h100e for v in vendors]
+    # a pure function of these numbers, asked each time a cloud's collateral is valued
+    # (a few times a month each) while they change at most twice a month: remembered
+    key = (*cap, *price)
+    if key != _new_gpu_price_memo[0]:
+        cap, price = np.array(cap), np.array(price)
+        value = float(price @ cap / cap.sum()) if cap.sum() > 0 else float(price.mean())
+        _new_gpu_price_memo[:] = [key, value]
+    return _new_gpu_price_memo[1]
+
+
+_new_gpu_price_memo: list = [None, 0.0]  # [(capacities, prices), new_gpu_price of them]
 
 
 def fire_sale_shares(weights: np.ndarray, budgets: np.ndarray, price: float) -> np.ndarray:

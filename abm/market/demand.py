@@ -292,11 +292,23 @@ def aggregate_curve(
 
 def _interp_rows(x, grid, values):
     """``np.interp(x[k], grid, values[k])`` for every row k at once (ends held flat)."""
+    return _interp_at(_interp_plan(x, grid), values)
+
+
+def _interp_plan(x, grid):
+    """The part of :func:`_interp_rows` that depends only on ``x`` and ``grid``: each
+    point's flat index into ``values`` and its weight, to reuse for several ``values``."""
     i = np.clip(np.searchsorted(grid, x), 1, grid.size - 1)
     t = np.clip((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0, 1.0)
-    flat = values.reshape(-1)
     at = i + grid.size * np.arange(x.shape[0])[:, None]  # flat index of each row's point
-    left = flat[at - 1]
+    return at - 1, at, t
+
+
+def _interp_at(plan, values):
+    """:func:`_interp_rows` of ``values`` from a :func:`_interp_plan`."""
+    before, at, t = plan
+    flat = values.reshape(-1)
+    left = flat[before]
     return left + t * (flat[at] - left)
 
 
@@ -350,10 +362,11 @@ def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, p
     lx = log_x[:, None] + log_r[None, :]
     if curves.ndim == 2:  # one curve for every column
         curves = np.broadcast_to(curves[:, None, :], (curves.shape[0], log_x.size, curves.shape[1]))
+    plan = _interp_plan(lx, log_x_grid)  # the same points on the same grid for every segment
     for s in range(choice_prob.shape[0]):
         p = choice_prob[s]
         # demand of every column at every candidate ratio, from the segment's curves
-        q = np.exp(_interp_rows(lx, log_x_grid, np.log(curves[s] + 1e-300)))
+        q = np.exp(_interp_at(plan, np.log(curves[s] + 1e-300)))
         q[q < 1e-200] = 0.0
         moved_share = membership @ p  # share of the firm's columns today
         num = membership @ (p[:, None] * q)  # firms x candidates

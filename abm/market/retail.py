@@ -55,11 +55,14 @@ def observe_retail_market(
     )
     quality = np.array([lab.quality for lab in labs])[source] if labs else np.zeros(0)
     price = np.array([lab.price for lab in labs] + [s.price for s in startups])
-    is_startup = np.r_[np.zeros(len(labs), bool), np.ones(len(startups), bool)]
-    app_bonus = np.r_[
-        np.full(len(labs), mc.first_party_app_bonus if mc.first_party_apps else 0.0),
-        [s.app_bonus for s in startups],
-    ]
+    # np.concatenate, not np.r_: the same arrays without np.r_'s parsing of its arguments
+    is_startup = np.concatenate((np.zeros(len(labs), bool), np.ones(len(startups), bool)))
+    app_bonus = np.concatenate(
+        (
+            np.full(len(labs), mc.first_party_app_bonus if mc.first_party_apps else 0.0),
+            np.array([s.app_bonus for s in startups], dtype=float),
+        )
+    )
     # more apps split the same app-loving users: each one's pull falls with their number
     crowding = np.where(is_startup, -math.log(max(len(startups), 1) / sc.crowding_reference), 0.0)
     base = choice_utility(quality, price, uc.quality_sensitivity, uc.price_sensitivity)

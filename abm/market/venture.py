@@ -58,7 +58,7 @@ def allocate_rounds(
     wanted = np.where(scores >= hurdle, np.minimum(asks, max_share * available), 0.0)
     order = np.argsort(-scores, kind="stable")
     filled = np.cumsum(wanted[order])
-    before = np.r_[0.0, filled[:-1]]
+    before = np.concatenate(([0.0], filled[:-1]))  # (np.r_ costs more)
     out[order] = np.clip(available - before, 0.0, wanted[order])
     return out
 
@@ -144,8 +144,11 @@ def hold_round(pool: VenturePool, firms: Sequence, seeds: int, seed_round: float
     revenue = np.array([f.revenue for f in firms])
     previous = np.array([f.last_revenue for f in firms])
     views = growth_score(revenue, previous, np.array([f.investor_growth for f in firms]), w)
-    asks = np.r_[[f.ask for f in firms], np.full(seeds, seed_round)]
-    scores = np.r_[views, np.full(seeds, pool.expected_return)]
+    # np.concatenate, not np.r_: the same arrays without np.r_'s parsing of its arguments
+    asks = np.concatenate(
+        (np.array([f.ask for f in firms], dtype=float), np.full(seeds, seed_round))
+    )
+    scores = np.concatenate((views, np.full(seeds, pool.expected_return)))
     rounds = pool.allocate(asks, scores)
     paid = rounds[: len(firms)].tolist()
     for f, r, g, rev in zip(firms, paid, views.tolist(), revenue.tolist(), strict=True):
