@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from abm.config import load_config
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,8 +145,9 @@ def test_levers_tabs_step_and_reset_in_a_real_browser(server, chromium):
         assert tabs == ["Market", "Supply graph and startups"]
 
         price = visitor.lever("end_users.price_elasticity")
+        baseline = load_config(None).end_users.price_elasticity  # 1.1 since issue 11
         assert [price.locator(f".abm-lever-{p}").inner_text() for p in ("value", "min", "max")] == [
-            "1.50",
+            f"{baseline:.2f}",
             "0.30",
             "3.00",
         ]
