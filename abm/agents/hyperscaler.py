@@ -241,11 +241,6 @@ class Hyperscaler(Firm):
         r = self.region
         return (r.permitting_months, r.interconnection_months, r.construction_months)[stage]
 
-    @property
-    def build_months(self) -> float:
-        """Mean months from a project's start to its power: the region's stages."""
-        return sum(self._stage_mean(s) for s in range(3)) * self.dc.lead_time_multiplier
-
     def months_to_power(self) -> np.ndarray:
         """Expected months until each project is energized: what is left of its stage
         plus the region's mean duration of the stages after it."""

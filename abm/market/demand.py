@@ -290,14 +290,10 @@ def aggregate_curve(
     return out
 
 
-def _interp_rows(x, grid, values):
-    """``np.interp(x[k], grid, values[k])`` for every row k at once (ends held flat)."""
-    return _interp_at(_interp_plan(x, grid), values)
-
-
 def _interp_plan(x, grid):
-    """The part of :func:`_interp_rows` that depends only on ``x`` and ``grid``: each
-    point's flat index into ``values`` and its weight, to reuse for several ``values``."""
+    """For ``np.interp(x[k], grid, values[k])`` of every row k at once (ends held flat),
+    the part that depends only on ``x`` and ``grid``: each point's flat index into
+    ``values`` and its weight, to reuse for several ``values`` (:func:`_interp_at`)."""
     i = np.clip(np.searchsorted(grid, x), 1, grid.size - 1)
     t = np.clip((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0, 1.0)
     at = i + grid.size * np.arange(x.shape[0])[:, None]  # flat index of each row's point
@@ -305,7 +301,7 @@ def _interp_plan(x, grid):
 
 
 def _interp_at(plan, values):
-    """:func:`_interp_rows` of ``values`` from a :func:`_interp_plan`."""
+    """``np.interp(x[k], grid, values[k])`` for every row k, from a :func:`_interp_plan`."""
     before, at, t = plan
     flat = values.reshape(-1)
     left = flat[before]
