@@ -459,14 +459,8 @@ def expect_initial_market(model) -> None:
         if not lab.is_frontier:
             continue
         lab.plan_training(0.0)
-        lab.budget_training(0.0, credit_headroom(lab))
+        lab.budget_training(0.0, lab.credit_headroom())
         lab.training_spend.extend([lab.training_budget] * lab.training_spend.maxlen)
-
-
-def credit_headroom(lab) -> float:
-    """$ the lab could still borrow: its ``credit_headroom()`` if lending is modelled, else 0."""
-    headroom = getattr(lab, "credit_headroom", None)
-    return float(headroom()) if callable(headroom) else 0.0
 
 
 # -- issue 11: serving
@@ -633,4 +627,4 @@ def train_and_plan(model) -> list[ModelDeveloper]:
 def budget_training(model) -> None:
     """After the rounds: each lab sets the training budget it can finance."""
     for lab in model.labs:
-        lab.budget_training(model.month + 1, credit_headroom(lab))
+        lab.budget_training(model.month + 1, lab.credit_headroom())
