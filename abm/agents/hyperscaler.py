@@ -768,8 +768,7 @@ class Hyperscaler(Firm):
     @property
     def build_cost_per_mw(self) -> float:
         """$ a MW of its region costs to build, labour included (as a lender values it)."""
-        r = self.region
-        return self.dc.cost_per_mw * r.cost_multiplier * (1.0 + r.labour_share * r.labour_premium)
+        return self._project_cost(1.0)
 
     def fleet_lot(self, copy: bool = True) -> FleetLot:
         """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a lender or a
