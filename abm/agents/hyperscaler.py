@@ -770,11 +770,10 @@ class Hyperscaler(Firm):
         """$ a MW of its region costs to build, labour included (as a lender values it)."""
         return self._project_cost(1.0)
 
-    def fleet_lot(self, copy: bool = True) -> FleetLot:
-        """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a lender or a
-        buyer sees them (``copy=False``: its own arrays, for a valuation that only reads)."""
+    def fleet_lot(self) -> FleetLot:
+        """Its GPUs by vintage, waiting GPUs, energized MW and projects, as a buyer sees them."""
         return FleetLot(
-            arrays={k: getattr(self, k).copy() if copy else getattr(self, k) for k in self.ASSETS},
+            arrays={k: getattr(self, k).copy() for k in self.ASSETS},
             energized_mw=self.energized_mw,
             build_cost_per_mw=self.build_cost_per_mw,
             age_months=self.model.steps - self.vintage,
@@ -782,7 +781,7 @@ class Hyperscaler(Firm):
 
     def collateral_value(self) -> float:
         """$ its lenders secure loans on: the resale value of its fleet and buildings."""
-        # lot_value(self.fleet_lot(copy=False), ...) on its own arrays, no lot built
+        # lot_value of its own arrays, without building a lot
         return assets_value(
             self.units, self.perf, self.model.steps - self.vintage,
             self.inv_units, self.inv_perf, self.energized_mw, self.p_mw, self.p_cost,

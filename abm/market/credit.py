@@ -88,8 +88,13 @@ def gpu_values(lot: FleetLot, new_price_per_h100e: float, life_months: float) ->
     """Resale value ($) of each installed vintage: its H100e at today's new-GPU price,
     less straight-line wear over the GPU life (obsolescence is in the falling new price)."""
     a = lot.arrays
-    left = np.clip(1.0 - lot.age_months / life_months, 0.0, 1.0)
-    return a["units"] * a["perf"] * new_price_per_h100e * left
+    return _worn_values(a["units"], a["perf"], lot.age_months, new_price_per_h100e, life_months)
+
+
+def _worn_values(units, perf, age_months, new_price_per_h100e: float, life_months: float):
+    """:func:`gpu_values` of the arrays themselves."""
+    left = np.clip(1.0 - age_months / life_months, 0.0, 1.0)
+    return units * perf * new_price_per_h100e * left
 
 
 def lot_value(lot: FleetLot, new_price_per_h100e: float, life_months: float) -> float:
@@ -122,9 +127,7 @@ def assets_value(
     waiting = float(inv_units @ inv_perf) * new_price_per_h100e
     buildings = energized_mw * build_cost_per_mw
     work_done = float(np.maximum(p_mw * build_cost_per_mw - p_cost, 0.0).sum())
-    # gpu_values: straight-line wear over the GPU life
-    left = np.clip(1.0 - age_months / life_months, 0.0, 1.0)
-    gpus = float((units * perf * new_price_per_h100e * left).sum())
+    gpus = float(_worn_values(units, perf, age_months, new_price_per_h100e, life_months).sum())
     return gpus + waiting + buildings + work_done
 
 
