@@ -111,7 +111,10 @@ class Hyperscaler(Firm):
         self.inv_value = np.zeros(0)
         self.inv_vintage = np.zeros(0)
         self.energized_mw = self.used_mw * (1.0 + cfg.initial_power_headroom)
-        self._later_memo: tuple = (None, None)  # (stage means, months after each stage)
+        # mean months of the stages after each stage (fixed by its region)
+        self._months_after_stage = self.dc.lead_time_multiplier * np.array(
+            [sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)]
+        )
         self.parent_available = 0.0  # $ of its parent's cash flow free for AI, not yet drawn
         self.own_demand = self.own_used = self.own_revenue = 0.0  # its parent's own workloads
         # buildings in service: book depreciation per month and the month each was
@@ -244,16 +247,7 @@ class Hyperscaler(Firm):
     def months_to_power(self) -> np.ndarray:
         """Expected months until each project is energized: what is left of its stage
         plus the region's mean duration of the stages after it."""
-        # the mean months of the stages after each stage: fixed by the region and the
-        # lead-time multiplier, asked several times a month, so remembered for them
-        key = (*(self._stage_mean(s) for s in range(3)), self.dc.lead_time_multiplier)
-        if self._later_memo[0] != key:
-            later = (
-                np.array([sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)])
-                * self.dc.lead_time_multiplier
-            )
-            self._later_memo = (key, later)
-        return self.p_left + self._later_memo[1][self.p_stage]
+        return self.p_left + self._months_after_stage[self.p_stage]
 
     def _add_projects(self, stage: int, mw: float, n: int = 1) -> None:
         self.p_mw = _grow(self.p_mw, np.full(n, mw))
