@@ -285,10 +285,14 @@ class ModelDeveloper(Firm):
         self.price = price
         self.unit_cost_basis = unit_cost
 
+    @property
+    def staff_cost(self) -> float:
+        """$ per month of staff (open-weight hosts employ a fifth as many)."""
+        return self.cfg.staff_cost_per_month * (1.0 if self.is_frontier else 0.2)
+
     def pay_staff(self) -> None:
-        """Staff are paid out of cash (open-weight hosts employ a fifth as many)."""
-        staff = self.cfg.staff_cost_per_month * (1.0 if self.is_frontier else 0.2)
-        self.staff_paid = spend(self.model.ledger, self, "households", staff, "lab_staff")
+        """Staff are paid out of cash."""
+        self.staff_paid = spend(self.model.ledger, self, "households", self.staff_cost, "lab_staff")
 
     def observe_market(self, market_revenue: float, frontier_change: float) -> None:
         """Update its beliefs: the labs' revenue, its share of it, the market's growth
@@ -346,7 +350,7 @@ class ModelDeveloper(Firm):
         """$ per month its tokens are expected to earn over serving them, less staff."""
         price = trend_compute_price(self.model.cfg, months)
         margin = self.expected_margin(price, months) * self.expected_share * self.expected_market
-        return margin - self.cfg.staff_cost_per_month * (1.0 if self.is_frontier else 0.2)
+        return margin - self.staff_cost
 
     def ask_for_round(self, months: float) -> float:
         """When its planned burn leaves less than ``lab_raise_runway_months`` of runway,
