@@ -44,7 +44,7 @@ from abm.ledger import Ledger
 from abm.market import credit
 from abm.market.pricing import candidate_ratios
 from abm.market.retail import RetailMarket, observe_retail_market
-from abm.market.settlement import deliver, deliver_many, deliver_to_buyer
+from abm.market.settlement import deliver, deliver_many
 from abm.market.venture import VenturePool, hold_round
 from abm.metrics import METRICS, compute_metrics
 from abm.supply_graph import SupplyGraph
@@ -296,16 +296,18 @@ class ComputeMarket(mesa.Model):
         clouds = self.hyperscalers
         cloud_ids = [h.unique_id for h in clouds]
         for lab, row in zip(self.labs, compute.tolist(), strict=True):
-            # each lab pays the clouds it used in turn (deliver_to_buyer: one deliver each)
+            # each lab pays the clouds it used in turn (deliver_many, one payer listed again)
             used = [i for i, q in enumerate(row) if q > 0]
             qty = [row[i] for i in used]
             values = [q * clouds[i].price for q, i in zip(qty, used, strict=True)]
-            paid = deliver_to_buyer(
-                ledger, graph, [cloud_ids[i] for i in used], lab, qty, values, "compute"
-            )
+            n = len(used)
+            deliver_many(
+                ledger, graph, [cloud_ids[i] for i in used], [lab.unique_id] * n, qty, values,
+                "compute", [lab] * n,
+            )  # fmt: skip
             for i, value in zip(used, values, strict=True):
                 clouds[i].earn(value)
-            lab.paid_for_compute(paid)
+            lab.paid_for_compute(float(sum(values)))
         for h in self.hyperscalers:
             h.charge_parent()
             h.pay_energy()

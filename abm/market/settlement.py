@@ -21,8 +21,7 @@ shrink. Sector accounts (households, venture capital, energy, foundry, lenders)
 are net positions of the rest of the economy and are not firms: they pay
 without a check.
 
-Deliveries along the supply graph use :func:`deliver` (one trade),
-:func:`deliver_to_buyer` (one buyer's trades with several sellers, paid in turn) and
+Deliveries along the supply graph use :func:`deliver` (one trade) and
 :func:`deliver_many` (a vector of trades): one call moves the payment and records
 quantity and value on the seller -> buyer edge. Plain functions on a ledger, a
 graph and payers that have ``unique_id`` and ``borrow()``; no Mesa needed.
@@ -109,29 +108,6 @@ def deliver(
     pay(ledger, buyer, seller, value, kind)
     graph.trade(seller, buyer.unique_id, quantity, value)
     return value
-
-
-def deliver_to_buyer(
-    ledger: Ledger,
-    graph: SupplyGraph,
-    sellers: Sequence[int],
-    buyer: Payer,
-    quantities: Sequence[float],
-    values: Sequence[float],
-    kind: str,
-) -> float:
-    """:func:`deliver` of ``quantities[i]`` from each ``sellers[i]`` to one buyer, paid in
-    turn (each payment an obligation, so the buyer borrows as its cash runs out): the
-    same transfers, in the same order, as one :func:`deliver` per seller, with the edges
-    checked and the trades recorded once for all. Returns the total paid."""
-    buyer_id = buyer.unique_id
-    buyers = [buyer_id] * len(sellers)
-    graph.require_edges(sellers, buyers)
-    paid = 0.0
-    for seller, value in zip(sellers, values, strict=True):
-        paid += pay(ledger, buyer, seller, value, kind)
-    graph.trade_many(sellers, buyers, quantities, values, edges_checked=True)  # checked above
-    return paid
 
 
 def deliver_many(
