@@ -109,16 +109,16 @@ def test_research_of_a_lab_includes_its_resellers_and_shares_follow_logit():
     )
 
 
+def _users(seed: int, n: int = 300):
+    """A random population: tasks, tokens per task, reference values and weights."""
+    rng = np.random.default_rng(seed)
+    tasks, tokens = rng.uniform(1, 10, n), rng.uniform(100, 1e4, n)
+    return tasks, tokens, np.exp(rng.normal(-5, 2, n)), rng.uniform(0.5, 2, n)
+
+
 @pytest.mark.parametrize(("e", "value_range"), [(0.3, 5.0), (1.5, 50.0), (4.0, 1e6)])
 def test_aggregate_curve_is_exact_across_satiated_tail_and_choke_regions(e, value_range):
-    rng = np.random.default_rng(2)
-    n = 300
-    tasks, tokens, value = (
-        rng.uniform(1, 10, n),
-        rng.uniform(100, 1e4, n),
-        np.exp(rng.normal(-5, 2, n)),
-    )
-    w = rng.uniform(0.5, 2, n)
+    tasks, tokens, value, w = _users(2)
     grid = np.linspace(np.log(1e-4), np.log(1e5), 60)
     direct = [
         np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, e, value_range)) for g in grid
@@ -167,14 +167,7 @@ def test_analytic_elasticity_matches_a_one_percent_price_change_on_every_branch(
 
 @pytest.mark.parametrize(("e", "floor"), [(0.6, 10.0), (1.5, 1e4), (3.0, 1e3)])
 def test_aggregate_curve_is_exact_with_a_value_floor(e, floor):
-    rng = np.random.default_rng(3)
-    n = 300
-    tasks, tokens, value = (
-        rng.uniform(1, 10, n),
-        rng.uniform(100, 1e4, n),
-        np.exp(rng.normal(-5, 2, n)),
-    )
-    w = rng.uniform(0.5, 2, n)
+    tasks, tokens, value, w = _users(3)
     grid = np.linspace(np.log(1e-6), np.log(1e5), 80)
     direct = [
         np.sum(w * token_demand(np.exp(g), 1.0, tasks, tokens, value, e, 50.0, floor)) for g in grid
@@ -193,12 +186,6 @@ def test_capability_shift_is_one_at_the_start_and_grows_exponentially_in_quality
 
 
 # -- issue 11: budgets
-def _users(seed: int, n: int = 300):
-    rng = np.random.default_rng(seed)
-    tasks, tokens = rng.uniform(1, 10, n), rng.uniform(100, 1e4, n)
-    return tasks, tokens, np.exp(rng.normal(-5, 2, n)), rng.uniform(0.5, 2, n)
-
-
 @pytest.mark.parametrize(
     ("e", "value_range", "floor"),
     [(0.6, 50.0, 10.0), (0.9, 1e3, 1e4), (1.0, 100.0, 100.0), (1.5, 1e3, 1e4), (3.0, 1e3, 1e3)],
