@@ -351,15 +351,15 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["startup_entries"] = float(m.counters["entries"])
     out["startup_exits"] = float(m.counters["exits"])
     out["startup_share"] = _ratio(sum(s.tokens_sold for s in traded), tokens)
-    out["vc_funding"] = (
-        flows.get("vc_labs", 0.0) + flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
-    )
+    vc_labs = flows.get("vc_labs", 0.0) if m.steps > 0 else 0.0
+    vc_startups = flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
+    out["vc_funding"] = vc_labs + vc_startups
 
     # -- issue 11: venture
     out["vc_pool"] = m.venture.balance
     out["vc_supply"] = m.venture.supply
-    out["vc_labs"] = flows.get("vc_labs", 0.0) if m.steps > 0 else 0.0
-    out["vc_startups"] = flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
+    out["vc_labs"] = vc_labs
+    out["vc_startups"] = vc_startups
     out["vc_expected_return"] = m.venture.expected_return
     out["training_spend"] = sum(lab.training_cost for lab in labs)
     out["startup_acquisitions"] = float(m.counters.get("acquisitions", 0))
