@@ -121,7 +121,8 @@ class Hyperscaler(Firm):
         # energized (the January 2023 halls are booked as new)
         self.b_depreciation = np.array([self._project_cost(self.energized_mw) / self.b_life])
         self.b_vintage = np.zeros(1)
-        # projects already under way in January 2023, at random points of their build
+        # projects already under way in January 2023, at random points of their build;
+        # a hall part-built is part-paid (progress payments, time to build)
         self.p_mw = np.zeros(0)
         self.p_stage = np.zeros(0, dtype=np.int64)
         self.p_left = np.zeros(0)  # months left in the current stage
@@ -130,7 +131,10 @@ class Hyperscaler(Firm):
         for _ in range(n_initial):
             stage = int(rng.integers(0, 3))
             self._add_projects(stage, dc.project_size_mw)
-            self.p_left[-1] *= rng.random()
+            done = rng.random()  # the share of its current stage still to go
+            self.p_left[-1] *= done
+            if stage == CONSTRUCTION:  # the part already built was paid before 2023
+                self.p_cost[-1] *= done
         # what it observes of the newest GPUs (set each month when it orders)
         self.new_gpu_price = legacy_unit_value * 2.5 / new_perf  # $ per H100e
         self.new_kw_per_h100e = new_kw / new_perf
