@@ -130,6 +130,7 @@ class ModelDeveloper(Firm):
         )
         self.price_level = math.log(model.cfg.hyperscalers.initial_compute_price) - self.price_trend
         self.price_month = -1.0  # month of the last observation (the prior: month -1)
+        self.planned_compute_price = math.exp(self.price_level + self.price_trend)  # $ per GPU-h
         self.ask = 0.0  # $ it asks the venture pool for this month
         self.raised = 0.0  # $ raised this month
         self.last_market_revenue = 0.0  # $ per month, all labs, last month
@@ -257,6 +258,7 @@ class ModelDeveloper(Firm):
         proportionally and cheaper compute enlarges them (``training_price_elasticity``),
         never spending more than the lab's cash."""
         self.plan_serving(months)
+        self.planned_compute_price = expected_price  # -- issue 11b: expect
         budget = training_budget if self.is_frontier else 0.0
         self.training_request = float(
             training_gpu_hours(
