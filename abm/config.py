@@ -1427,6 +1427,17 @@ class ServingConfig(_Section):
         gt=0,
         lt=1,
     )
+    # -- issue 11b: expect
+    release_quality_gain: float = _p(
+        "log10 H100-hours",
+        "assumption: frontier labs release a new model about every 6 months (GPT-4, 4 "
+        "Turbo, 4o, o1 in 2023-24; Claude 3, 3.5, 3.5 new, 3.7, 4 in 2024-25), while "
+        "frontier effective compute grows ~1 log10 a year (Epoch AI)",
+        "quality gain of a lab's model since its tiers were last distilled that makes a "
+        "release, at which its tiers are distilled anew",
+        gt=0,
+        le=MAX_QUALITY,
+    )
 
 
 # --------------------------------------------------------------------------- top level

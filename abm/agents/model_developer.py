@@ -523,8 +523,10 @@ def expect_initial_market(model) -> None:
 # -- issue 11: serving
 class DistilledTier(ModelDeveloper):
     """A cheaper model a frontier lab serves beside its frontier model: tier ``rank``
-    is ``rank`` x ``distilled_gap`` below its parent in quality, with
-    ``distilled_param_fraction ** rank`` of its parent's active parameters.
+    is distilled from its parent's model ``rank`` x ``distilled_gap`` below it in
+    quality, with ``distilled_param_fraction ** rank`` of its active parameters, and
+    keeps that size and quality until its parent releases a new model (its quality up
+    ``release_quality_gain`` since the last distillation), when it is distilled anew.
 
     It sells its own column of the retail market at its own profit-seeking price and
     rents compute from the clouds like any lab, but does not train, pay staff or
@@ -535,6 +537,10 @@ class DistilledTier(ModelDeveloper):
         sc = model.cfg.serving
         self.parent = parent
         self.rank = rank  # 1 = the tier just below the frontier model
+        # -- issue 11b: expect. Distilled from the parent's model of this quality; its
+        # size is taken from the parent's the next time it is asked (then fixed)
+        self.distilled_from = parent.quality
+        self.distil_due = True
         super().__init__(
             model,
             parent.cfg,
@@ -553,15 +559,23 @@ class DistilledTier(ModelDeveloper):
         self.profit_swept = 0.0
 
     def active_params(self, months: float) -> float:
-        """A fixed fraction of its parent's current model, whatever the month."""
-        fraction = self.model.cfg.serving.distilled_param_fraction**self.rank
-        self.active = self.parent.active_params(months) * fraction
+        """A fraction of its parent's model when it was distilled, fixed until the next."""
+        if self.distil_due:
+            fraction = self.model.cfg.serving.distilled_param_fraction**self.rank
+            self.active = self.parent.active_params(months) * fraction
+            self.distil_due = False
         return self.active
 
     def follow_parent(self) -> None:
-        """Distilled from its parent's latest model: ``rank`` gaps below it, never worse."""
-        gap = self.model.cfg.serving.distilled_gap
-        self.quality = max(self.quality, self.parent.quality - self.rank * gap)
+        """When its parent releases a new model (quality up ``release_quality_gain``
+        since this tier was distilled), it is distilled anew from it: ``rank`` gaps
+        below it, never worse, and resized. Between releases it does not change."""
+        sc = self.model.cfg.serving
+        if self.parent.quality < self.distilled_from + sc.release_quality_gain:
+            return
+        self.quality = max(self.quality, self.parent.quality - self.rank * sc.distilled_gap)
+        self.distilled_from = self.parent.quality
+        self.distil_due = True
 
     def sweep_to_parent(self) -> None:
         """Month end: repay any credit drawn for compute, the parent covering a loss
