@@ -150,7 +150,7 @@ def years(df, first, last):
 def test_labs_expected_compute_price_tracks_the_realised_price():
     """From the second year on, the price labs expected for each month is within a
     factor 1.5 of the price compute sold at that month (seed 1, 2024-2032). The
-    fixed hardware trend (1.3x cheaper a year from $3.5 in January 2023) the labs
+    fixed hardware trend (1.3x cheaper a year from the January 2023 price) the labs
     used to plan with is not: it strays further as the run goes on."""
     df = years(run_metrics(), 2024, 2032)
     ratio = df["expected_compute_price"] / df["compute_price"]
