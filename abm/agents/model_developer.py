@@ -352,7 +352,7 @@ class ModelDeveloper(Firm):
         if self.compute_received <= 0 or self.compute_unit_cost <= 0:
             return
         mc = self.cfg
-        steps = months - self.price_month  # 1 but for the month-0 prior
+        steps = months - self.price_month  # months since it last paid (1 but after gaps)
         level, trend = holt_update(
             self.price_level + (steps - 1.0) * self.price_trend,
             self.price_trend,
@@ -374,11 +374,11 @@ class ModelDeveloper(Firm):
         return min(max(1.0 - self.serving_cost_per_mtok(price, months) / self.price, 0.0), 1.0)
 
     def plan_training(self, months: float) -> float:
-        """The training budget ($ per month, at the compute price it expects) at which the marginal
-        present value of quality in the lab's own logit demand system equals its cost
-        (:func:`optimal_training_budget`), at the share it expects to defend while its
-        rivals move the frontier on at its recent pace over the run and half the
-        model's life (:func:`defended_share`). Open-weight hosts do not train."""
+        """The training budget ($ per month, at the compute price it expects) at which
+        the marginal present value of quality in the lab's own logit demand system equals
+        its cost (:func:`optimal_training_budget`), at the share it expects to defend
+        while its rivals move the frontier on at its recent pace over the run and half
+        the model's life (:func:`defended_share`). Open-weight hosts do not train."""
         mc = self.cfg
         if not self.is_frontier or mc.model_life_months <= 0:
             self.desired_budget = 0.0
