@@ -759,13 +759,6 @@ class ModelDeveloperConfig(_Section):
         ge=0,
         le=10,
     )
-    compute_price_trend_per_year: float = _p(
-        "x cheaper per year",
-        "hardware performance per $ about +30%/yr (Epoch AI)",
-        "how much cheaper labs expect compute to get",
-        gt=0,
-        le=10,
-    )
     initial_price_frontier: float = _p(
         "$ per million tokens",
         "GPT-4 $30/$60 in/out, blended 3:1 (OpenAI price lists)",
@@ -866,6 +859,30 @@ class ModelDeveloperConfig(_Section):
     )
     direct_sales: bool = _switch(
         True, "labs sell to users directly; false: only wholesale, through startups"
+    )
+    # -- issue 11b: expect
+    compute_price_level_weight: float = _p(
+        "weight per month",
+        "assumption: Holt (1957) smoothing constants of 0.1-0.3 are usual for monthly "
+        "series (Gardner 1985)",
+        "weight of the latest compute price paid in the level labs expect",
+        gt=0,
+        le=1,
+    )
+    compute_price_trend_weight: float = _p(
+        "weight per month",
+        "assumption: trend constants 0.05-0.2 (Gardner 1985); about a year of memory",
+        "weight of the latest change of that level in the trend labs expect",
+        gt=0,
+        le=1,
+    )
+    max_compute_price_trend_per_year: float = _p(
+        "x per year",
+        "H100 rental fell from ~$8 to ~$2 per GPU-h over 2023-2025 (press, SemiAnalysis), "
+        "about 2x a year, the fastest sustained move on record",
+        "bound on the compute price trend labs extrapolate, up or down",
+        ge=1,
+        le=10,
     )
 
 
@@ -1409,6 +1426,17 @@ class ServingConfig(_Section):
         "active parameters of each tier over those of the model above it",
         gt=0,
         lt=1,
+    )
+    # -- issue 11b: expect
+    release_quality_gain: float = _p(
+        "log10 H100-hours",
+        "assumption: frontier labs release a new model about every 6 months (GPT-4, 4 "
+        "Turbo, 4o, o1 in 2023-24; Claude 3, 3.5, 3.5 new, 3.7, 4 in 2024-25), while "
+        "frontier effective compute grows ~1 log10 a year (Epoch AI)",
+        "quality gain of a lab's model since its tiers were last distilled that makes a "
+        "release, at which its tiers are distilled anew",
+        gt=0,
+        le=MAX_QUALITY,
     )
 
 

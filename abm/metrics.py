@@ -190,6 +190,12 @@ METRICS: dict[str, tuple[str, str]] = {
         "that model's serving cost at this month's compute price",
     ),
     "tier_token_share": ("fraction", "share of model developers' tokens sold by distilled tiers"),
+    # -- issue 11b: expect
+    "training_gpu_hours": ("GPU-hours per month", "training compute frontier labs received"),
+    "expected_compute_price": (
+        "$ per GPU-hour",
+        "frontier labs' mean expected compute price for this month, when they planned it",
+    ),
     # bookkeeping
     "ledger_error": ("$", "absolute conservation residual of all accounts"),
     "ledger_volume": ("$ per month", "total of all transfers this step"),
@@ -416,6 +422,12 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         sum(h.debt for h in clouds), sum(h.trailing_ebitda for h in clouds)
     )
     out.update(_serving_metrics(m, labs, float(out["compute_price"]), lab_tokens))
+    # -- issue 11b: expect
+    frontier = [lab for lab in labs if lab.is_frontier]
+    out["training_gpu_hours"] = sum(lab.training_gpu_hours for lab in frontier)
+    out["expected_compute_price"] = (
+        float(np.mean([lab.planned_compute_price for lab in frontier])) if frontier else 0.0
+    )
 
     out["ledger_error"] = m.ledger.error()
     out["ledger_volume"] = m.ledger.step_volume

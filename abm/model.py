@@ -36,7 +36,6 @@ from abm.agents.model_developer import (
     found_labs,
     post_token_prices,
     train_and_plan,
-    trend_compute_price,
 )
 from abm.agents.vendor import GPUVendor, post_gpu_prices, ship_gpus
 from abm.config import Config, config_with_overrides, load_config
@@ -239,10 +238,10 @@ class ComputeMarket(mesa.Model):
             labs[s.supplier].take_orders(s.token_orders)
 
     def labs_plan_compute(self, shares: np.ndarray) -> None:
-        expected_price = float(shares @ np.array([h.price for h in self.hyperscalers]))
-        trend_price = trend_compute_price(self.cfg, self.month)
+        posted = float(shares @ np.array([h.price for h in self.hyperscalers]))
         for lab in self.labs:
-            lab.plan_compute(self.month, lab.training_budget, expected_price, trend_price, lab.cash)
+            expected = lab.expected_compute_price(self.month)  # -- issue 11b: expect
+            lab.plan_compute(self.month, lab.training_budget, posted, expected, lab.cash)
 
     # ------------------------------------------------------------------ 3. supply
     def serve_tokens(self, market: RetailMarket, orders: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from abm.agents.firm import Firm
-from abm.agents.model_developer import cloud_shares, training_gpu_hours, trend_compute_price
+from abm.agents.model_developer import cloud_shares, training_gpu_hours
 from abm.config import DataCentreConfig, HyperscalerConfig, NeocloudConfig, RegionConfig
 from abm.market.credit import FleetLot, assets_value, new_gpu_price
 from abm.market.demand import softmax
@@ -900,7 +900,7 @@ def post_compute_prices(model, ratios: np.ndarray) -> None:
     frontier = [lab for lab in labs if lab.is_frontier]
     budgets = np.array([lab.training_budget for lab in frontier])
     cash = np.array([lab.cash for lab in frontier])
-    trend = trend_compute_price(model.cfg, model.month)
+    expected_price = np.array([lab.expected_compute_price(model.month + 1) for lab in frontier])
     eta = model.cfg.model_developers.training_price_elasticity
     capacities = np.array([max(h.gpu_hours - h.own_demand, 0.0) for h in clouds])  # own first
     n = len(clouds)
@@ -912,7 +912,7 @@ def post_compute_prices(model, ratios: np.ndarray) -> None:
     expected = (shares * prices).sum(axis=-1)
     training = (
         training_gpu_hours(
-            budgets[None, None, :], expected[..., None], trend, cash[None, None, :], eta
+            budgets[None, None, :], expected[..., None], expected_price, cash[None, None, :], eta
         ).sum(axis=-1)
         if frontier
         else 0.0

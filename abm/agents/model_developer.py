@@ -19,21 +19,36 @@ from abm.market.settlement import pay, repay_debt, spend
 FRONTIER, OPEN_WEIGHT, DISTILLED = "frontier", "open_weight", "distilled"
 
 
-def training_gpu_hours(budget, price, trend_price, cash, elasticity):
-    """GPU-hours of training a lab rents at ``price``: its budget at the trend price,
-    scaled by ``(trend_price / price) ** elasticity``, and never more than its cash buys.
-    Works on arrays (the clouds read their demand curve from it)."""
+def training_gpu_hours(budget, price, expected_price, cash, elasticity):
+    """GPU-hours of training a lab rents at ``price``: its budget at the price it
+    expected, scaled by ``(expected_price / price) ** elasticity``, and never more than
+    its cash buys. Works on arrays (the clouds read their demand curve from it)."""
     price = np.asarray(price, dtype=float)
-    wanted = np.asarray(budget, dtype=float) / trend_price * (trend_price / price) ** elasticity
+    expected_price = np.asarray(expected_price, dtype=float)
+    wanted = (
+        np.asarray(budget, dtype=float) / expected_price * (expected_price / price) ** elasticity
+    )
     return np.minimum(wanted, np.maximum(cash, 0.0) / price)
 
 
-def trend_compute_price(cfg, month: float) -> float:
-    """The compute price labs expect from the hardware trend ($ per GPU-h) in ``month``."""
-    mc = cfg.model_developers
-    return cfg.hyperscalers.initial_compute_price / mc.compute_price_trend_per_year ** (
-        month / 12.0
-    )
+# -- issue 11b: expect
+def hardware_price_trend(gpu) -> float:
+    """Monthly log change of the compute price the GPU roadmap implies: each generation
+    (every ``release_interval_months``) gives ``perf_gain_per_generation`` more H100e per
+    part at ``cost_growth_per_generation`` the price, so a GPU-hour's cost falls by their
+    ratio. Labs' prior on the trend before they have seen any price (month 0 only)."""
+    ratio = gpu.perf_gain_per_generation / gpu.cost_growth_per_generation
+    return -math.log(ratio) / gpu.release_interval_months
+
+
+def holt_update(level, trend, observed, alpha, beta, cap):
+    """One month of Holt's linear exponential smoothing (in logs): the level moves
+    ``alpha`` of the way from last month's forecast (``level + trend``) to the
+    ``observed`` log price, and the trend ``beta`` of the way to the level's change,
+    bounded to [-cap, cap] (log change per month)."""
+    new_level = alpha * observed + (1.0 - alpha) * (level + trend)
+    new_trend = beta * (new_level - level) + (1.0 - beta) * trend
+    return new_level, min(max(new_trend, -cap), cap)
 
 
 def cloud_shares(prices: np.ndarray, price_sensitivity: float) -> np.ndarray:
@@ -108,6 +123,14 @@ class ModelDeveloper(Firm):
         self.expected_growth = math.log(growth) / 12.0  # monthly log growth of the market
         self.frontier_trend = math.log10(cfg.training_algo_gain_per_year) / 12.0  # quality/month
         self.investor_growth = 0.0  # log revenue growth per year investors extrapolate
+        # -- issue 11b: expect. Expected compute price: a level and a trend (log $ per
+        # GPU-h, log change per month), the hardware roadmap its prior in month 0 only
+        self.price_trend = min(
+            max(hardware_price_trend(model.cfg.gpu), -self.trend_cap), self.trend_cap
+        )
+        self.price_level = math.log(model.cfg.hyperscalers.initial_compute_price) - self.price_trend
+        self.price_month = -1.0  # month of the last observation (the prior: month -1)
+        self.planned_compute_price = math.exp(self.price_level + self.price_trend)  # $ per GPU-h
         self.ask = 0.0  # $ it asks the venture pool for this month
         self.raised = 0.0  # $ raised this month
         self.last_market_revenue = 0.0  # $ per month, all labs, last month
@@ -225,20 +248,21 @@ class ModelDeveloper(Firm):
         months: float,
         training_budget: float,
         compute_price: float,
-        trend_price: float,
+        expected_price: float,
         cash: float,
     ) -> None:
         """GPU-hours to rent: what this month's token orders need, plus training.
 
-        Training runs are planned in GPU-hours at the price the hardware trend leads
-        labs to expect (``trend_price``); dearer compute shrinks them more than
+        Training runs are planned in GPU-hours at the price the lab expected for this
+        month (``expected_price``); compute dearer than expected shrinks them more than
         proportionally and cheaper compute enlarges them (``training_price_elasticity``),
         never spending more than the lab's cash."""
         self.plan_serving(months)
+        self.planned_compute_price = expected_price  # -- issue 11b: expect
         budget = training_budget if self.is_frontier else 0.0
         self.training_request = float(
             training_gpu_hours(
-                budget, compute_price, trend_price, cash, self.cfg.training_price_elasticity
+                budget, compute_price, expected_price, cash, self.cfg.training_price_elasticity
             )
         )
 
@@ -310,6 +334,35 @@ class ModelDeveloper(Firm):
         self.frontier_trend = (1 - w) * self.frontier_trend + w * max(frontier_change, 0.0)
         self.last_market_revenue = market_revenue
 
+    # -- issue 11b: expect
+    @property
+    def trend_cap(self) -> float:
+        """Bound on the expected price trend, log change per month."""
+        return math.log(self.cfg.max_compute_price_trend_per_year) / 12.0
+
+    def expected_compute_price(self, months: float) -> float:
+        """The compute price ($ per GPU-h) it expects in ``months``: its smoothed level
+        extrapolated along its smoothed trend from the month it last paid for compute."""
+        return math.exp(self.price_level + (months - self.price_month) * self.price_trend)
+
+    def observe_compute_price(self, months: float) -> None:
+        """Update its expected compute price from what it paid this month ($ per GPU-h,
+        all clouds): Holt's linear smoothing in logs (:func:`holt_update`). A month it
+        rented nothing tells it nothing: its forecast runs on along the trend."""
+        if self.compute_received <= 0 or self.compute_unit_cost <= 0:
+            return
+        mc = self.cfg
+        steps = months - self.price_month  # months since it last paid (1 but after gaps)
+        level, trend = holt_update(
+            self.price_level + (steps - 1.0) * self.price_trend,
+            self.price_trend,
+            math.log(self.compute_unit_cost),
+            mc.compute_price_level_weight,
+            mc.compute_price_trend_weight,
+            self.trend_cap,
+        )
+        self.price_level, self.price_trend, self.price_month = level, trend, months
+
     @property
     def group_revenue(self) -> float:
         """$ this month of its own column and its distilled tiers' (a frontier model's
@@ -321,18 +374,18 @@ class ModelDeveloper(Firm):
         return min(max(1.0 - self.serving_cost_per_mtok(price, months) / self.price, 0.0), 1.0)
 
     def plan_training(self, months: float) -> float:
-        """The training budget ($ per month, at the trend price) at which the marginal
-        present value of quality in the lab's own logit demand system equals its cost
-        (:func:`optimal_training_budget`), at the share it expects to defend while its
-        rivals move the frontier on at its recent pace over the run and half the
-        model's life (:func:`defended_share`). Open-weight hosts do not train."""
+        """The training budget ($ per month, at the compute price it expects) at which
+        the marginal present value of quality in the lab's own logit demand system equals
+        its cost (:func:`optimal_training_budget`), at the share it expects to defend
+        while its rivals move the frontier on at its recent pace over the run and half
+        the model's life (:func:`defended_share`). Open-weight hosts do not train."""
         mc = self.cfg
         if not self.is_frontier or mc.model_life_months <= 0:
             self.desired_budget = 0.0
             return 0.0
         w = mc.training_window_months
         mid = months + w / 2.0
-        price = trend_compute_price(self.model.cfg, mid)
+        price = self.expected_compute_price(mid)
         discount = math.log1p(mc.discount_rate_per_year) / 12.0
         life = mc.model_life_months
         value = (
@@ -348,7 +401,7 @@ class ModelDeveloper(Firm):
 
     def expected_operating_profit(self, months: float) -> float:
         """$ per month its tokens are expected to earn over serving them, less staff."""
-        price = trend_compute_price(self.model.cfg, months)
+        price = self.expected_compute_price(months)
         margin = self.expected_margin(price, months) * self.expected_share * self.expected_market
         return margin - self.staff_cost
 
@@ -470,8 +523,10 @@ def expect_initial_market(model) -> None:
 # -- issue 11: serving
 class DistilledTier(ModelDeveloper):
     """A cheaper model a frontier lab serves beside its frontier model: tier ``rank``
-    is ``rank`` x ``distilled_gap`` below its parent in quality, with
-    ``distilled_param_fraction ** rank`` of its parent's active parameters.
+    is distilled from its parent's model ``rank`` x ``distilled_gap`` below it in
+    quality, with ``distilled_param_fraction ** rank`` of its active parameters, and
+    keeps that size and quality until its parent releases a new model (its quality up
+    ``release_quality_gain`` since the last distillation), when it is distilled anew.
 
     It sells its own column of the retail market at its own profit-seeking price and
     rents compute from the clouds like any lab, but does not train, pay staff or
@@ -482,6 +537,10 @@ class DistilledTier(ModelDeveloper):
         sc = model.cfg.serving
         self.parent = parent
         self.rank = rank  # 1 = the tier just below the frontier model
+        # -- issue 11b: expect. Distilled from the parent's model of this quality; its
+        # size is taken from the parent's the next time it is asked (then fixed)
+        self.distilled_from = parent.quality
+        self.distil_due = True
         super().__init__(
             model,
             parent.cfg,
@@ -500,15 +559,23 @@ class DistilledTier(ModelDeveloper):
         self.profit_swept = 0.0
 
     def active_params(self, months: float) -> float:
-        """A fixed fraction of its parent's current model, whatever the month."""
-        fraction = self.model.cfg.serving.distilled_param_fraction**self.rank
-        self.active = self.parent.active_params(months) * fraction
+        """A fraction of its parent's model when it was distilled, fixed until the next."""
+        if self.distil_due:
+            fraction = self.model.cfg.serving.distilled_param_fraction**self.rank
+            self.active = self.parent.active_params(months) * fraction
+            self.distil_due = False
         return self.active
 
     def follow_parent(self) -> None:
-        """Distilled from its parent's latest model: ``rank`` gaps below it, never worse."""
-        gap = self.model.cfg.serving.distilled_gap
-        self.quality = max(self.quality, self.parent.quality - self.rank * gap)
+        """When its parent releases a new model (quality up ``release_quality_gain``
+        since this tier was distilled), it is distilled anew from it: ``rank`` gaps
+        below it, never worse, and resized. Between releases it does not change."""
+        sc = self.model.cfg.serving
+        if self.parent.quality < self.distilled_from + sc.release_quality_gain:
+            return
+        self.quality = max(self.quality, self.parent.quality - self.rank * sc.distilled_gap)
+        self.distilled_from = self.parent.quality
+        self.distil_due = True
 
     def sweep_to_parent(self) -> None:
         """Month end: repay any credit drawn for compute, the parent covering a loss
@@ -623,6 +690,7 @@ def train_and_plan(model) -> list[ModelDeveloper]:
             lab.follow_open_frontier(best_frontier)
         lab.pay_staff()
         lab.observe_market(market_revenue, change)
+        lab.observe_compute_price(model.month)
         lab.plan_training(model.month + 1)
         lab.ask_for_round(model.month + 1)
     return labs

@@ -174,9 +174,11 @@ def test_one_lab_trains_where_the_marginal_present_value_of_quality_equals_its_c
     w, life = mc.training_window_months, mc.model_life_months
     k = 0.02 - math.log(1 + mc.discount_rate_per_year) / 12
     annuity = (math.exp(k * (w + life)) - math.exp(k * w)) / k
-    price = m.cfg.hyperscalers.initial_compute_price / mc.compute_price_trend_per_year ** (
-        (w / 2) / 12
+    gpu = m.cfg.gpu  # month 0: the price it expects is the hardware roadmap's trend
+    per_month = (gpu.perf_gain_per_generation / gpu.cost_growth_per_generation) ** (
+        1 / gpu.release_interval_months
     )
+    price = m.cfg.hyperscalers.initial_compute_price / per_month ** (w / 2)
     margin = 1 - lab.serving_cost_per_mtok(price, w / 2) / lab.price
     value = annuity * margin * 2e9
     beta = m.cfg.end_users.quality_sensitivity
