@@ -9,6 +9,7 @@ import mesa
 
 from abm.market import credit
 from abm.market.settlement import pay
+from abm.market.venture import LPS
 
 
 class Firm(mesa.Agent):
@@ -82,6 +83,36 @@ class Firm(mesa.Agent):
     def close_books(self, ebitda: float) -> None:
         """Book the month's EBITDA ($) into the trailing window lenders read."""
         self.ebitda_months.append(ebitda)
+
+    # -- issue 11b: vcdeploy
+    def planned_spending(self) -> float:
+        """$ per month it plans to spend; a firm that neither raises venture rounds nor
+        pays its owners out (a cloud, a vendor) plans nothing here."""
+        return 0.0
+
+    def planned_net_burn(self) -> float:
+        """$ per month its plan spends beyond what it expects to earn (negative: it
+        expects free cash flow)."""
+        return 0.0
+
+    def cash_reserve(self) -> float:
+        """$ of cash it keeps: ``vc.payout_reserve_months`` of its planned net burn (its
+        runway) plus ``vc.liquidity_months`` of its planned spending (a precautionary
+        buffer). It accepts rounds up to it and pays out what lies above (:meth:`pay_out`)."""
+        vc = self.model.cfg.vc
+        runway = vc.payout_reserve_months * max(self.planned_net_burn(), 0.0)
+        return runway + vc.liquidity_months * self.planned_spending()
+
+    def pay_out(self) -> float:
+        """Free cash flow goes back to its owners (Jensen 1986): once it owes nothing,
+        cash above its reserve is paid to the limited partners (kind ``payout``).
+        Returns the $ paid."""
+        if self.debt > 0:
+            return 0.0
+        excess = self.cash - self.cash_reserve()
+        if excess <= 0:
+            return 0.0
+        return self.model.ledger.transfer(self.unique_id, LPS, excess, "payout")
 
     def rescue_round(self, shortfall: float) -> float:
         """Hook for investors: a firm about to default asks for ``shortfall`` $; an
