@@ -79,7 +79,8 @@ def offered_rounds(
     total = float(asks.sum())
     if total <= 0 or deploy <= total:
         return asks
-    upsized = asks * (deploy / total) ** elasticity
+    # in logs, bounded: a firm takes at most its limit, so a factor beyond e^300 is moot
+    upsized = asks * math.exp(min(elasticity * math.log(deploy / total), 300.0))
     return np.minimum(upsized, np.maximum(np.asarray(limits, dtype=float), asks))
 
 

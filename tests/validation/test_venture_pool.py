@@ -19,13 +19,14 @@ def test_the_pool_is_never_overdrawn_and_every_dollar_is_accounted_for_at_every_
 ):
     """Each month the rounds paid never exceed what the pool held when it paid them,
     the pool's balance equals commitments less rounds, dry powder returned and plus
-    liquidations, and a boom-and-freeze climate does not change that."""
+    liquidations, and a boom-and-freeze climate does not change that. Limited partners
+    fund the pool and receive dry powder, acquisitions and firms' payouts."""
     held: list[float] = []
     allocate = venture.VenturePool.allocate
 
-    def watched(self, asks, scores):
+    def watched(self, asks, scores, limits=None):
         held.append(self.balance)
-        return allocate(self, asks, scores)
+        return allocate(self, asks, scores, limits)
 
     monkeypatch.setattr(venture.VenturePool, "allocate", watched)
     m = ComputeMarket(
@@ -41,6 +42,7 @@ def test_the_pool_is_never_overdrawn_and_every_dollar_is_accounted_for_at_every_
         m.step()
         f = m.ledger.step_flows
         lps += f.get("acquisition", 0.0) + f.get("vc_dry_powder_returned", 0.0)
+        lps += f.get("payout", 0.0)  # free cash flow paid to owners (issue 11b)
         lps -= f.get("vc_commitments", 0.0)
         rounds = f.get("vc_labs", 0.0) + f.get("vc_startups", 0.0)
         assert rounds <= held[-1] * (1 + 1e-12) + 1e-3
