@@ -1079,6 +1079,14 @@ class VCConfig(_Section):
         gt=0,
         le=MAX_MONTHS,
     )
+    reserve_memory_months: int = _p(
+        "months",
+        "assumption: a year of plans; firms with volatile cash flows hold more cash (Opler, "
+        "Pinkowitz, Stulz & Williamson 1999, JFE 52)",
+        "the runway in a firm's reserve covers the highest net burn it planned this long",
+        ge=1,
+        le=120,
+    )
     liquidity_months: float = _p(
         "months",
         "assumption: a precautionary cash buffer of a quarter's spending (firms with risky "

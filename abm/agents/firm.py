@@ -32,6 +32,9 @@ class Firm(mesa.Agent):
         self.ebitda_months: deque[float] = deque(maxlen=credit.EBITDA_MONTHS)
         self.over_limit = 0.0  # $ drawn this month beyond its credit limit: it could not pay
         self.defaulted = False  # it defaulted and its assets are gone; it leaves the market
+        # -- issue 11b: vcdeploy
+        # $ per month of net burn it planned in each recent month: its reserve covers the peak
+        self.burn_plans: deque[float] = deque(maxlen=model.cfg.vc.reserve_memory_months)
 
     @property
     def cash(self) -> float:
@@ -96,20 +99,24 @@ class Firm(mesa.Agent):
         return 0.0
 
     def cash_reserve(self) -> float:
-        """$ of cash it keeps: ``vc.payout_reserve_months`` of its planned net burn (its
-        runway) plus ``vc.liquidity_months`` of its planned spending (a precautionary
+        """$ of cash it keeps: ``vc.payout_reserve_months`` of runway on the highest net
+        burn it has planned over the last ``vc.reserve_memory_months`` (this month's
+        included: one month's better forecast does not release the cash raised for a
+        plan) plus ``vc.liquidity_months`` of its planned spending (a precautionary
         buffer). It accepts rounds up to it and pays out what lies above (:meth:`pay_out`)."""
         vc = self.model.cfg.vc
-        runway = vc.payout_reserve_months * max(self.planned_net_burn(), 0.0)
-        return runway + vc.liquidity_months * self.planned_spending()
+        peak = max(self.planned_net_burn(), *self.burn_plans, 0.0)
+        return vc.payout_reserve_months * peak + vc.liquidity_months * self.planned_spending()
 
     def pay_out(self) -> float:
-        """Free cash flow goes back to its owners (Jensen 1986): once it owes nothing,
-        cash above its reserve is paid to the limited partners (kind ``payout``).
-        Returns the $ paid."""
+        """Month end: free cash flow goes back to its owners (Jensen 1986): once it owes
+        nothing, cash above its reserve is paid to the limited partners (kind
+        ``payout``); the month's planned net burn joins its memory. Returns the $ paid."""
+        reserve = self.cash_reserve()
+        self.burn_plans.append(self.planned_net_burn())
         if self.debt > 0:
             return 0.0
-        excess = self.cash - self.cash_reserve()
+        excess = self.cash - reserve
         if excess <= 0:
             return 0.0
         return self.model.ledger.transfer(self.unique_id, LPS, excess, "payout")

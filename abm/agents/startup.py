@@ -213,17 +213,15 @@ def seed_limit(model: ComputeMarket) -> float:
 
 
 def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
-    """Startups holding more cash than their reserve (:meth:`Firm.cash_reserve`) and
-    owing nothing pay the excess to their investors (Jensen 1986); returns the $ paid."""
+    """Month end: startups holding more cash than their reserve (:meth:`Firm.cash_reserve`)
+    and owing nothing pay the excess to their investors (Jensen 1986) in one transfer;
+    each month's planned net burn joins their memory. Returns the $ paid."""
     if not startups:
         return 0.0
     ids = [s.unique_id for s in startups]
-    vc = model.cfg.vc
-    burn = np.array([s.burn for s in startups])
-    gross = np.array([s.revenue - s.token_cost for s in startups])
-    spending = burn + np.array([s.token_cost for s in startups])
-    reserve = vc.payout_reserve_months * np.maximum(burn - gross, 0.0)
-    reserve += vc.liquidity_months * spending
+    reserve = np.array([s.cash_reserve() for s in startups])
+    for s in startups:
+        s.burn_plans.append(s.planned_net_burn())
     free = np.array([s.debt <= 0 for s in startups])
     excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
     pick = np.flatnonzero(excess > 0)
