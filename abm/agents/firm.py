@@ -35,6 +35,7 @@ class Firm(mesa.Agent):
         # -- issue 11b: vcdeploy
         # $ per month of net burn it planned in each recent month: its reserve covers the peak
         self.burn_plans: deque[float] = deque(maxlen=model.cfg.vc.reserve_memory_months)
+        self.peak_burn = 0.0  # $ per month: the highest of them, or 0
 
     @property
     def cash(self) -> float:
@@ -105,15 +106,20 @@ class Firm(mesa.Agent):
         plan) plus ``vc.liquidity_months`` of its planned spending (a precautionary
         buffer). It accepts rounds up to it and pays out what lies above (:meth:`pay_out`)."""
         vc = self.model.cfg.vc
-        peak = max(self.planned_net_burn(), *self.burn_plans, 0.0)
+        peak = max(self.planned_net_burn(), self.peak_burn)
         return vc.payout_reserve_months * peak + vc.liquidity_months * self.planned_spending()
+
+    def remember_burn(self, net_burn: float) -> None:
+        """Add this month's planned net burn ($ per month) to its memory of plans."""
+        self.burn_plans.append(net_burn)
+        self.peak_burn = max(max(self.burn_plans), 0.0)
 
     def pay_out(self) -> float:
         """Month end: free cash flow goes back to its owners (Jensen 1986): once it owes
         nothing, cash above its reserve is paid to the limited partners (kind
         ``payout``); the month's planned net burn joins its memory. Returns the $ paid."""
         reserve = self.cash_reserve()
-        self.burn_plans.append(self.planned_net_burn())
+        self.remember_burn(self.planned_net_burn())
         if self.debt > 0:
             return 0.0
         excess = self.cash - reserve

@@ -221,7 +221,7 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     ids = [s.unique_id for s in startups]
     reserve = np.array([s.cash_reserve() for s in startups])
     for s in startups:
-        s.burn_plans.append(s.planned_net_burn())
+        s.remember_burn(s.planned_net_burn())
     free = np.array([s.debt <= 0 for s in startups])
     excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
     pick = np.flatnonzero(excess > 0)

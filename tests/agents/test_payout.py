@@ -112,3 +112,19 @@ def test_in_a_running_market_every_payout_leaves_the_payer_at_its_reserve(monkey
         assert m.ledger.error() < 1e-6 * max(m.ledger.step_volume, 1.0)
     assert any(paid > 0 for _, _, paid in seen)  # $50B a lab is far above its reserve
     assert all(paid == 0.0 for before, reserve, paid in seen if before <= reserve)
+
+
+def test_a_lab_whose_plan_stops_burning_keeps_the_runway_of_its_peak_plan_for_a_year():
+    """One better forecast does not pay back the round raised for a plan: the runway
+    covers the highest net burn planned over the last ``reserve_memory_months``."""
+    m = small_market()
+    lab = frontier_lab(m)
+    vc = m.cfg.vc
+    lab.remember_burn(1e9)  # it planned to burn $1B a month
+    for _ in range(vc.reserve_memory_months - 1):
+        lab.remember_burn(-5e8)  # ... then expects free cash flow
+    buffer = vc.liquidity_months * lab.planned_spending()
+    now = max(lab.planned_net_burn(), 0.0)
+    assert lab.cash_reserve() == pytest.approx(vc.payout_reserve_months * max(1e9, now) + buffer)
+    lab.remember_burn(-5e8)  # a year on, the peak has left its memory
+    assert lab.cash_reserve() == pytest.approx(vc.payout_reserve_months * now + buffer)
