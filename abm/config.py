@@ -1020,8 +1020,8 @@ class VCConfig(_Section):
     )
     dry_powder_months: float = _p(
         "months",
-        "assumption: venture funds invest over 2-5 years; PitchBook dry powder ~2 years of "
-        "deployment",
+        "a venture fund's investment period is typically 5 years (Metrick & Yasuda 2010, "
+        "RFS 23); commitments not called in it lapse",
         "mean months uninvested money waits before it goes back to limited partners",
         gt=0,
         le=MAX_MONTHS,
@@ -1067,6 +1067,50 @@ class VCConfig(_Section):
         "what an acquirer pays for a startup",
         ge=0,
         le=100,
+    )
+    # -- issue 11b: vcdeploy
+    deployment_months: float = _p(
+        "months",
+        "PitchBook-NVCA Venture Monitor: US VC dry powder ~$300B against ~$170B invested in "
+        "2023, about 2 years of deployment",
+        "investors aim to place the pool over this many months (1/this of it a month)",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    round_elasticity: float = _p(
+        "elasticity",
+        "assumption: fund inflows raise round sizes and valuations (money chasing deals, "
+        "Gompers & Lerner 2000, JFE 55); 1 = rounds absorb the money paced out, up to what "
+        "firms accept",
+        "round size per unit of log(money paced out / asks) while the money exceeds the asks",
+        ge=0,
+        le=10,
+    )
+    payout_reserve_months: float = _p(
+        "months",
+        "assumption: venture-backed firms raise ~18-36 months of runway (2-3 years in the hot "
+        "2023-24 AI rounds); cash beyond need is free cash flow paid to owners (Jensen 1986, "
+        "AER 76)",
+        "months of planned net burn (runway) a lab or startup keeps in cash; it accepts "
+        "rounds up to its reserve and pays out cash above it",
+        gt=0,
+        le=MAX_MONTHS,
+    )
+    reserve_memory_months: int = _p(
+        "months",
+        "assumption: a year of plans; firms with volatile cash flows hold more cash (Opler, "
+        "Pinkowitz, Stulz & Williamson 1999, JFE 52)",
+        "the runway in a firm's reserve covers the highest net burn it planned this long",
+        ge=1,
+        le=120,
+    )
+    liquidity_months: float = _p(
+        "months",
+        "assumption: a precautionary cash buffer of a quarter's spending (firms with risky "
+        "cash flows hold more cash, Opler, Pinkowitz, Stulz & Williamson 1999, JFE 52)",
+        "months of planned gross spending a lab or startup keeps on top of its runway",
+        ge=0,
+        le=MAX_MONTHS,
     )
 
     @field_validator("climate_path")

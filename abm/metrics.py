@@ -103,6 +103,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "vc_supply": ("$ per month", "new commitments limited partners paid into the pool"),
     "vc_labs": ("$ per month", "venture rounds raised by model developers"),
     "vc_startups": ("$ per month", "venture rounds raised by startups, seeds included"),
+    # -- issue 11b: vcdeploy
+    "payouts": ("$ per month", "cash above their reserve labs and startups paid to their owners"),
     "vc_expected_return": (
         "log growth per year",
         "investors' extrapolated return (revenue growth of funded firms plus net exits)",
@@ -367,6 +369,8 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["vc_labs"] = vc_labs
     out["vc_startups"] = vc_startups
     out["vc_expected_return"] = m.venture.expected_return
+    # -- issue 11b: vcdeploy
+    out["payouts"] = flows.get("payout", 0.0) if m.steps > 0 else 0.0
     out["training_spend"] = sum(lab.training_cost for lab in labs)
     out["startup_acquisitions"] = float(m.counters.get("acquisitions", 0))
 

@@ -338,8 +338,12 @@ class ComputeMarket(mesa.Model):
             [*self.labs, *self.startups],
             startup.founders(self, self.startups),
             self.cfg.startups.seed_round,
+            startup.seed_limit(self),
         )
         budget_training(self)
+        for lab in self.labs:  # -- issue 11b: vcdeploy, free cash flow to owners
+            lab.pay_out()
+        startup.pay_out(self, self.startups)
         self.startups, self.exited, acquired = startup.exit_or_carry_on(self, self.startups)
         startup.review_suppliers(self, self.startups)
         entries = startup.enter(self, self.startups, seeds)

@@ -9,6 +9,7 @@ import mesa
 
 from abm.market import credit
 from abm.market.settlement import pay
+from abm.market.venture import LPS
 
 
 class Firm(mesa.Agent):
@@ -31,6 +32,10 @@ class Firm(mesa.Agent):
         self.ebitda_months: deque[float] = deque(maxlen=credit.EBITDA_MONTHS)
         self.over_limit = 0.0  # $ drawn this month beyond its credit limit: it could not pay
         self.defaulted = False  # it defaulted and its assets are gone; it leaves the market
+        # -- issue 11b: vcdeploy
+        # $ per month of net burn it planned in each recent month: its reserve covers the peak
+        self.burn_plans: deque[float] = deque(maxlen=model.cfg.vc.reserve_memory_months)
+        self.peak_burn = 0.0  # $ per month: the highest of them, or 0
 
     @property
     def cash(self) -> float:
@@ -82,6 +87,45 @@ class Firm(mesa.Agent):
     def close_books(self, ebitda: float) -> None:
         """Book the month's EBITDA ($) into the trailing window lenders read."""
         self.ebitda_months.append(ebitda)
+
+    # -- issue 11b: vcdeploy
+    def planned_spending(self) -> float:
+        """$ per month it plans to spend; a firm that neither raises venture rounds nor
+        pays its owners out (a cloud, a vendor) plans nothing here."""
+        return 0.0
+
+    def planned_net_burn(self) -> float:
+        """$ per month its plan spends beyond what it expects to earn (negative: it
+        expects free cash flow)."""
+        return 0.0
+
+    def cash_reserve(self) -> float:
+        """$ of cash it keeps: ``vc.payout_reserve_months`` of runway on the highest net
+        burn it has planned over the last ``vc.reserve_memory_months`` (this month's
+        included: one month's better forecast does not release the cash raised for a
+        plan) plus ``vc.liquidity_months`` of its planned spending (a precautionary
+        buffer). It accepts rounds up to it and pays out what lies above (:meth:`pay_out`)."""
+        vc = self.model.cfg.vc
+        peak = max(self.planned_net_burn(), self.peak_burn)
+        return vc.payout_reserve_months * peak + vc.liquidity_months * self.planned_spending()
+
+    def remember_burn(self, net_burn: float) -> None:
+        """Add this month's planned net burn ($ per month) to its memory of plans."""
+        self.burn_plans.append(net_burn)
+        self.peak_burn = max(max(self.burn_plans), 0.0)
+
+    def pay_out(self) -> float:
+        """Month end: free cash flow goes back to its owners (Jensen 1986): once it owes
+        nothing, cash above its reserve is paid to the limited partners (kind
+        ``payout``); the month's planned net burn joins its memory. Returns the $ paid."""
+        reserve = self.cash_reserve()
+        self.remember_burn(self.planned_net_burn())
+        if self.debt > 0:
+            return 0.0
+        excess = self.cash - reserve
+        if excess <= 0:
+            return 0.0
+        return self.model.ledger.transfer(self.unique_id, LPS, excess, "payout")
 
     def rescue_round(self, shortfall: float) -> float:
         """Hook for investors: a firm about to default asks for ``shortfall`` $; an

@@ -415,6 +415,15 @@ class ModelDeveloper(Firm):
         self.ask = max(vc.lab_round_runway_months * burn - cash, 0.0) if short else 0.0
         return self.ask
 
+    def planned_spending(self) -> float:  # -- issue 11b: vcdeploy
+        """$ per month: its training plan, staff, and serving for itself and its tiers."""
+        serving = self.serving_cost + sum(t.serving_cost for t in self.tiers)
+        return self.desired_budget + self.staff_cost + serving
+
+    def planned_net_burn(self) -> float:  # -- issue 11b: vcdeploy
+        """$ per month its plan spends beyond its expected operating profit (as it asks)."""
+        return self.desired_budget - self.expected_operating_profit(self.model.month + 1)
+
     def budget_training(self, months: float, credit: float) -> None:
         """The budget it can finance: its plan, at most what cash and ``credit`` ($ it
         could still borrow) pay for over a training window on top of its expected

@@ -16,6 +16,7 @@ from abm.agents.firm import Firm
 from abm.config import StartupConfig
 from abm.market.demand import choice_utility, softmax
 from abm.market.settlement import spend_many
+from abm.market.venture import LPS
 
 if TYPE_CHECKING:
     from abm.agents.model_developer import ModelDeveloper
@@ -112,6 +113,15 @@ class WrapperStartup(Firm):
         self.model.supply.remove_node(self.unique_id)
         self.remove()
 
+    # -- issue 11b: vcdeploy
+    def planned_spending(self) -> float:
+        """$ per month: its headcount plan's burn and the tokens it resells."""
+        return self.burn + self.token_cost
+
+    def planned_net_burn(self) -> float:
+        """$ per month its burn exceeds its gross profit."""
+        return self.burn - (self.revenue - self.token_cost)
+
     def firm_row(self) -> dict[str, Any]:
         return {
             **super().firm_row(),
@@ -191,6 +201,34 @@ def burn_and_ask(model: ComputeMarket, startups: list[WrapperStartup]) -> None:
     ask = np.where(runway < sc.raise_runway_months, sc.round_runway_months * net_burn, 0.0)
     for s, b, a in zip(startups, burn.tolist(), ask.tolist(), strict=True):
         s.burn, s.ask = b, a
+
+
+# -- issue 11b: vcdeploy
+def seed_limit(model: ComputeMarket) -> float:
+    """$ a founder accepts in a seed round: the cash reserve of a median team with no
+    revenue yet (:meth:`Firm.cash_reserve`)."""
+    vc = model.cfg.vc
+    months = vc.payout_reserve_months + vc.liquidity_months
+    return months * model.cfg.startups.burn_per_month_median
+
+
+def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
+    """Month end: startups holding more cash than their reserve (:meth:`Firm.cash_reserve`)
+    and owing nothing pay the excess to their investors (Jensen 1986) in one transfer;
+    each month's planned net burn joins their memory. Returns the $ paid."""
+    if not startups:
+        return 0.0
+    ids = [s.unique_id for s in startups]
+    reserve = np.array([s.cash_reserve() for s in startups])
+    for s in startups:
+        s.remember_burn(s.planned_net_burn())
+    free = np.array([s.debt <= 0 for s in startups])
+    excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
+    pick = np.flatnonzero(excess > 0)
+    if not pick.size:
+        return 0.0
+    payers = [ids[i] for i in pick.tolist()]
+    return model.ledger.transfer_many(payers, [LPS] * len(payers), excess[pick], "payout")
 
 
 def exit_or_carry_on(

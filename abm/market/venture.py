@@ -8,11 +8,15 @@ Gompers & Lerner 1998), never above a share of all the world's venture capital.
 The money waits in one ledger account (``venture_capital``, the pool), funded from
 the ``limited_partners`` sector; each month a share ``1 / dry_powder_months`` of
 what is not invested goes back to the limited partners (funds' investment periods
-run out). Firms ask for rounds; investors fund the asks in order of expected
-return, none below the hurdle, each round at most ``max_round_share`` of the pool
-and together never more than the pool holds.
+run out). Firms ask for rounds; investors pace out ``1 / deployment_months`` of the
+pool a month, and when that money chases fewer deals than it could fund, every
+round grows with the ratio (money chasing deals, Gompers & Lerner 2000), up to the
+cash a firm accepts to hold (its payout reserve, :mod:`abm.agents.firm`). Investors
+fund the rounds in order of expected return, none below the hurdle, each round at
+most ``max_round_share`` of the pool and together never more than the pool holds.
 
-Plain functions on numbers and arrays (:func:`allocate_rounds`, :func:`yearly_supply`,
+Plain functions on numbers and arrays (:func:`allocate_rounds`, :func:`offered_rounds`,
+:func:`yearly_supply`,
 :func:`return_index`) and one small stateful account keeper (:class:`VenturePool`).
 """
 
@@ -63,6 +67,23 @@ def allocate_rounds(
     return out
 
 
+# -- issue 11b: vcdeploy
+def offered_rounds(
+    asks: np.ndarray, limits: np.ndarray, deploy: float, elasticity: float
+) -> np.ndarray:
+    """Rounds ($) investors offer for ``asks`` when they aim to place ``deploy`` $ this
+    month: each ask times ``(deploy / sum of asks) ** elasticity`` while the money
+    exceeds the asks (never less than the ask), at most the firm's ``limits`` (the
+    cash it accepts; a limit below the ask does not cut the ask)."""
+    asks = np.maximum(np.asarray(asks, dtype=float), 0.0)
+    total = float(asks.sum())
+    if total <= 0 or deploy <= total:
+        return asks
+    # in logs, bounded: a firm takes at most its limit, so a factor beyond e^300 is moot
+    upsized = asks * math.exp(min(elasticity * math.log(deploy / total), 300.0))
+    return np.minimum(upsized, np.maximum(np.asarray(limits, dtype=float), asks))
+
+
 def growth_score(revenue: np.ndarray, previous: np.ndarray, expected: np.ndarray, weight: float):
     """Investors' extrapolated revenue growth of each firm (log per year): an
     exponentially weighted average of its monthly log growth, x 12. A firm without
@@ -101,9 +122,20 @@ class VenturePool:
             c.supply_per_year, climate, self.index, c.max_ai_share * c.global_venture_per_year
         )
 
+    @property
+    def deployment(self) -> float:
+        """$ investors aim to place this month: the pool over its deployment horizon."""
+        return max(self.balance, 0.0) / self.cfg.deployment_months
+
     def endow(self, climate: float) -> None:
-        """Dry powder at the start: the steady state of this supply with nothing invested."""
-        amount = self.supply_per_year(climate) / 12.0 * self.cfg.dry_powder_months
+        """Dry powder at the start: the steady state of this supply when investors place
+        it at their pace and release lapsed commitments."""
+        c = self.cfg
+        amount = (
+            self.supply_per_year(climate)
+            / 12.0
+            / (1.0 / c.deployment_months + 1.0 / c.dry_powder_months)
+        )
         self.ledger.transfer(LPS, POOL, amount, "vc_commitments")
 
     def take_in(self, climate: float) -> float:
@@ -111,9 +143,22 @@ class VenturePool:
         self.supply = self.supply_per_year(climate) / 12.0
         return self.ledger.transfer(LPS, POOL, self.supply, "vc_commitments")
 
-    def allocate(self, asks: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Rounds for the asks out of what the pool holds now (:func:`allocate_rounds`)."""
+    def allocate(
+        self, asks: np.ndarray, scores: np.ndarray, limits: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Rounds for the asks out of what the pool holds now: the asks of firms above
+        the hurdle, upsized while this month's deployment chases them
+        (:func:`offered_rounds`, up to ``limits``, $), funded by :func:`allocate_rounds`."""
         c = self.cfg
+        asks = np.maximum(np.asarray(asks, dtype=float), 0.0)
+        scores = np.asarray(scores, dtype=float)
+        if limits is not None:
+            eligible = scores >= c.hurdle_growth
+            offered = offered_rounds(
+                asks[eligible], limits[eligible], self.deployment, c.round_elasticity
+            )
+            asks = asks.copy()
+            asks[eligible] = offered
         return allocate_rounds(asks, scores, self.balance, c.hurdle_growth, c.max_round_share)
 
     def close_month(self, revenue: float, acquired: int, shut: int, alive: int) -> None:
@@ -135,11 +180,16 @@ class VenturePool:
 FUNDING_KIND = {"model_developer": "vc_labs", "startup": "vc_startups"}
 
 
-def hold_round(pool: VenturePool, firms: Sequence, seeds: int, seed_round: float) -> np.ndarray:
+def hold_round(
+    pool: VenturePool, firms: Sequence, seeds: int, seed_round: float, seed_limit: float = 0.0
+) -> np.ndarray:
     """This month's rounds. Investors update the revenue growth they extrapolate for
     each firm, then fund the firms' asks (``firm.ask``) and ``seeds`` founders' seed
-    asks of ``seed_round`` each (scored at the sector's expected return) in order of expected return out of
-    the pool. Firms are paid (``firm.raised``); returns the founders' seed rounds."""
+    asks of ``seed_round`` each (scored at the sector's expected return) in order of
+    expected return out of the pool, upsized while money chases the deals up to the
+    cash each firm accepts (its payout reserve less its cash, :meth:`Firm.cash_reserve`;
+    a founder: ``seed_limit``). Firms
+    are paid (``firm.raised``); returns the founders' seed rounds."""
     w = pool.cfg.expectation_weight
     revenue = np.array([f.revenue for f in firms])
     previous = np.array([f.last_revenue for f in firms])
@@ -149,7 +199,10 @@ def hold_round(pool: VenturePool, firms: Sequence, seeds: int, seed_round: float
         (np.array([f.ask for f in firms], dtype=float), np.full(seeds, seed_round))
     )
     scores = np.concatenate((views, np.full(seeds, pool.expected_return)))
-    rounds = pool.allocate(asks, scores)
+    reserve = np.array([f.cash_reserve() for f in firms], dtype=float)
+    cash = pool.ledger.balances([f.unique_id for f in firms])
+    limits = np.concatenate((np.maximum(reserve - cash, 0.0), np.full(seeds, seed_limit)))
+    rounds = pool.allocate(asks, scores, limits)
     paid = rounds[: len(firms)].tolist()
     for f, r, g, rev in zip(firms, paid, views.tolist(), revenue.tolist(), strict=True):
         f.investor_growth, f.last_revenue, f.raised = g, rev, r

@@ -19,13 +19,14 @@ def test_the_pool_is_never_overdrawn_and_every_dollar_is_accounted_for_at_every_
 ):
     """Each month the rounds paid never exceed what the pool held when it paid them,
     the pool's balance equals commitments less rounds, dry powder returned and plus
-    liquidations, and a boom-and-freeze climate does not change that."""
+    liquidations, and a boom-and-freeze climate does not change that. Limited partners
+    fund the pool and receive dry powder, acquisitions and firms' payouts."""
     held: list[float] = []
     allocate = venture.VenturePool.allocate
 
-    def watched(self, asks, scores):
+    def watched(self, asks, scores, limits=None):
         held.append(self.balance)
-        return allocate(self, asks, scores)
+        return allocate(self, asks, scores, limits)
 
     monkeypatch.setattr(venture.VenturePool, "allocate", watched)
     m = ComputeMarket(
@@ -41,6 +42,7 @@ def test_the_pool_is_never_overdrawn_and_every_dollar_is_accounted_for_at_every_
         m.step()
         f = m.ledger.step_flows
         lps += f.get("acquisition", 0.0) + f.get("vc_dry_powder_returned", 0.0)
+        lps += f.get("payout", 0.0)  # free cash flow paid to owners (issue 11b)
         lps -= f.get("vc_commitments", 0.0)
         rounds = f.get("vc_labs", 0.0) + f.get("vc_startups", 0.0)
         assert rounds <= held[-1] * (1 + 1e-12) + 1e-3
@@ -68,9 +70,11 @@ def test_a_frozen_pool_funds_nothing():
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 11, open calibration miss: deployed VC is ~$5B a year in 2023-24 against "
-    "$42-110B; the pool's supply is in range, but labs ask only for what their training plans "
-    "need, and the strategic rounds of big tech (Microsoft, Amazon, Google) are not modelled",
+    reason="issue 11, open calibration miss: deployed VC is ~$5-11B a year in 2023-24 against "
+    "$42-110B; the pool's supply is in range and rounds are upsized while money chases deals "
+    "(issue 11b), but only up to the firms' cash reserve (36 months of net burn): the modelled "
+    "labs' training plans are small, and the strategic rounds of big tech (Microsoft, Amazon, "
+    "Google) and AI firms outside the modelled layers are not modelled",
 )
 @pytest.mark.parametrize("year", ["2023", "2024"])
 def test_baseline_yearly_vc_falls_in_the_calibration_range(year):
