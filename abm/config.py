@@ -1482,6 +1482,17 @@ class ServingConfig(_Section):
         gt=0,
         le=MAX_QUALITY,
     )
+    fixed_size_tiers: int = _p(
+        "tiers per frontier lab",
+        "assumption: the smallest models keep their price point across generations "
+        "(Llama 3 8B -> 3.1 8B; Gemini Flash-8B; GPT-4o mini), each generation putting "
+        "better algorithms into the same size",
+        "how many of a lab's lowest tiers keep the size of their first distillation: at "
+        "each release such a tier gains what algorithmic progress gives a model of its "
+        "size, at most ``rank`` gaps below its parent",
+        ge=0,
+        le=5,
+    )
 
 
 # --------------------------------------------------------------------------- top level

@@ -536,6 +536,8 @@ class DistilledTier(ModelDeveloper):
     quality, with ``distilled_param_fraction ** rank`` of its active parameters, and
     keeps that size and quality until its parent releases a new model (its quality up
     ``release_quality_gain`` since the last distillation), when it is distilled anew.
+    The lowest ``fixed_size_tiers`` tiers keep their first size for good: at each
+    release they gain what algorithmic progress gives a model of that size.
 
     It sells its own column of the retail market at its own profit-seeking price and
     rents compute from the clouds like any lab, but does not train, pay staff or
@@ -562,6 +564,11 @@ class DistilledTier(ModelDeveloper):
         self.name = f"tier{rank}-{parent.name}"
         parent.tiers.append(self)
         self.profit_swept = 0.0  # $ paid to (+) or received from (-) its parent this month
+        # the lowest ``fixed_size_tiers`` tiers keep their first size: they remember the
+        # quality and algorithmic multiplier they were first distilled at
+        self.fixed_size = rank > sc.distilled_tiers - sc.fixed_size_tiers
+        self.first_quality = self.quality
+        self.first_algo = parent.cfg.training_algo_gain_per_year ** (model.month / 12.0)
 
     def start_step(self) -> None:
         super().start_step()
@@ -582,9 +589,16 @@ class DistilledTier(ModelDeveloper):
         sc = self.model.cfg.serving
         if self.parent.quality < self.distilled_from + sc.release_quality_gain:
             return
-        self.quality = max(self.quality, self.parent.quality - self.rank * sc.distilled_gap)
+        best = self.parent.quality - self.rank * sc.distilled_gap
+        if self.fixed_size:
+            # the same size with this release's algorithms: effective compute at a fixed
+            # raw compute grows with the algorithmic multiplier
+            algo = self.cfg.training_algo_gain_per_year ** (self.model.month / 12.0)
+            best = min(best, self.first_quality + math.log10(algo / self.first_algo))
+        else:
+            self.distil_due = True
+        self.quality = max(self.quality, best)
         self.distilled_from = self.parent.quality
-        self.distil_due = True
 
     def sweep_to_parent(self) -> None:
         """Month end: repay any credit drawn for compute, the parent covering a loss
