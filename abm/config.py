@@ -1488,10 +1488,20 @@ class ServingConfig(_Section):
         "(Llama 3 8B -> 3.1 8B; Gemini Flash-8B; GPT-4o mini), each generation putting "
         "better algorithms into the same size",
         "how many of a lab's lowest tiers keep the size of their first distillation: at "
-        "each release such a tier gains what algorithmic progress gives a model of its "
-        "size, at most ``rank`` gaps below its parent",
+        "each release such a tier is distilled from the new model, ``rank`` gaps below "
+        "it, but no better than a model of its size can be (``max_overtraining``)",
         ge=0,
         le=5,
+    )
+    max_overtraining: float = _p(
+        "ratio",
+        "Meta (2024), The Llama 3 Herd of Models: Llama 3 8B was trained on ~15T tokens, "
+        "~1,900 per parameter, ~94x Chinchilla's 20",
+        "training tokens per parameter of the most over-trained small models, over the "
+        "compute-optimal ``tokens_per_param``: what a model of fixed size can hold is "
+        "the quality of that much compute",
+        ge=1,
+        le=1e4,
     )
 
 

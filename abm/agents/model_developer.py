@@ -537,7 +537,8 @@ class DistilledTier(ModelDeveloper):
     keeps that size and quality until its parent releases a new model (its quality up
     ``release_quality_gain`` since the last distillation), when it is distilled anew.
     The lowest ``fixed_size_tiers`` tiers keep their first size for good: at each
-    release they gain what algorithmic progress gives a model of that size.
+    release they follow the teacher only as far as a model of that size can hold
+    (:func:`abm.market.serving.quality_at_size`).
 
     It sells its own column of the retail market at its own profit-seeking price and
     rents compute from the clouds like any lab, but does not train, pay staff or
@@ -564,11 +565,8 @@ class DistilledTier(ModelDeveloper):
         self.name = f"tier{rank}-{parent.name}"
         parent.tiers.append(self)
         self.profit_swept = 0.0  # $ paid to (+) or received from (-) its parent this month
-        # the lowest ``fixed_size_tiers`` tiers keep their first size: they remember the
-        # quality and algorithmic multiplier they were first distilled at
+        # the lowest ``fixed_size_tiers`` tiers keep their first size for good
         self.fixed_size = rank > sc.distilled_tiers - sc.fixed_size_tiers
-        self.first_quality = self.quality
-        self.first_algo = parent.cfg.training_algo_gain_per_year ** (model.month / 12.0)
 
     def start_step(self) -> None:
         super().start_step()
@@ -591,10 +589,10 @@ class DistilledTier(ModelDeveloper):
             return
         best = self.parent.quality - self.rank * sc.distilled_gap
         if self.fixed_size:
-            # the same size with this release's algorithms: effective compute at a fixed
-            # raw compute grows with the algorithmic multiplier
+            # the same size, distilled from the better teacher, up to what a model of
+            # its size can hold with this release's algorithms
             algo = self.cfg.training_algo_gain_per_year ** (self.model.month / 12.0)
-            best = min(best, self.first_quality + math.log10(algo / self.first_algo))
+            best = min(best, float(serving.quality_at_size(self.active, algo, sc)))
         else:
             self.distil_due = True
         self.quality = max(self.quality, best)

@@ -58,6 +58,17 @@ def active_params(quality, algo_multiplier, sc: ServingConfig):
     return sc.active_param_fraction * chinchilla_params(flop, sc.tokens_per_param)
 
 
+def quality_at_size(active, algo_multiplier, sc: ServingConfig):
+    """The most capable model of ``active`` parameters that algorithms multiplying raw
+    compute by ``algo_multiplier`` can make (log10 effective H100-hours): the inverse of
+    :func:`active_params`, trained on ``max_overtraining`` times its compute-optimal
+    tokens (small models are over-trained and distilled far past Chinchilla)."""
+    dense = np.asarray(active, dtype=float) / sc.active_param_fraction
+    flop = 6.0 * sc.tokens_per_param * dense**2 * sc.max_overtraining
+    raw_hours = flop / (SECONDS_PER_HOUR * sc.training_peak_flops * sc.training_mfu)
+    return np.log10(raw_hours * algo_multiplier)
+
+
 def bound_tokens_per_second(active, sc: ServingConfig):
     """The hardware bound on decode throughput per H100e (tokens/s) of a model with
     ``active`` parameters, at the largest batch (``max_batch``) and a KV cache that

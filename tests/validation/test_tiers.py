@@ -48,28 +48,33 @@ def test_a_tier_keeps_its_size_and_quality_until_its_parent_releases():
     assert tier.active_params(60.0) == tier.active_params(18.0)
 
 
-def test_a_fixed_size_tier_gains_only_algorithmic_progress_at_a_release():
+def test_a_fixed_size_tier_follows_its_teacher_only_as_far_as_its_size_holds():
     m = market()
     sc, mc = m.cfg.serving, m.cfg.model_developers
     tier = next(t for t in m.labs if t.kind == DISTILLED and t.fixed_size)
     lab, rank = tier.parent, tier.rank
     size, quality = tier.active_params(0.0), tier.quality
     assert quality == pytest.approx(lab.quality - rank * sc.distilled_gap)
-    # a big release 24 months on: the parent is far ahead, so the tier is held at
-    # what two years of algorithms give its size (log10 of the multiplier, 3x a year)
-    m.month = 24
-    lab.quality += 3.0
-    tier.follow_parent()
-    gain = 2.0 * np.log10(mc.training_algo_gain_per_year)
-    assert tier.quality == pytest.approx(quality + gain)
-    assert tier.active_params(24.0) == size
-    # a small release: capped at rank gaps below its parent
-    tier.quality = lab.quality - rank * sc.distilled_gap - 0.01
-    tier.first_quality = lab.quality  # as if algorithms alone would carry it far above
+    # a small release a year on: distilled anew rank gaps below the teacher, at the
+    # same size (a year of algorithms lets the size hold more than that)
+    m.month = 12
     lab.quality += sc.release_quality_gain
     tier.follow_parent()
     assert tier.quality == pytest.approx(lab.quality - rank * sc.distilled_gap)
-    assert tier.active_params(30.0) == size
+    assert tier.active_params(6.0) == size
+    # a big release 24 months on: the teacher is far ahead, so the tier holds what its
+    # size can: C = 6 x 20 N^2 x max_overtraining FLOP for N dense parameters (Hoffmann
+    # et al. 2022), times two years of algorithmic progress
+    m.month = 24
+    lab.quality += 3.0
+    tier.follow_parent()
+    dense = size / sc.active_param_fraction
+    flop = 6.0 * sc.tokens_per_param * dense**2 * sc.max_overtraining
+    hours = flop / (3600.0 * sc.training_peak_flops * sc.training_mfu)
+    held = np.log10(hours * mc.training_algo_gain_per_year**2)
+    assert held < lab.quality - rank * sc.distilled_gap  # the size binds, not the gap
+    assert tier.quality == pytest.approx(held)
+    assert tier.active_params(24.0) == size
 
 
 @pytest.mark.slow
