@@ -148,25 +148,29 @@ def spend_peak(elasticity: float, value_range: float, floor_ratio: float = 1.0) 
     return max(-math.log(floor_ratio), inner)
 
 
-def _brentq(f, xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 100) -> float:
+def _brentq(
+    f, xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 100, fa=None, fb=None
+) -> float:
     """A root of ``f`` in [xa, xb] by Brent's method: a line-for-line port of SciPy's C
     ``brentq`` (scipy/optimize/Zeros/brentq.c), so it returns the same float for the same
     ``f``, bracket and tolerances, without ``scipy.optimize.brentq``'s per-call checks and
     wrappers (which cost more than the root itself for a budget). The caller ensures
-    ``f(xa)`` and ``f(xb)`` differ in sign; a test checks it against SciPy."""
+    ``f(xa)`` and ``f(xb)`` differ in sign, and may pass them as ``fa``, ``fb`` when it
+    has them already; a test checks it against SciPy."""
     xpre, xcur = xa, xb
     xblk = fblk = spre = scur = 0.0
-    fpre, fcur = f(xpre), f(xcur)
+    fpre = f(xpre) if fa is None else fa
+    fcur = f(xcur) if fb is None else fb
     if math.isnan(fpre) or math.isnan(fcur):
         raise ValueError("brentq: the function is NaN at an end of the bracket")
     if fpre == 0.0:
         return xpre
     if fcur == 0.0:
         return xcur
-    if math.copysign(1.0, fpre) == math.copysign(1.0, fcur):
+    if (fpre < 0.0) == (fcur < 0.0):  # both non-zero and not NaN: the signs agree
         raise ValueError("f(a) and f(b) must have different signs")
     for _ in range(maxiter):
-        if fpre != 0.0 and fcur != 0.0 and math.copysign(1.0, fpre) != math.copysign(1.0, fcur):
+        if fpre != 0.0 and fcur != 0.0 and (fpre < 0.0) != (fcur < 0.0):
             xblk, fblk = xpre, fpre
             spre = scur = xcur - xpre
         if abs(fblk) < abs(fcur):
@@ -200,35 +204,38 @@ def _brentq(f, xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 10
     raise RuntimeError(f"brentq: no convergence in {maxiter} iterations")
 
 
-def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float):
-    """:func:`budget_interval` for one budget (scalar roots by Brent's method)."""
-    floor, top = -math.log(floor_ratio), math.log(value_range)
-    peak = spend_peak(e, value_range, floor_ratio)
-    tail = value_range ** (-e)
-
-    def ratio(y: float) -> float:  # spend_ratio on the tail, minus the budget
-        return math.exp(y) * (math.exp(-e * y) - tail) / (1.0 - tail) - kappa
-
-    if not ratio(peak) > 0.0:
-        return peak, peak
-    at_floor = ratio(floor) + kappa
-    if kappa < at_floor:  # satiated users spend share(floor) * e^y: a closed form
-        lo = floor + math.log(kappa / at_floor)
-    else:  # the rising part of the tail (e < 1)
-        lo = _brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL)
-    hi = _brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL)
-    return lo, hi
-
-
 def budget_interval(budget_per_value, elasticity, value_range, floor_ratio=1.0):
     """The log cost ratios ``(lo, hi)`` between which a user's budget binds, for a budget
     of ``budget_per_value`` times the reference value of their tasks (array or scalar).
 
     The budget binds where :func:`spend_ratio` exceeds it: an interval around the peak,
-    because the spend ratio has one peak. Where it never binds, ``lo = hi`` = the peak."""
+    because the spend ratio has one peak. Where it never binds, ``lo = hi`` = the peak.
+    Each edge is a scalar root by Brent's method; what does not depend on the budget is
+    computed once, and the spend ratio at the peak and the floor is reused as the
+    bracket's ends."""
     kappa = np.asarray(budget_per_value, dtype=float)
     e = float(elasticity)
-    edges = [_bound_edges(k, e, value_range, floor_ratio) for k in kappa.ravel().tolist()]
+    floor, top = -math.log(floor_ratio), math.log(value_range)
+    peak = spend_peak(e, value_range, floor_ratio)
+    tail = value_range ** (-e)
+    exp, log = math.exp, math.log
+    edges = []
+    for k in kappa.ravel().tolist():
+
+        def ratio(y: float, k=k) -> float:  # spend_ratio on the tail, minus the budget
+            return exp(y) * (exp(-e * y) - tail) / (1.0 - tail) - k
+
+        at_peak = ratio(peak)
+        if not at_peak > 0.0:
+            edges.append((peak, peak))
+            continue
+        at_floor = at_peak if peak == floor else ratio(floor)
+        if k < at_floor + k:  # satiated users spend share(floor) * e^y: a closed form
+            lo = floor + log(k / (at_floor + k))
+        else:  # the rising part of the tail (e < 1)
+            lo = _brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL, fa=at_floor, fb=at_peak)
+        hi = _brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL, fa=at_peak)
+        edges.append((lo, hi))
     edges = np.array(edges).reshape(*kappa.shape, 2)
     return edges[..., 0], edges[..., 1]
 
@@ -260,8 +267,9 @@ def aggregate_curve(
     g = np.asarray(log_x_grid, dtype=float)
     c = np.log(tokens_per_task / MTOK / value)
     full = weight * tasks * tokens_per_task / MTOK
-    order = np.argsort(c)
-    c, full = c[order], full[order]
+    if c.size > 1 and not np.all(c[1:] > c[:-1]):  # a sorted panel (no ties) keeps its order
+        order = np.argsort(c)
+        c, full = c[order], full[order]
     e = float(elasticity)
     tail = value_range ** (-e)
     shift = c.min() if c.size else 0.0  # keeps exp(-a c) at most 1
@@ -275,10 +283,10 @@ def aggregate_curve(
     i_floor, i_top = at(-np.log(floor_ratio)), at(np.log(value_range))
     i_lo, i_hi = at(lo), at(hi)
 
+    top_e, scale_e = from_top[e], np.exp(-e * (g + shift))
+
     def pareto(i, j):  # users i..j-1 on the tail
-        return np.exp(-e * (g + shift)) * (from_top[e][i] - from_top[e][j]) - tail * (
-            cum_full[j] - cum_full[i]
-        )
+        return scale_e * (top_e[i] - top_e[j]) - tail * (cum_full[j] - cum_full[i])
 
     satiated = cum_full[np.minimum(i_floor, i_lo)] * (floor_ratio**e - tail)
     tail_users = pareto(i_floor, np.maximum(i_floor, np.minimum(i_lo, i_top))) + pareto(
