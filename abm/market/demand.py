@@ -308,12 +308,20 @@ def _interp_plan(x, grid):
     return at - 1, at, t
 
 
-def _interp_at(plan, values):
-    """``np.interp(x[k], grid, values[k])`` for every row k, from a :func:`_interp_plan`."""
+def _interp_at(plan, values, transform=None):
+    """``np.interp(x[k], grid, transform(values[k]))`` for every row k, from a
+    :func:`_interp_plan`; an elementwise ``transform`` is applied only to the points read."""
     before, at, t = plan
     flat = values.reshape(-1)
-    left = flat[before]
-    return left + t * (flat[at] - left)
+    left, right = flat[before], flat[at]
+    if transform is not None:
+        left, right = transform(left), transform(right)
+    return left + t * (right - left)
+
+
+def _log_demand(q):
+    """The log of demand, finite where demand is 0 (interpolated in logs)."""
+    return np.log(q + 1e-300)
 
 
 class OwnAndSupplier:
@@ -332,13 +340,20 @@ class OwnAndSupplier:
         self._rows = supplier[self._cols]
         if np.any(self._rows >= self._cols):
             raise ValueError("a column's supplier must come before it")
+        self._bins: dict[int, np.ndarray] = {}  # flat output index of each term, by width
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        # one bincount adds each term into its row in input order, from 0: each firm's own
+        # column first, then the columns it supplies in column order, as the sparse product
         x = np.asarray(x, dtype=float)
-        out = np.zeros_like(x)
-        out += x  # each firm's own column (0 + x, as the sparse product)
-        np.add.at(out, self._rows, x[self._cols])  # in column order, as the sparse product
-        return out
+        width = x.shape[1] if x.ndim > 1 else 1
+        bins = self._bins.get(width)
+        if bins is None:
+            own = np.arange(self.shape[0] * width)
+            supplied = (self._rows[:, None] * width + np.arange(width)).reshape(-1)
+            bins = self._bins[width] = np.concatenate((own, supplied))
+        terms = np.concatenate((x.reshape(-1), x[self._cols].reshape(-1)))
+        return np.bincount(bins, weights=terms, minlength=x.size).reshape(x.shape)
 
 
 def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):
@@ -370,7 +385,7 @@ def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, p
     for s in range(choice_prob.shape[0]):
         p = choice_prob[s]
         # demand of every column at every candidate ratio, from the segment's curves
-        q = np.exp(_interp_at(plan, np.log(curves[s] + 1e-300)))
+        q = np.exp(_interp_at(plan, curves[s], _log_demand))
         q[q < 1e-200] = 0.0
         moved_share = membership @ p  # share of the firm's columns today
         num = membership @ (p[:, None] * q)  # firms x candidates
