@@ -226,7 +226,8 @@ class EndUserSegment(mesa.Agent):
             self.elasticity_sum, self.buyers, self.satiated, self.budget_bound = 0.0, 0, 0, 0
             return np.zeros(0)
         price = col_price[safe]
-        z = np.log(price / col_quality_factor[safe]) + self._log_cost_ratio  # log(cost / value)
+        # log(cost / value): the price term once per column, then each user's cost ratio
+        z = np.log(col_price / col_quality_factor)[safe] + self._log_cost_ratio
         e, tail = self.elasticity, self.value_range ** (-self.elasticity)
         pareto = np.exp(-e * np.maximum(z, -np.log(self.floor_ratio)))  # satiated below the floor
         share = np.maximum(pareto - tail, 0.0) / (1.0 - tail)
