@@ -53,8 +53,21 @@ class Ledger:
         self._operating = np.zeros(64)  # $ operating result this step, by account (EBITDA)
         self.step_volume = 0.0  # $ moved this step, all transfers
         self.step_flows: dict[str, float] = defaultdict(float)
+        self._views()
         for sector in SECTORS:
             self.open(sector)
+
+    def _views(self) -> None:
+        # one account at a time through a memoryview: the same doubles as the arrays,
+        # read and written as Python floats without numpy's per-item overhead
+        self._bal, self._op = memoryview(self._balance), memoryview(self._operating)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_bal", "_op")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views()
 
     # ---------------------------------------------------------------- accounts
     def open(self, key: Hashable) -> int:
@@ -64,11 +77,12 @@ class Ledger:
         if i >= len(self._balance):
             self._balance = np.concatenate([self._balance, np.zeros(len(self._balance))])
             self._operating = np.concatenate([self._operating, np.zeros(len(self._operating))])
+            self._views()
         self._index[key] = i
         return i
 
     def balance(self, key: Hashable) -> float:
-        return float(self._balance[self._index[key]])
+        return self._bal[self._index[key]]
 
     def balances(self, keys) -> np.ndarray:
         return self._balance[[self._index[k] for k in keys]]
@@ -88,15 +102,16 @@ class Ledger:
             raise ValueError(f"transfer {kind} {src!r}->{dst!r}: bad amount {amount!r}")
         if amount == 0.0:
             return 0.0
-        b, si, di = self._balance, self._index[src], self._index[dst]
+        b, si, di = self._bal, self._index[src], self._index[dst]
         b[si] -= amount
         b[di] += amount
         self.step_volume += amount
         self.step_flows[kind] += amount
         op = OPERATING.get(kind)
         if op is not None:
-            self._operating[si] -= amount * op[0]
-            self._operating[di] += amount * op[1]
+            o = self._op
+            o[si] -= amount * op[0]
+            o[di] += amount * op[1]
         return amount
 
     def transfer_many(self, src, dst, amounts, kind: str) -> float:
