@@ -133,11 +133,11 @@ class EndUserSegment(mesa.Agent):
 
     def adopt(self, bass_p: float, bass_q: float) -> None:
         """Bass diffusion: innovators (p) and imitators (q times the adopted share)."""
-        share = self.adopted.mean()
+        share = np.count_nonzero(self.adopted) / self.n  # (count_nonzero: a bool sum, faster)
         hazard = bass_hazard(bass_p, bass_q, share, 1.0 / 12.0)
         newly = ~self.adopted & (stratified_uniform(self.model.stream("users"), self.n) < hazard)
         self.adopted |= newly
-        self.new_adopters = int(newly.sum())
+        self.new_adopters = np.count_nonzero(newly)
 
     def draw_demand_shock(self, sigma: float, persistence: float) -> None:
         """A stationary AR(1) shock to the segment's tasks per month: log-sd ``sigma``,
@@ -245,11 +245,12 @@ class EndUserSegment(mesa.Agent):
         (:func:`abm.market.demand.demand_elasticity`, from this month's terms)."""
         on_budget = buying & bound
         on_tail = buying & ~bound & (z > -np.log(self.floor_ratio))
-        eps = self.elasticity * pareto[on_tail] / (pareto[on_tail] - tail)
-        self.elasticity_sum = float(eps.sum()) + float(on_budget.sum())
-        self.buyers = int(buying.sum())
-        self.budget_bound = int(on_budget.sum())
-        self.satiated = self.buyers - int(on_tail.sum()) - self.budget_bound
+        on_tail_pareto = pareto[on_tail]
+        eps = self.elasticity * on_tail_pareto / (on_tail_pareto - tail)
+        self.budget_bound = np.count_nonzero(on_budget)
+        self.elasticity_sum = float(eps.sum()) + float(self.budget_bound)
+        self.buyers = np.count_nonzero(buying)
+        self.satiated = self.buyers - on_tail_pareto.size - self.budget_bound
 
     def demand_curve(self, log_x_grid: np.ndarray, quality_factor) -> np.ndarray:
         """Market research: the segment's total demand (mtok/month) on a grid of log
@@ -260,7 +261,7 @@ class EndUserSegment(mesa.Agent):
         qf = np.asarray(quality_factor, dtype=float)
         if idx.size == 0:
             return np.zeros((*qf.shape, len(log_x_grid)))
-        scale = self.adopted.sum() / idx.size * self.weight * self.shift
+        scale = np.count_nonzero(self.adopted) / idx.size * self.weight * self.shift
         # where the budget binds a user buys budget / (qf * x): per unit of task value
         # and of the shift that scales the rest of their demand; one curve per distinct
         # quality factor (resellers share their lab's)
@@ -289,11 +290,11 @@ class EndUserSegment(mesa.Agent):
     # ---------------------------------------------------------------- reporting
     @property
     def adopted_share(self) -> float:
-        return float(self.adopted.mean())
+        return np.count_nonzero(self.adopted) / self.n
 
     @property
     def population_adopted(self) -> float:
-        return float(self.adopted.sum() * self.weight)
+        return float(np.count_nonzero(self.adopted) * self.weight)
 
     def tokens_bought(self) -> float:
         return float(self.bought.sum() * self.weight)
