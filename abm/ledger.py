@@ -119,15 +119,17 @@ class Ledger:
         amounts = np.asarray(amounts, dtype=float)
         if amounts.size == 0:
             return 0.0
-        if not np.all(np.isfinite(amounts)) or np.any(amounts < 0):
+        if not (amounts.min() >= 0.0 and amounts.max() < math.inf):  # NaN fails both
             raise ValueError(f"transfer_many {kind}: bad amounts")
-        index = self._index
-        si = np.array([index[k] for k in src], dtype=np.int64)
-        di = np.array([index[k] for k in dst], dtype=np.int64)
-        if si.size != amounts.size or di.size != amounts.size:
+        src, dst = list(src), list(dst)
+        if len(src) != amounts.size or len(dst) != amounts.size:
             raise ValueError(
-                f"transfer_many {kind}: {si.size} payers, {di.size} payees, {amounts.size} amounts"
+                f"transfer_many {kind}: {len(src)} payers, {len(dst)} payees, "
+                f"{amounts.size} amounts"
             )
+        find = self._index.__getitem__
+        si = np.fromiter(map(find, src), np.int64, amounts.size)
+        di = np.fromiter(map(find, dst), np.int64, amounts.size)
         np.subtract.at(self._balance, si, amounts)
         np.add.at(self._balance, di, amounts)
         op = OPERATING.get(kind)
