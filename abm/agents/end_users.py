@@ -28,6 +28,20 @@ def stratified_uniform(rng: np.random.Generator, n: int) -> np.ndarray:
     return (rng.permutation(n) + rng.random(n)) / n
 
 
+def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True)`` of a float array without NaNs (the same
+    arrays, without np.unique's overhead, which costs more than the sort itself here)."""
+    flat = x.reshape(-1)
+    if flat.size == 0:
+        return np.unique(flat, return_inverse=True)
+    s = np.sort(flat)
+    keep = np.empty(s.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    distinct = s[keep]
+    return distinct, np.searchsorted(distinct, flat)
+
+
 def column_of(col_of: np.ndarray, provider: np.ndarray) -> np.ndarray:
     """Each user's column in today's market, -1 if none or their provider has gone."""
     known = (provider >= 0) & (provider < col_of.size)
@@ -265,7 +279,7 @@ class EndUserSegment(mesa.Agent):
         # where the budget binds a user buys budget / (qf * x): per unit of task value
         # and of the shift that scales the rest of their demand; one curve per distinct
         # quality factor (resellers share their lab's)
-        distinct, which = np.unique(qf, return_inverse=True)
+        distinct, which = _distinct(qf)
         budget = self.budget_per_value / (self.shift * distinct)
         curves = aggregate_curve(
             log_x_grid,
@@ -274,9 +288,10 @@ class EndUserSegment(mesa.Agent):
             self.value[idx],
             self.elasticity,
             self.value_range,
-            np.full(idx.size, scale),
+            scale,
             self.floor_ratio,
             budget,
+            log_cost_ratio=self._log_cost_ratio[idx],
         )
         return curves[which.reshape(qf.shape)]
 

@@ -250,9 +250,12 @@ def aggregate_curve(
     weight,
     floor_ratio=1.0,
     budget_per_value=np.inf,
+    log_cost_ratio=None,
 ):
     """Total demand (mtok per month) of a group of users at each quality-adjusted
-    price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight.
+    price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight
+    (or one for all). ``log_cost_ratio``, if given, is ``log(tokens_per_task / MTOK /
+    value)`` of each user, computed once by the caller.
 
     The law of :func:`token_demand` with one elasticity for the group, each user's budget
     ``budget_per_value * tasks * value`` (quality-adjusted $ per month), summed exactly
@@ -265,7 +268,7 @@ def aggregate_curve(
     budget, rows of the result).
     """
     g = np.asarray(log_x_grid, dtype=float)
-    c = np.log(tokens_per_task / MTOK / value)
+    c = np.log(tokens_per_task / MTOK / value) if log_cost_ratio is None else log_cost_ratio
     full = weight * tasks * tokens_per_task / MTOK
     if c.size > 1 and not np.all(c[1:] > c[:-1]):  # a sorted panel (no ties) keeps its order
         order = np.argsort(c)

@@ -358,3 +358,26 @@ def test_research_with_one_curve_per_column_reads_each_columns_curve():
     np.testing.assert_allclose(q[1], 2.0 * q[0], rtol=1e-12)  # column 1 reads the doubled curve
     same = expected_sales(prob, curves[:, 0], grid, np.array([5.0, 5.0]), np.eye(2), ratios, 0.0)
     np.testing.assert_allclose(same[0], q[0], rtol=1e-12)  # a 2-D curve serves every column
+
+
+def test_precomputed_log_cost_ratios_and_a_scalar_weight_give_the_same_curve_bit_for_bit():
+    """aggregate_curve's fast inputs (the caller's log cost ratios, one weight for all,
+    an already sorted panel) change nothing: the same floats as the plain call."""
+    rng = np.random.default_rng(5)
+    n = 400
+    tasks, tokens = np.exp(rng.normal(3, 1, n)), np.exp(rng.normal(8, 1, n))
+    value = np.exp(rng.normal(0, 1, n))
+    order = np.argsort(np.log(tokens / 1e6 / value), kind="stable")
+    tasks, tokens, value = tasks[order], tokens[order], value[order]
+    grid, budgets = np.linspace(-6, 6, 48), np.array([0.05, 0.3, 2.0])
+    plain = aggregate_curve(grid, tasks, tokens, value, 0.7, 1e3, np.full(n, 2.5), 1e4, budgets)
+    fast = aggregate_curve(
+        grid, tasks, tokens, value, 0.7, 1e3, 2.5, 1e4, budgets,
+        log_cost_ratio=np.log(tokens / 1e6 / value),
+    )  # fmt: skip
+    assert np.array_equal(plain, fast)
+    shuffled = rng.permutation(n)  # an unsorted panel is sorted inside: same sums
+    again = aggregate_curve(
+        grid, tasks[shuffled], tokens[shuffled], value[shuffled], 0.7, 1e3, 2.5, 1e4, budgets
+    )
+    assert np.array_equal(plain, again)
