@@ -148,19 +148,19 @@ def spend_peak(elasticity: float, value_range: float, floor_ratio: float = 1.0) 
     return max(-math.log(floor_ratio), inner)
 
 
-def _brentq(
-    f, xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 100, fa=None, fb=None
+def _budget_root(
+    kappa: float, e: float, tail: float, xa: float, xb: float, fa: float, fb: float
 ) -> float:
-    """A root of ``f`` in [xa, xb] by Brent's method: a line-for-line port of SciPy's C
-    ``brentq`` (scipy/optimize/Zeros/brentq.c), so it returns the same float for the same
-    ``f``, bracket and tolerances, without ``scipy.optimize.brentq``'s per-call checks and
-    wrappers (which cost more than the root itself for a budget). The caller ensures
-    ``f(xa)`` and ``f(xb)`` differ in sign, and may pass them as ``fa``, ``fb`` when it
-    has them already; a test checks it against SciPy."""
-    xpre, xcur = xa, xb
+    """The log cost ratio in [xa, xb] where a user's spend ratio on the Pareto tail,
+    ``e^y (e^(-e y) - tail) / (1 - tail)``, equals the budget ``kappa``; ``fa``, ``fb``:
+    that spend less kappa at the ends (of opposite signs). Brent's method, a
+    line-for-line port of SciPy's C ``brentq`` (scipy/optimize/Zeros/brentq.c) with
+    xtol 1e-14 and rtol 4 eps, so it returns SciPy's float to the last bit (a test
+    checks it), with the function written inline: a Python call per evaluation, and
+    ``scipy.optimize.brentq``'s per-call checks, cost more than the root itself."""
+    exp, xtol, rtol = math.exp, 1e-14, _RTOL
+    xpre, xcur, fpre, fcur = xa, xb, fa, fb
     xblk = fblk = spre = scur = 0.0
-    fpre = f(xpre) if fa is None else fa
-    fcur = f(xcur) if fb is None else fb
     if math.isnan(fpre) or math.isnan(fcur):
         raise ValueError("brentq: the function is NaN at an end of the bracket")
     if fpre == 0.0:
@@ -169,7 +169,7 @@ def _brentq(
         return xcur
     if (fpre < 0.0) == (fcur < 0.0):  # both non-zero and not NaN: the signs agree
         raise ValueError("f(a) and f(b) must have different signs")
-    for _ in range(maxiter):
+    for _ in range(100):
         if fpre != 0.0 and fcur != 0.0 and (fpre < 0.0) != (fcur < 0.0):
             xblk, fblk = xpre, fpre
             spre = scur = xcur - xpre
@@ -198,10 +198,10 @@ def _brentq(
             xcur += scur
         else:
             xcur += delta if sbis > 0 else -delta
-        fcur = f(xcur)
+        fcur = exp(xcur) * (exp(-e * xcur) - tail) / (1.0 - tail) - kappa
         if math.isnan(fcur):  # as SciPy's wrapper does
             raise ValueError(f"brentq: the function is NaN at {xcur!r}")
-    raise RuntimeError(f"brentq: no convergence in {maxiter} iterations")
+    raise RuntimeError("brentq: no convergence in 100 iterations")
 
 
 def budget_interval(budget_per_value, elasticity, value_range, floor_ratio=1.0):
@@ -210,31 +210,25 @@ def budget_interval(budget_per_value, elasticity, value_range, floor_ratio=1.0):
 
     The budget binds where :func:`spend_ratio` exceeds it: an interval around the peak,
     because the spend ratio has one peak. Where it never binds, ``lo = hi`` = the peak.
-    Each edge is a scalar root by Brent's method; what does not depend on the budget is
-    computed once, and the spend ratio at the peak and the floor is reused as the
-    bracket's ends."""
+    Each edge is a scalar root (:func:`_budget_root`); the spend ratio at the floor, the
+    peak and the top does not depend on the budget and is computed once."""
     kappa = np.asarray(budget_per_value, dtype=float)
     e = float(elasticity)
     floor, top = -math.log(floor_ratio), math.log(value_range)
     peak = spend_peak(e, value_range, floor_ratio)
     tail = value_range ** (-e)
     exp, log = math.exp, math.log
+    at_peak, at_floor, at_top = (exp(y) * (exp(-e * y) - tail) / (1.0 - tail) for y in (peak, floor, top))  # fmt: skip
     edges = []
     for k in kappa.ravel().tolist():
-
-        def ratio(y: float, k=k) -> float:  # spend_ratio on the tail, minus the budget
-            return exp(y) * (exp(-e * y) - tail) / (1.0 - tail) - k
-
-        at_peak = ratio(peak)
-        if not at_peak > 0.0:
+        if not at_peak - k > 0.0:
             edges.append((peak, peak))
             continue
-        at_floor = at_peak if peak == floor else ratio(floor)
-        if k < at_floor + k:  # satiated users spend share(floor) * e^y: a closed form
-            lo = floor + log(k / (at_floor + k))
+        if k < (at_floor - k) + k:  # satiated users spend share(floor) * e^y: a closed form
+            lo = floor + log(k / ((at_floor - k) + k))
         else:  # the rising part of the tail (e < 1)
-            lo = _brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL, fa=at_floor, fb=at_peak)
-        hi = _brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL, fa=at_peak)
+            lo = _budget_root(k, e, tail, floor, peak, at_floor - k, at_peak - k)
+        hi = _budget_root(k, e, tail, peak, top, at_peak - k, at_top - k)
         edges.append((lo, hi))
     edges = np.array(edges).reshape(*kappa.shape, 2)
     return edges[..., 0], edges[..., 1]
