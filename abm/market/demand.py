@@ -269,11 +269,12 @@ def aggregate_curve(
         c, full = c[order], full[order]
     e = float(elasticity)
     tail = value_range ** (-e)
-    shift = c.min() if c.size else 0.0  # keeps exp(-a c) at most 1
+    shift = c[0] if c.size else 0.0  # the least (c is sorted): keeps exp(-a c) at most 1
     cum_full = np.concatenate(([0.0], np.cumsum(full)))  # (np.r_ costs more than the sum)
     # sums from the top: the terms fall with c, so a window's sum is a large part minus
     # a smaller one and never loses precision to the satiated users below it
-    from_top = {a: np.concatenate((np.cumsum((full * np.exp(-a * (c - shift)))[::-1])[::-1], [0.0])) for a in (e, 1.0)}  # fmt: skip
+    above = c - shift
+    from_top = {a: np.concatenate((np.cumsum((full * np.exp(-a * above if a != 1.0 else -above))[::-1])[::-1], [0.0])) for a in (e, 1.0)}  # fmt: skip
     kappa = np.asarray(budget_per_value, dtype=float)
     lo, hi = (b[..., None] for b in budget_interval(kappa, e, value_range, floor_ratio))
     at = lambda y: np.searchsorted(c, y - g, side="right")  # noqa: E731 (users at or below y)
