@@ -44,8 +44,10 @@ def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def column_of(col_of: np.ndarray, provider: np.ndarray) -> np.ndarray:
     """Each user's column in today's market, -1 if none or their provider has gone."""
-    known = (provider >= 0) & (provider < col_of.size)
-    return np.where(known, col_of[np.where(known, provider, 0)], -1)
+    # one gather from col_of padded with -1 at both ends: ids below 0 or past its end
+    # are clipped onto the padding
+    padded = np.concatenate(([-1], col_of, [-1]))
+    return np.take(padded, provider + 1, mode="clip")
 
 
 class EndUserSegment(mesa.Agent):
