@@ -234,6 +234,23 @@ def budget_interval(budget_per_value, elasticity, value_range, floor_ratio=1.0):
     return edges[..., 0], edges[..., 1]
 
 
+def _prefix_sums(x: np.ndarray) -> np.ndarray:
+    """``[0, x0, x0 + x1, ...]``: the running sums, written in place after a 0."""
+    out = np.empty(x.size + 1)
+    out[0] = 0.0
+    np.cumsum(x, out=out[1:])
+    return out
+
+
+def _suffix_sums(x: np.ndarray) -> np.ndarray:
+    """``[sum(x[0:]), sum(x[1:]), ..., x[-1], 0]``: running sums from the end, each
+    added in the order last to first, written in place before a 0."""
+    out = np.empty(x.size + 1)
+    out[-1] = 0.0
+    np.cumsum(x[::-1], out=out[-2::-1] if x.size else out[:0])
+    return out
+
+
 def aggregate_curve(
     log_x_grid,
     tasks,
@@ -270,11 +287,11 @@ def aggregate_curve(
     e = float(elasticity)
     tail = value_range ** (-e)
     shift = c[0] if c.size else 0.0  # the least (c is sorted): keeps exp(-a c) at most 1
-    cum_full = np.concatenate(([0.0], np.cumsum(full)))  # (np.r_ costs more than the sum)
+    cum_full = _prefix_sums(full)
     # sums from the top: the terms fall with c, so a window's sum is a large part minus
     # a smaller one and never loses precision to the satiated users below it
     above = c - shift
-    from_top = {a: np.concatenate((np.cumsum((full * np.exp(-a * above if a != 1.0 else -above))[::-1])[::-1], [0.0])) for a in (e, 1.0)}  # fmt: skip
+    from_top = {a: _suffix_sums(full * np.exp(-a * above if a != 1.0 else -above)) for a in (e, 1.0)}  # fmt: skip
     kappa = np.asarray(budget_per_value, dtype=float)
     lo, hi = (b[..., None] for b in budget_interval(kappa, e, value_range, floor_ratio))
     at = lambda y: np.searchsorted(c, y - g, side="right")  # noqa: E731 (users at or below y)
