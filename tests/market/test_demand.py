@@ -372,3 +372,14 @@ def test_precomputed_log_cost_ratios_and_a_scalar_weight_give_the_same_curve_bit
         grid, tasks[shuffled], tokens[shuffled], value[shuffled], 0.7, 1e3, 2.5, 1e4, budgets
     )
     assert np.array_equal(plain, again)
+
+
+def test_in_place_running_sums_equal_cumsum_and_concatenate_to_the_last_bit():
+    """The curve's prefix and suffix sums: the same floats as np.cumsum, whatever the size."""
+    from abm.market.demand import _prefix_sums, _suffix_sums
+
+    rng = np.random.default_rng(2)
+    for n in (0, 1, 2, 7, 1500):
+        x = rng.random(n) * np.exp(rng.normal(0, 5, n))
+        assert np.array_equal(_prefix_sums(x), np.concatenate(([0.0], np.cumsum(x))))
+        assert np.array_equal(_suffix_sums(x), np.concatenate((np.cumsum(x[::-1])[::-1], [0.0])))
