@@ -85,7 +85,12 @@ class Ledger:
         return self._bal[self._index[key]]
 
     def balances(self, keys) -> np.ndarray:
-        return self._balance[[self._index[k] for k in keys]]
+        return self._balance[self._rows(keys)]
+
+    def _rows(self, keys) -> np.ndarray:
+        """The accounts' rows in the arrays (np.fromiter: no Python loop body)."""
+        keys = keys if isinstance(keys, list | tuple) else list(keys)
+        return np.fromiter(map(self._index.__getitem__, keys), np.intp, len(keys))
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._index
@@ -93,7 +98,7 @@ class Ledger:
     def operating(self, keys) -> np.ndarray:
         """Operating result this step (operating income less operating costs, $) of each
         account in ``keys``: a firm's EBITDA for the month (see :data:`OPERATING`)."""
-        return self._operating[[self._index[k] for k in keys]]
+        return self._operating[self._rows(keys)]
 
     # ---------------------------------------------------------------- flows
     def transfer(self, src: Hashable, dst: Hashable, amount: float, kind: str) -> float:
