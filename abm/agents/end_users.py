@@ -214,9 +214,8 @@ class EndUserSegment(mesa.Agent):
         """New adopters, users whose provider left, and a random share of the rest re-choose."""
         rng = self.model.stream("users")
         col = column_of(col_of, self.provider)
-        must = self.adopted & (col < 0)
-        may = self.adopted & ~must & (rng.random(self.n) < switching_rate)
-        choosers = np.nonzero(must | may)[0]
+        # adopted users who must (no provider today) or may (a random share) re-choose
+        choosers = np.nonzero(self.adopted & ((col < 0) | (rng.random(self.n) < switching_rate)))[0]
         if choosers.size and col_ids.size:
             picks = np.minimum(
                 np.searchsorted(np.cumsum(choice_prob), stratified_uniform(rng, choosers.size)),
