@@ -53,8 +53,21 @@ class Ledger:
         self._operating = np.zeros(64)  # $ operating result this step, by account (EBITDA)
         self.step_volume = 0.0  # $ moved this step, all transfers
         self.step_flows: dict[str, float] = defaultdict(float)
+        self._views()
         for sector in SECTORS:
             self.open(sector)
+
+    def _views(self) -> None:
+        # one account at a time through a memoryview: the same doubles as the arrays,
+        # read and written as Python floats without numpy's per-item overhead
+        self._bal, self._op = memoryview(self._balance), memoryview(self._operating)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_bal", "_op")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._views()
 
     # ---------------------------------------------------------------- accounts
     def open(self, key: Hashable) -> int:
@@ -64,14 +77,20 @@ class Ledger:
         if i >= len(self._balance):
             self._balance = np.concatenate([self._balance, np.zeros(len(self._balance))])
             self._operating = np.concatenate([self._operating, np.zeros(len(self._operating))])
+            self._views()
         self._index[key] = i
         return i
 
     def balance(self, key: Hashable) -> float:
-        return float(self._balance[self._index[key]])
+        return self._bal[self._index[key]]
 
     def balances(self, keys) -> np.ndarray:
-        return self._balance[[self._index[k] for k in keys]]
+        return self._balance[self._rows(keys)]
+
+    def _rows(self, keys) -> np.ndarray:
+        """The accounts' rows in the arrays (np.fromiter: no Python loop body)."""
+        keys = keys if isinstance(keys, list | tuple) else list(keys)
+        return np.fromiter(map(self._index.__getitem__, keys), np.intp, len(keys))
 
     def __contains__(self, key: Hashable) -> bool:
         return key in self._index
@@ -79,7 +98,7 @@ class Ledger:
     def operating(self, keys) -> np.ndarray:
         """Operating result this step (operating income less operating costs, $) of each
         account in ``keys``: a firm's EBITDA for the month (see :data:`OPERATING`)."""
-        return self._operating[[self._index[k] for k in keys]]
+        return self._operating[self._rows(keys)]
 
     # ---------------------------------------------------------------- flows
     def transfer(self, src: Hashable, dst: Hashable, amount: float, kind: str) -> float:
@@ -88,15 +107,16 @@ class Ledger:
             raise ValueError(f"transfer {kind} {src!r}->{dst!r}: bad amount {amount!r}")
         if amount == 0.0:
             return 0.0
-        b, si, di = self._balance, self._index[src], self._index[dst]
+        b, si, di = self._bal, self._index[src], self._index[dst]
         b[si] -= amount
         b[di] += amount
         self.step_volume += amount
         self.step_flows[kind] += amount
         op = OPERATING.get(kind)
         if op is not None:
-            self._operating[si] -= amount * op[0]
-            self._operating[di] += amount * op[1]
+            o = self._op
+            o[si] -= amount * op[0]
+            o[di] += amount * op[1]
         return amount
 
     def transfer_many(self, src, dst, amounts, kind: str) -> float:
@@ -104,15 +124,17 @@ class Ledger:
         amounts = np.asarray(amounts, dtype=float)
         if amounts.size == 0:
             return 0.0
-        if not np.all(np.isfinite(amounts)) or np.any(amounts < 0):
+        if not (amounts.min() >= 0.0 and amounts.max() < math.inf):  # NaN fails both
             raise ValueError(f"transfer_many {kind}: bad amounts")
-        index = self._index
-        si = np.array([index[k] for k in src], dtype=np.int64)
-        di = np.array([index[k] for k in dst], dtype=np.int64)
-        if si.size != amounts.size or di.size != amounts.size:
+        src, dst = list(src), list(dst)
+        if len(src) != amounts.size or len(dst) != amounts.size:
             raise ValueError(
-                f"transfer_many {kind}: {si.size} payers, {di.size} payees, {amounts.size} amounts"
+                f"transfer_many {kind}: {len(src)} payers, {len(dst)} payees, "
+                f"{amounts.size} amounts"
             )
+        find = self._index.__getitem__
+        si = np.fromiter(map(find, src), np.int64, amounts.size)
+        di = np.fromiter(map(find, dst), np.int64, amounts.size)
         np.subtract.at(self._balance, si, amounts)
         np.add.at(self._balance, di, amounts)
         op = OPERATING.get(kind)

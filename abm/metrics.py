@@ -290,14 +290,15 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["gpu_orders"] = sum(v.orders_h100e for v in vendors) / perf_now
     out["gpu_shipments"] = units
     out["gpu_inventory"] = sum(h.inventory_h100e for h in clouds)
-    out["installed_gpus"] = sum(h.installed_h100e for h in clouds)
+    installed = {h.unique_id: h.installed_h100e for h in clouds}  # read once: a fleet sum
+    out["installed_gpus"] = sum(installed[h.unique_id] for h in clouds)
 
     # compute
     c_rev = sum(h.revenue for h in clouds)
     sold = sum(h.sold for h in clouds)
     demand = sum(h.demand for h in clouds)
     # capacity when compute was sold: GPUs scrapped at the month's end still served
-    capacity = sum(h.installed_h100e + h.scrapped_h100e for h in clouds) * hours
+    capacity = sum(installed[h.unique_id] + h.scrapped_h100e for h in clouds) * hours
     own = sum(h.own_used for h in clouds)  # GPU-h of the big four's own workloads
     own_rev = sum(h.own_revenue for h in clouds)
     out["compute_price"] = _ratio(c_rev - own_rev, sold, float(np.mean([h.price for h in clouds])))
@@ -406,13 +407,13 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     # -- issue 11: cloud
     big = [h for h in clouds if h.kind == "hyperscaler"]
     neo = [h for h in clouds if h.kind == "neocloud"]
-    fleet = np.array([h.installed_h100e for h in big])
+    fleet = np.array([installed[h.unique_id] for h in big])
     uc = np.array([h.user_cost for h in big])
     out["user_cost"] = _ratio(
         float(fleet @ uc), float(fleet.sum()), float(uc.mean()) if big else 0.0
     )
     out["capex_neocloud"] = sum(h.gpu_capex + h.building_capex for h in neo)
-    out["installed_neocloud"] = sum(h.installed_h100e for h in neo)
+    out["installed_neocloud"] = sum(installed[h.unique_id] for h in neo)
     out["compute_price_neocloud"] = float(np.mean([h.price for h in neo])) if neo else 0.0
     out["building_depreciation"] = sum(h.building_depreciation for h in clouds)
     out["gpus_scrapped"] = sum(h.scrapped_h100e for h in clouds)

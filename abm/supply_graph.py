@@ -44,6 +44,7 @@ class SupplyGraph:
         self._written: list[tuple[int, int]] = []  # edges carrying this step's trades
         self._pending_nodes: list[int] = []
         self._pending_edges: list[tuple[int, int]] = []
+        self._revenue_written = False  # a flush wrote revenue onto nodes since the last reset
 
     @property
     def g(self) -> nx.DiGraph:
@@ -94,12 +95,15 @@ class SupplyGraph:
         self._written = []
         self._pending = []
         for u, v in self._pending_edges:
-            if g.has_edge(u, v) and g.edges[u, v].get("ending"):
+            e = adj.get(u, {}).get(v)
+            if e is not None and e.get("ending"):
                 g.remove_edge(u, v)
         g.remove_nodes_from(self._pending_nodes)
         self._pending_nodes, self._pending_edges = [], []
-        for d in g._node.values():
-            d["revenue"] = 0.0
+        if self._revenue_written:  # else every node's revenue is still 0 (nobody looked)
+            for d in g._node.values():
+                d["revenue"] = 0.0
+            self._revenue_written = False
 
     def require_edges(self, sellers, buyers) -> None:
         """Raise ``KeyError`` naming the first pair that has no seller -> buyer edge."""
@@ -173,6 +177,7 @@ class SupplyGraph:
                 e["price"] = e["value"] / e["quantity"] if e["quantity"] > 0 else 0.0
                 nodes[u]["revenue"] += x
             self._written.extend(zip(sellers, buyers, strict=True))
+            self._revenue_written = True
         self._pending = []
 
     def flow_table(self) -> dict[str, list]:

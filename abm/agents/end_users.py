@@ -25,13 +25,33 @@ def stratified_uniform(rng: np.random.Generator, n: int) -> np.ndarray:
     Each draw is uniform on [0, 1) for its user, but together they cover the unit
     interval evenly: the share of users who adopt, or who pick a provider, is
     within 1/n of its probability, not within sqrt(p(1-p)/n)."""
-    return (rng.permutation(n) + rng.random(n)) / n
+    order = rng.permutation(n)
+    u = rng.random(n)
+    u += order  # in place: the same sums and quotients, no temporaries
+    u /= n
+    return u
+
+
+def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True)`` of a float array without NaNs (the same
+    arrays, without np.unique's overhead, which costs more than the sort itself here)."""
+    flat = x.reshape(-1)
+    if flat.size == 0:
+        return np.unique(flat, return_inverse=True)
+    s = np.sort(flat)
+    keep = np.empty(s.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    distinct = s[keep]
+    return distinct, np.searchsorted(distinct, flat)
 
 
 def column_of(col_of: np.ndarray, provider: np.ndarray) -> np.ndarray:
     """Each user's column in today's market, -1 if none or their provider has gone."""
-    known = (provider >= 0) & (provider < col_of.size)
-    return np.where(known, col_of[np.where(known, provider, 0)], -1)
+    # one gather from col_of padded with -1 at both ends: ids below 0 or past its end
+    # are clipped onto the padding
+    padded = np.concatenate(([-1], col_of, [-1]))
+    return np.take(padded, provider + 1, mode="clip")
 
 
 class EndUserSegment(mesa.Agent):
@@ -133,11 +153,11 @@ class EndUserSegment(mesa.Agent):
 
     def adopt(self, bass_p: float, bass_q: float) -> None:
         """Bass diffusion: innovators (p) and imitators (q times the adopted share)."""
-        share = self.adopted.mean()
+        share = np.count_nonzero(self.adopted) / self.n  # (count_nonzero: a bool sum, faster)
         hazard = bass_hazard(bass_p, bass_q, share, 1.0 / 12.0)
         newly = ~self.adopted & (stratified_uniform(self.model.stream("users"), self.n) < hazard)
         self.adopted |= newly
-        self.new_adopters = int(newly.sum())
+        self.new_adopters = np.count_nonzero(newly)
 
     def draw_demand_shock(self, sigma: float, persistence: float) -> None:
         """A stationary AR(1) shock to the segment's tasks per month: log-sd ``sigma``,
@@ -198,9 +218,8 @@ class EndUserSegment(mesa.Agent):
         """New adopters, users whose provider left, and a random share of the rest re-choose."""
         rng = self.model.stream("users")
         col = column_of(col_of, self.provider)
-        must = self.adopted & (col < 0)
-        may = self.adopted & ~must & (rng.random(self.n) < switching_rate)
-        choosers = np.nonzero(must | may)[0]
+        # adopted users who must (no provider today) or may (a random share) re-choose
+        choosers = np.nonzero(self.adopted & ((col < 0) | (rng.random(self.n) < switching_rate)))[0]
         if choosers.size and col_ids.size:
             picks = np.minimum(
                 np.searchsorted(np.cumsum(choice_prob), stratified_uniform(rng, choosers.size)),
@@ -226,7 +245,8 @@ class EndUserSegment(mesa.Agent):
             self.elasticity_sum, self.buyers, self.satiated, self.budget_bound = 0.0, 0, 0, 0
             return np.zeros(0)
         price = col_price[safe]
-        z = np.log(price / col_quality_factor[safe]) + self._log_cost_ratio  # log(cost / value)
+        # log(cost / value): the price term once per column, then each user's cost ratio
+        z = np.log(col_price / col_quality_factor)[safe] + self._log_cost_ratio
         e, tail = self.elasticity, self.value_range ** (-self.elasticity)
         pareto = np.exp(-e * np.maximum(z, -np.log(self.floor_ratio)))  # satiated below the floor
         share = np.maximum(pareto - tail, 0.0) / (1.0 - tail)
@@ -244,11 +264,12 @@ class EndUserSegment(mesa.Agent):
         (:func:`abm.market.demand.demand_elasticity`, from this month's terms)."""
         on_budget = buying & bound
         on_tail = buying & ~bound & (z > -np.log(self.floor_ratio))
-        eps = self.elasticity * pareto[on_tail] / (pareto[on_tail] - tail)
-        self.elasticity_sum = float(eps.sum()) + float(on_budget.sum())
-        self.buyers = int(buying.sum())
-        self.budget_bound = int(on_budget.sum())
-        self.satiated = self.buyers - int(on_tail.sum()) - self.budget_bound
+        on_tail_pareto = pareto[on_tail]
+        eps = self.elasticity * on_tail_pareto / (on_tail_pareto - tail)
+        self.budget_bound = np.count_nonzero(on_budget)
+        self.elasticity_sum = float(eps.sum()) + float(self.budget_bound)
+        self.buyers = np.count_nonzero(buying)
+        self.satiated = self.buyers - on_tail_pareto.size - self.budget_bound
 
     def demand_curve(self, log_x_grid: np.ndarray, quality_factor) -> np.ndarray:
         """Market research: the segment's total demand (mtok/month) on a grid of log
@@ -259,11 +280,11 @@ class EndUserSegment(mesa.Agent):
         qf = np.asarray(quality_factor, dtype=float)
         if idx.size == 0:
             return np.zeros((*qf.shape, len(log_x_grid)))
-        scale = self.adopted.sum() / idx.size * self.weight * self.shift
+        scale = np.count_nonzero(self.adopted) / idx.size * self.weight * self.shift
         # where the budget binds a user buys budget / (qf * x): per unit of task value
         # and of the shift that scales the rest of their demand; one curve per distinct
         # quality factor (resellers share their lab's)
-        distinct, which = np.unique(qf, return_inverse=True)
+        distinct, which = _distinct(qf)
         budget = self.budget_per_value / (self.shift * distinct)
         curves = aggregate_curve(
             log_x_grid,
@@ -272,9 +293,10 @@ class EndUserSegment(mesa.Agent):
             self.value[idx],
             self.elasticity,
             self.value_range,
-            np.full(idx.size, scale),
+            scale,
             self.floor_ratio,
             budget,
+            log_cost_ratio=self._log_cost_ratio[idx],
         )
         return curves[which.reshape(qf.shape)]
 
@@ -288,11 +310,11 @@ class EndUserSegment(mesa.Agent):
     # ---------------------------------------------------------------- reporting
     @property
     def adopted_share(self) -> float:
-        return float(self.adopted.mean())
+        return np.count_nonzero(self.adopted) / self.n
 
     @property
     def population_adopted(self) -> float:
-        return float(self.adopted.sum() * self.weight)
+        return float(np.count_nonzero(self.adopted) * self.weight)
 
     def tokens_bought(self) -> float:
         return float(self.bought.sum() * self.weight)

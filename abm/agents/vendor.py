@@ -170,7 +170,7 @@ class GPUVendor(Firm):
         """Packaging capacity grows toward demand, at most ``capacity_growth_per_month``.
 
         Returns the $ it pays the foundry for the added capacity."""
-        pressure = np.clip(self.backlog_months / self.gpu.target_backlog_months, 0.0, 1.0)
+        pressure = min(max(self.backlog_months / self.gpu.target_backlog_months, 0.0), 1.0)
         added = self.capacity * self.cfg.capacity_growth_per_month * pressure
         self.capacity += added
         return added * self.cfg.capacity_cost_per_unit_month

@@ -93,7 +93,7 @@ def gpu_values(lot: FleetLot, new_price_per_h100e: float, life_months: float) ->
 
 def _worn_values(units, perf, age_months, new_price_per_h100e: float, life_months: float):
     """:func:`gpu_values` of the arrays themselves."""
-    left = np.clip(1.0 - age_months / life_months, 0.0, 1.0)
+    left = np.minimum(np.maximum(1.0 - age_months / life_months, 0.0), 1.0)  # np.clip, faster
     return units * perf * new_price_per_h100e * left
 
 

@@ -148,25 +148,29 @@ def spend_peak(elasticity: float, value_range: float, floor_ratio: float = 1.0) 
     return max(-math.log(floor_ratio), inner)
 
 
-def _brentq(f, xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 100) -> float:
-    """A root of ``f`` in [xa, xb] by Brent's method: a line-for-line port of SciPy's C
-    ``brentq`` (scipy/optimize/Zeros/brentq.c), so it returns the same float for the same
-    ``f``, bracket and tolerances, without ``scipy.optimize.brentq``'s per-call checks and
-    wrappers (which cost more than the root itself for a budget). The caller ensures
-    ``f(xa)`` and ``f(xb)`` differ in sign; a test checks it against SciPy."""
-    xpre, xcur = xa, xb
+def _budget_root(
+    kappa: float, e: float, tail: float, xa: float, xb: float, fa: float, fb: float
+) -> float:
+    """The log cost ratio in [xa, xb] where a user's spend ratio on the Pareto tail,
+    ``e^y (e^(-e y) - tail) / (1 - tail)``, equals the budget ``kappa``; ``fa``, ``fb``:
+    that spend less kappa at the ends (of opposite signs). Brent's method, a
+    line-for-line port of SciPy's C ``brentq`` (scipy/optimize/Zeros/brentq.c) with
+    xtol 1e-14 and rtol 4 eps, so it returns SciPy's float to the last bit (a test
+    checks it), with the function written inline: a Python call per evaluation, and
+    ``scipy.optimize.brentq``'s per-call checks, cost more than the root itself."""
+    exp, xtol, rtol = math.exp, 1e-14, _RTOL
+    xpre, xcur, fpre, fcur = xa, xb, fa, fb
     xblk = fblk = spre = scur = 0.0
-    fpre, fcur = f(xpre), f(xcur)
     if math.isnan(fpre) or math.isnan(fcur):
         raise ValueError("brentq: the function is NaN at an end of the bracket")
     if fpre == 0.0:
         return xpre
     if fcur == 0.0:
         return xcur
-    if math.copysign(1.0, fpre) == math.copysign(1.0, fcur):
+    if (fpre < 0.0) == (fcur < 0.0):  # both non-zero and not NaN: the signs agree
         raise ValueError("f(a) and f(b) must have different signs")
-    for _ in range(maxiter):
-        if fpre != 0.0 and fcur != 0.0 and math.copysign(1.0, fpre) != math.copysign(1.0, fcur):
+    for _ in range(100):
+        if fpre != 0.0 and fcur != 0.0 and (fpre < 0.0) != (fcur < 0.0):
             xblk, fblk = xpre, fpre
             spre = scur = xcur - xpre
         if abs(fblk) < abs(fcur):
@@ -194,30 +198,10 @@ def _brentq(f, xa: float, xb: float, xtol: float, rtol: float, maxiter: int = 10
             xcur += scur
         else:
             xcur += delta if sbis > 0 else -delta
-        fcur = f(xcur)
+        fcur = exp(xcur) * (exp(-e * xcur) - tail) / (1.0 - tail) - kappa
         if math.isnan(fcur):  # as SciPy's wrapper does
             raise ValueError(f"brentq: the function is NaN at {xcur!r}")
-    raise RuntimeError(f"brentq: no convergence in {maxiter} iterations")
-
-
-def _bound_edges(kappa: float, e: float, value_range: float, floor_ratio: float):
-    """:func:`budget_interval` for one budget (scalar roots by Brent's method)."""
-    floor, top = -math.log(floor_ratio), math.log(value_range)
-    peak = spend_peak(e, value_range, floor_ratio)
-    tail = value_range ** (-e)
-
-    def ratio(y: float) -> float:  # spend_ratio on the tail, minus the budget
-        return math.exp(y) * (math.exp(-e * y) - tail) / (1.0 - tail) - kappa
-
-    if not ratio(peak) > 0.0:
-        return peak, peak
-    at_floor = ratio(floor) + kappa
-    if kappa < at_floor:  # satiated users spend share(floor) * e^y: a closed form
-        lo = floor + math.log(kappa / at_floor)
-    else:  # the rising part of the tail (e < 1)
-        lo = _brentq(ratio, floor, peak, xtol=1e-14, rtol=_RTOL)
-    hi = _brentq(ratio, peak, top, xtol=1e-14, rtol=_RTOL)
-    return lo, hi
+    raise RuntimeError("brentq: no convergence in 100 iterations")
 
 
 def budget_interval(budget_per_value, elasticity, value_range, floor_ratio=1.0):
@@ -225,12 +209,46 @@ def budget_interval(budget_per_value, elasticity, value_range, floor_ratio=1.0):
     of ``budget_per_value`` times the reference value of their tasks (array or scalar).
 
     The budget binds where :func:`spend_ratio` exceeds it: an interval around the peak,
-    because the spend ratio has one peak. Where it never binds, ``lo = hi`` = the peak."""
+    because the spend ratio has one peak. Where it never binds, ``lo = hi`` = the peak.
+    Each edge is a scalar root (:func:`_budget_root`); the spend ratio at the floor, the
+    peak and the top does not depend on the budget and is computed once."""
     kappa = np.asarray(budget_per_value, dtype=float)
     e = float(elasticity)
-    edges = [_bound_edges(k, e, value_range, floor_ratio) for k in kappa.ravel().tolist()]
+    floor, top = -math.log(floor_ratio), math.log(value_range)
+    peak = spend_peak(e, value_range, floor_ratio)
+    tail = value_range ** (-e)
+    exp, log = math.exp, math.log
+    at_peak, at_floor, at_top = (exp(y) * (exp(-e * y) - tail) / (1.0 - tail) for y in (peak, floor, top))  # fmt: skip
+    edges = []
+    for k in kappa.ravel().tolist():
+        if not at_peak - k > 0.0:
+            edges.append((peak, peak))
+            continue
+        if k < (at_floor - k) + k:  # satiated users spend share(floor) * e^y: a closed form
+            lo = floor + log(k / ((at_floor - k) + k))
+        else:  # the rising part of the tail (e < 1)
+            lo = _budget_root(k, e, tail, floor, peak, at_floor - k, at_peak - k)
+        hi = _budget_root(k, e, tail, peak, top, at_peak - k, at_top - k)
+        edges.append((lo, hi))
     edges = np.array(edges).reshape(*kappa.shape, 2)
     return edges[..., 0], edges[..., 1]
+
+
+def _prefix_sums(x: np.ndarray) -> np.ndarray:
+    """``[0, x0, x0 + x1, ...]``: the running sums, written in place after a 0."""
+    out = np.empty(x.size + 1)
+    out[0] = 0.0
+    np.cumsum(x, out=out[1:])
+    return out
+
+
+def _suffix_sums(x: np.ndarray) -> np.ndarray:
+    """``[sum(x[0:]), sum(x[1:]), ..., x[-1], 0]``: running sums from the end, each
+    added in the order last to first, written in place before a 0."""
+    out = np.empty(x.size + 1)
+    out[-1] = 0.0
+    np.cumsum(x[::-1], out=out[-2::-1] if x.size else out[:0])
+    return out
 
 
 def aggregate_curve(
@@ -243,9 +261,12 @@ def aggregate_curve(
     weight,
     floor_ratio=1.0,
     budget_per_value=np.inf,
+    log_cost_ratio=None,
 ):
     """Total demand (mtok per month) of a group of users at each quality-adjusted
-    price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight.
+    price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight
+    (or one for all). ``log_cost_ratio``, if given, is ``log(tokens_per_task / MTOK /
+    value)`` of each user, computed once by the caller.
 
     The law of :func:`token_demand` with one elasticity for the group, each user's budget
     ``budget_per_value * tasks * value`` (quality-adjusted $ per month), summed exactly
@@ -258,27 +279,29 @@ def aggregate_curve(
     budget, rows of the result).
     """
     g = np.asarray(log_x_grid, dtype=float)
-    c = np.log(tokens_per_task / MTOK / value)
+    c = np.log(tokens_per_task / MTOK / value) if log_cost_ratio is None else log_cost_ratio
     full = weight * tasks * tokens_per_task / MTOK
-    order = np.argsort(c)
-    c, full = c[order], full[order]
+    if c.size > 1 and not np.all(c[1:] > c[:-1]):  # a sorted panel (no ties) keeps its order
+        order = np.argsort(c)
+        c, full = c[order], full[order]
     e = float(elasticity)
     tail = value_range ** (-e)
-    shift = c.min() if c.size else 0.0  # keeps exp(-a c) at most 1
-    cum_full = np.concatenate(([0.0], np.cumsum(full)))  # (np.r_ costs more than the sum)
+    shift = c[0] if c.size else 0.0  # the least (c is sorted): keeps exp(-a c) at most 1
+    cum_full = _prefix_sums(full)
     # sums from the top: the terms fall with c, so a window's sum is a large part minus
     # a smaller one and never loses precision to the satiated users below it
-    from_top = {a: np.concatenate((np.cumsum((full * np.exp(-a * (c - shift)))[::-1])[::-1], [0.0])) for a in (e, 1.0)}  # fmt: skip
+    above = c - shift
+    from_top = {a: _suffix_sums(full * np.exp(-a * above if a != 1.0 else -above)) for a in (e, 1.0)}  # fmt: skip
     kappa = np.asarray(budget_per_value, dtype=float)
     lo, hi = (b[..., None] for b in budget_interval(kappa, e, value_range, floor_ratio))
     at = lambda y: np.searchsorted(c, y - g, side="right")  # noqa: E731 (users at or below y)
     i_floor, i_top = at(-np.log(floor_ratio)), at(np.log(value_range))
     i_lo, i_hi = at(lo), at(hi)
 
+    top_e, scale_e = from_top[e], np.exp(-e * (g + shift))
+
     def pareto(i, j):  # users i..j-1 on the tail
-        return np.exp(-e * (g + shift)) * (from_top[e][i] - from_top[e][j]) - tail * (
-            cum_full[j] - cum_full[i]
-        )
+        return scale_e * (top_e[i] - top_e[j]) - tail * (cum_full[j] - cum_full[i])
 
     satiated = cum_full[np.minimum(i_floor, i_lo)] * (floor_ratio**e - tail)
     tail_users = pareto(i_floor, np.maximum(i_floor, np.minimum(i_lo, i_top))) + pareto(
@@ -294,18 +317,26 @@ def _interp_plan(x, grid):
     """For ``np.interp(x[k], grid, values[k])`` of every row k at once (ends held flat),
     the part that depends only on ``x`` and ``grid``: each point's flat index into
     ``values`` and its weight, to reuse for several ``values`` (:func:`_interp_at`)."""
-    i = np.clip(np.searchsorted(grid, x), 1, grid.size - 1)
-    t = np.clip((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0, 1.0)
+    i = np.minimum(np.maximum(np.searchsorted(grid, x), 1), grid.size - 1)  # (np.clip's overhead)
+    t = np.minimum(np.maximum((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0), 1.0)
     at = i + grid.size * np.arange(x.shape[0])[:, None]  # flat index of each row's point
     return at - 1, at, t
 
 
-def _interp_at(plan, values):
-    """``np.interp(x[k], grid, values[k])`` for every row k, from a :func:`_interp_plan`."""
+def _interp_at(plan, values, transform=None):
+    """``np.interp(x[k], grid, transform(values[k]))`` for every row k, from a
+    :func:`_interp_plan`; an elementwise ``transform`` is applied only to the points read."""
     before, at, t = plan
     flat = values.reshape(-1)
-    left = flat[before]
-    return left + t * (flat[at] - left)
+    left, right = flat[before], flat[at]
+    if transform is not None:
+        left, right = transform(left), transform(right)
+    return left + t * (right - left)
+
+
+def _log_demand(q):
+    """The log of demand, finite where demand is 0 (interpolated in logs)."""
+    return np.log(q + 1e-300)
 
 
 class OwnAndSupplier:
@@ -324,13 +355,20 @@ class OwnAndSupplier:
         self._rows = supplier[self._cols]
         if np.any(self._rows >= self._cols):
             raise ValueError("a column's supplier must come before it")
+        self._bins: dict[int, np.ndarray] = {}  # flat output index of each term, by width
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        # one bincount adds each term into its row in input order, from 0: each firm's own
+        # column first, then the columns it supplies in column order, as the sparse product
         x = np.asarray(x, dtype=float)
-        out = np.zeros_like(x)
-        out += x  # each firm's own column (0 + x, as the sparse product)
-        np.add.at(out, self._rows, x[self._cols])  # in column order, as the sparse product
-        return out
+        width = x.shape[1] if x.ndim > 1 else 1
+        bins = self._bins.get(width)
+        if bins is None:
+            own = np.arange(self.shape[0] * width)
+            supplied = (self._rows[:, None] * width + np.arange(width)).reshape(-1)
+            bins = self._bins[width] = np.concatenate((own, supplied))
+        terms = np.concatenate((x.reshape(-1), x[self._cols].reshape(-1)))
+        return np.bincount(bins, weights=terms, minlength=x.size).reshape(x.shape)
 
 
 def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):
@@ -362,7 +400,7 @@ def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, p
     for s in range(choice_prob.shape[0]):
         p = choice_prob[s]
         # demand of every column at every candidate ratio, from the segment's curves
-        q = np.exp(_interp_at(plan, np.log(curves[s] + 1e-300)))
+        q = np.exp(_interp_at(plan, curves[s], _log_demand))
         q[q < 1e-200] = 0.0
         moved_share = membership @ p  # share of the firm's columns today
         num = membership @ (p[:, None] * q)  # firms x candidates

@@ -31,7 +31,7 @@ def adjust_to_excess_demand(
     its target). The step is multiplicative so the price can never cross zero.
     """
     limit = np.log1p(max_change)
-    step = np.clip(speed * np.asarray(excess, dtype=float), -limit, limit)
+    step = np.minimum(np.maximum(speed * np.asarray(excess, dtype=float), -limit), limit)
     return np.maximum(np.asarray(price, dtype=float) * np.exp(step), floor)
 
 
@@ -64,7 +64,7 @@ def best_ratio(ratios: np.ndarray, profit: np.ndarray) -> np.ndarray:
         ok = curvature < 0
         shift = np.zeros_like(y1)
         shift[ok] = 0.5 * h * (y0[ok] - y2[ok]) / curvature[ok]
-        out[rows] += np.clip(shift, -h, h)
+        out[rows] += np.minimum(np.maximum(shift, -h), h)
     return np.exp(out)
 
 

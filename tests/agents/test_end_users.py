@@ -155,3 +155,21 @@ def test_unlocked_tasks_stay_unlocked():
 def test_users_of_a_provider_that_left_have_no_column():
     col_of = np.array([-1, 0, 1, -1])
     np.testing.assert_array_equal(column_of(col_of, np.array([1, 2, 3, 7, -1])), [0, 1, -1, -1, -1])
+
+
+def test_distinct_quality_factors_match_numpy_unique_exactly():
+    """The segment's fast de-duplication of quality factors returns np.unique's arrays."""
+    from abm.agents.end_users import _distinct
+
+    rng = np.random.default_rng(3)
+    labs = np.exp(rng.normal(size=15))
+    for qf in (
+        np.concatenate((labs, labs[rng.integers(0, 15, 200)])),
+        labs[:1],
+        np.array(2.5),
+        np.zeros(0),
+    ):
+        d, w = _distinct(qf)
+        d0, w0 = np.unique(qf, return_inverse=True)
+        assert np.array_equal(d, d0) and np.array_equal(w.reshape(-1), w0.reshape(-1))
+        assert np.array_equal(d[w.reshape(qf.shape)], qf)

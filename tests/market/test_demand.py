@@ -287,13 +287,13 @@ def test_own_and_supplier_membership_gives_the_sparse_products_to_the_last_bit()
 
 
 def test_the_budget_root_finder_returns_scipys_brentq_to_the_last_bit():
-    """``_brentq`` is a port of SciPy's C brentq (kept for speed): same roots, same bits,
-    on the budget equation over a spread of users and on generic functions."""
+    """``_budget_root`` is a port of SciPy's C brentq with the budget equation inline
+    (kept for speed): same roots, same bits, over a spread of users and budgets."""
     import math
 
     from scipy import optimize
 
-    from abm.market.demand import _RTOL, _brentq
+    from abm.market.demand import _RTOL, _budget_root
 
     rng = np.random.default_rng(0)
     compared = 0
@@ -310,19 +310,10 @@ def test_the_budget_root_finder_returns_scipys_brentq_to_the_last_bit():
             if f(a) * f(b) < 0:
                 compared += 1
                 expected = optimize.brentq(f, a, b, xtol=1e-14, rtol=_RTOL)
-                assert _brentq(f, a, b, xtol=1e-14, rtol=_RTOL) == expected
-    for _ in range(500):
-        c = rng.normal(size=4)
-
-        def g(x, c=c):
-            return c[0] + c[1] * x + c[2] * x**3 + math.sin(c[3] * x)
-
-        if g(-3.0) * g(3.0) < 0:
-            compared += 1
-            assert _brentq(g, -3.0, 3.0, xtol=2e-12, rtol=_RTOL) == optimize.brentq(g, -3.0, 3.0)
+                assert _budget_root(kappa, e, tail, a, b, f(a), f(b)) == expected
     assert compared > 1000
     with pytest.raises(ValueError, match="different signs"):
-        _brentq(lambda x: x * x + 1.0, -1.0, 1.0, xtol=2e-12, rtol=_RTOL)
+        _budget_root(0.5, 1.5, 0.01, -1.0, 1.0, 1.0, 2.0)
 
 
 @pytest.mark.parametrize("e", [0.6, 1.5, 3.0])
@@ -358,3 +349,37 @@ def test_research_with_one_curve_per_column_reads_each_columns_curve():
     np.testing.assert_allclose(q[1], 2.0 * q[0], rtol=1e-12)  # column 1 reads the doubled curve
     same = expected_sales(prob, curves[:, 0], grid, np.array([5.0, 5.0]), np.eye(2), ratios, 0.0)
     np.testing.assert_allclose(same[0], q[0], rtol=1e-12)  # a 2-D curve serves every column
+
+
+def test_precomputed_log_cost_ratios_and_a_scalar_weight_give_the_same_curve_bit_for_bit():
+    """aggregate_curve's fast inputs (the caller's log cost ratios, one weight for all,
+    an already sorted panel) change nothing: the same floats as the plain call."""
+    rng = np.random.default_rng(5)
+    n = 400
+    tasks, tokens = np.exp(rng.normal(3, 1, n)), np.exp(rng.normal(8, 1, n))
+    value = np.exp(rng.normal(0, 1, n))
+    order = np.argsort(np.log(tokens / 1e6 / value), kind="stable")
+    tasks, tokens, value = tasks[order], tokens[order], value[order]
+    grid, budgets = np.linspace(-6, 6, 48), np.array([0.05, 0.3, 2.0])
+    plain = aggregate_curve(grid, tasks, tokens, value, 0.7, 1e3, np.full(n, 2.5), 1e4, budgets)
+    fast = aggregate_curve(
+        grid, tasks, tokens, value, 0.7, 1e3, 2.5, 1e4, budgets,
+        log_cost_ratio=np.log(tokens / 1e6 / value),
+    )  # fmt: skip
+    assert np.array_equal(plain, fast)
+    shuffled = rng.permutation(n)  # an unsorted panel is sorted inside: same sums
+    again = aggregate_curve(
+        grid, tasks[shuffled], tokens[shuffled], value[shuffled], 0.7, 1e3, 2.5, 1e4, budgets
+    )
+    assert np.array_equal(plain, again)
+
+
+def test_in_place_running_sums_equal_cumsum_and_concatenate_to_the_last_bit():
+    """The curve's prefix and suffix sums: the same floats as np.cumsum, whatever the size."""
+    from abm.market.demand import _prefix_sums, _suffix_sums
+
+    rng = np.random.default_rng(2)
+    for n in (0, 1, 2, 7, 1500):
+        x = rng.random(n) * np.exp(rng.normal(0, 5, n))
+        assert np.array_equal(_prefix_sums(x), np.concatenate(([0.0], np.cumsum(x))))
+        assert np.array_equal(_suffix_sums(x), np.concatenate((np.cumsum(x[::-1])[::-1], [0.0])))
