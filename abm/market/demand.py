@@ -153,10 +153,10 @@ def _budget_root(
 ) -> float:
     """The log cost ratio in [xa, xb] where a user's spend ratio on the Pareto tail,
     ``e^y (e^(-e y) - tail) / (1 - tail)``, equals the budget ``kappa``; ``fa``, ``fb``:
-    that spend less kappa at the ends (of opposite signs). Brent's method, a
-    line-for-line port of SciPy's C ``brentq`` (scipy/optimize/Zeros/brentq.c) with
-    xtol 1e-14 and rtol 4 eps, so it returns SciPy's float to the last bit (a test
-    checks it), with the function written inline: a Python call per evaluation, and
+    that spend less kappa at the ends (of opposite signs). Brent's method (Brent
+    1973) with the steps and tolerances SciPy's ``brentq`` takes (xtol 1e-14, rtol
+    4 eps), so it returns SciPy's float to the last bit (a test checks it), with the
+    function written inline: a Python call per evaluation, and
     ``scipy.optimize.brentq``'s per-call checks, cost more than the root itself."""
     exp, xtol, rtol = math.exp, 1e-14, _RTOL
     xpre, xcur, fpre, fcur = xa, xb, fa, fb
