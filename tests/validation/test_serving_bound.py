@@ -140,7 +140,7 @@ def test_distilled_tiers_make_the_price_at_fixed_capability_fall_faster():
     reason="issue 11b, open calibration miss: over 2023-24 the price at fixed capability "
     "falls ~8x a year (seed 1; 8.8x over five seeds), just below the 9-900x target (a16z "
     "~10x, Epoch AI): the smallest tier keeps its size, so in 2024 it is held by what its "
-    "size can hold and reaches GPT-4 level only late in the year",
+    "size can hold and reaches GPT-4 level only in early 2025 (seed 1: February)",
 )
 def test_over_2023_24_the_price_at_fixed_capability_falls_at_least_9x_a_year():
     assert yearly_fall(2, 24)[0] >= 9.0  # a16z ~10x/yr; Epoch 9-900x/yr
