@@ -244,6 +244,22 @@ class Hyperscaler(Firm):
             out = self.model.stream("projects").gamma(shape, mean / shape, size)
         return float(out[0]) if n is None else out
 
+    def _draw_durations(self, means: np.ndarray) -> np.ndarray:
+        """:meth:`_draw_duration` for several projects at once (an array of means):
+        element ``k`` is the ``k``-th draw, as if drawn one project at a time (a Gamma
+        draw is a standard Gamma of the shape times the scale, element by element);
+        projects with no mean draw nothing."""
+        means = means * self.dc.lead_time_multiplier
+        cv = self.region.duration_cv
+        if cv <= 0:
+            return np.where(means > 0, means, 0.0)
+        out = np.zeros(means.size)
+        drawn = means > 0
+        if drawn.any():
+            shape = 1.0 / cv**2
+            out[drawn] = self.model.stream("projects").gamma(shape, means[drawn] / shape)
+        return out
+
     def _stage_mean(self, stage: int) -> float:
         r = self.region
         return (r.permitting_months, r.interconnection_months, r.construction_months)[stage]
@@ -634,9 +650,11 @@ class Hyperscaler(Firm):
             finishing = done & (self.p_stage == CONSTRUCTION)
             pay[finishing] = self.p_cost[finishing]  # settle what is left on completion
             moving = np.nonzero(done & (self.p_stage < CONSTRUCTION))[0]
-            for i in moving:
-                self.p_stage[i] += 1
-                self.p_left[i] += self._draw_duration(self._stage_mean(int(self.p_stage[i])))
+            if moving.size:
+                # one draw per moving project, in index order: the same draws as one by one
+                self.p_stage[moving] += 1
+                means = np.array([self._stage_mean(s) for s in range(3)])[self.p_stage[moving]]
+                self.p_left[moving] += self._draw_durations(means)
             if finishing.any():
                 mw = float(self.p_mw[finishing].sum())
                 self.energized_mw += mw
