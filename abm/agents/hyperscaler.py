@@ -105,6 +105,7 @@ class Hyperscaler(Firm):
         self.depreciation_per_month = self.units * unit_value / life
         # GPUs delivered but not yet installed (waiting for energized MW); they age
         # and depreciate from delivery (inv_vintage: the month of delivery)
+        self._installed_cache = None  # (units, perf, H100e): see installed_h100e
         self.inv_units = np.zeros(0)
         self.inv_perf = np.zeros(0)
         self.inv_kw = np.zeros(0)
@@ -163,7 +164,13 @@ class Hyperscaler(Firm):
     # ---------------------------------------------------------------- state
     @property
     def installed_h100e(self) -> float:
-        return float(self.units @ self.perf)
+        """H100e installed. Cached: the value holds while ``units`` and ``perf`` are the
+        same array objects, because the fleet arrays are only ever replaced (install,
+        retire), never written in place."""
+        cache = self._installed_cache
+        if cache is None or cache[0] is not self.units or cache[1] is not self.perf:
+            cache = self._installed_cache = (self.units, self.perf, float(self.units @ self.perf))
+        return cache[2]
 
     @property
     def gpu_hours(self) -> float:
