@@ -219,9 +219,10 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     if not startups:
         return 0.0
     ids = [s.unique_id for s in startups]
-    reserve = np.array([s.cash_reserve() for s in startups])
-    for s in startups:
-        s.remember_burn(s.planned_net_burn())
+    net = [s.planned_net_burn() for s in startups]
+    reserve = np.array([s.cash_reserve(b) for s, b in zip(startups, net, strict=True)])
+    for s, b in zip(startups, net, strict=True):
+        s.remember_burn(b)
     free = np.array([s.debt <= 0 for s in startups])
     excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
     pick = np.flatnonzero(excess > 0)
