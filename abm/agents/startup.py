@@ -248,8 +248,9 @@ def exit_or_carry_on(
     draw = model.stream("vc").random(len(startups))
     bought = ~broke & (gross >= burn) & (gross > 0) & (draw < sc.acquisition_probability)
     survivors, exited = [], []
-    for s, r, gone, sold in zip(startups, [s.raised for s in startups], broke, bought, strict=True):
-        s.rounds += int(r > 0)
+    # Python bools (tolist): iterating numpy arrays would make a numpy scalar per startup
+    for s, gone, sold in zip(startups, broke.tolist(), bought.tolist(), strict=True):
+        s.rounds += int(s.raised > 0)
         if sold:
             s.sell_company(vc.exit_revenue_multiple * 12.0 * s.revenue)
             exited.append(s)
