@@ -112,7 +112,8 @@ class Hyperscaler(Firm):
         self.inv_value = np.zeros(0)
         self.inv_vintage = np.zeros(0)
         self.energized_mw = self.used_mw * (1.0 + cfg.initial_power_headroom)
-        # mean months of the stages after each stage (fixed by its region)
+        # mean months of each stage, and of the stages after it (fixed by its region)
+        self._stage_means = np.array([self._stage_mean(s) for s in range(3)])
         self._months_after_stage = self.dc.lead_time_multiplier * np.array(
             [sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)]
         )
@@ -660,8 +661,7 @@ class Hyperscaler(Firm):
             if moving.size:
                 # one draw per moving project, in index order: the same draws as one by one
                 self.p_stage[moving] += 1
-                means = np.array([self._stage_mean(s) for s in range(3)])[self.p_stage[moving]]
-                self.p_left[moving] += self._draw_durations(means)
+                self.p_left[moving] += self._draw_durations(self._stage_means[self.p_stage[moving]])
             if finishing.any():
                 mw = float(self.p_mw[finishing].sum())
                 self.energized_mw += mw
