@@ -99,20 +99,30 @@ class Firm(mesa.Agent):
         expects free cash flow)."""
         return 0.0
 
-    def cash_reserve(self) -> float:
+    def cash_reserve(self, net_burn: float | None = None) -> float:
         """$ of cash it keeps: ``vc.payout_reserve_months`` of runway on the highest net
         burn it has planned over the last ``vc.reserve_memory_months`` (this month's
         included: one month's better forecast does not release the cash raised for a
         plan) plus ``vc.liquidity_months`` of its planned spending (a precautionary
-        buffer). It accepts rounds up to it and pays out what lies above (:meth:`pay_out`)."""
+        buffer). It accepts rounds up to it and pays out what lies above (:meth:`pay_out`).
+        ``net_burn``: this month's :meth:`planned_net_burn` if the caller has it already."""
         vc = self.model.cfg.vc
-        peak = max(self.planned_net_burn(), self.peak_burn)
+        if net_burn is None:
+            net_burn = self.planned_net_burn()
+        peak = max(net_burn, self.peak_burn)
         return vc.payout_reserve_months * peak + vc.liquidity_months * self.planned_spending()
 
     def remember_burn(self, net_burn: float) -> None:
         """Add this month's planned net burn ($ per month) to its memory of plans."""
-        self.burn_plans.append(net_burn)
-        self.peak_burn = max(max(self.burn_plans), 0.0)
+        plans = self.burn_plans
+        dropped = plans[0] if len(plans) == plans.maxlen else None
+        plans.append(net_burn)
+        # the running peak, max(max(plans), 0.0), recomputed only when the plan that
+        # drops out of memory may have been the peak
+        if dropped is not None and dropped >= self.peak_burn:
+            self.peak_burn = max(max(plans), 0.0)
+        elif net_burn > self.peak_burn:
+            self.peak_burn = net_burn
 
     def pay_out(self) -> float:
         """Month end: free cash flow goes back to its owners (Jensen 1986): once it owes

@@ -105,13 +105,15 @@ class Hyperscaler(Firm):
         self.depreciation_per_month = self.units * unit_value / life
         # GPUs delivered but not yet installed (waiting for energized MW); they age
         # and depreciate from delivery (inv_vintage: the month of delivery)
+        self._installed_cache = None  # (units, perf, H100e): see installed_h100e
         self.inv_units = np.zeros(0)
         self.inv_perf = np.zeros(0)
         self.inv_kw = np.zeros(0)
         self.inv_value = np.zeros(0)
         self.inv_vintage = np.zeros(0)
         self.energized_mw = self.used_mw * (1.0 + cfg.initial_power_headroom)
-        # mean months of the stages after each stage (fixed by its region)
+        # mean months of each stage, and of the stages after it (fixed by its region)
+        self._stage_means = np.array([self._stage_mean(s) for s in range(3)])
         self._months_after_stage = self.dc.lead_time_multiplier * np.array(
             [sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)]
         )
@@ -163,7 +165,13 @@ class Hyperscaler(Firm):
     # ---------------------------------------------------------------- state
     @property
     def installed_h100e(self) -> float:
-        return float(self.units @ self.perf)
+        """H100e installed. Cached: the value holds while ``units`` and ``perf`` are the
+        same array objects, because the fleet arrays are only ever replaced (install,
+        retire), never written in place."""
+        cache = self._installed_cache
+        if cache is None or cache[0] is not self.units or cache[1] is not self.perf:
+            cache = self._installed_cache = (self.units, self.perf, float(self.units @ self.perf))
+        return cache[2]
 
     @property
     def gpu_hours(self) -> float:
@@ -243,6 +251,22 @@ class Hyperscaler(Firm):
             shape = 1.0 / cv**2
             out = self.model.stream("projects").gamma(shape, mean / shape, size)
         return float(out[0]) if n is None else out
+
+    def _draw_durations(self, means: np.ndarray) -> np.ndarray:
+        """:meth:`_draw_duration` for several projects at once (an array of means):
+        element ``k`` is the ``k``-th draw, as if drawn one project at a time (a Gamma
+        draw is a standard Gamma of the shape times the scale, element by element);
+        projects with no mean draw nothing."""
+        means = means * self.dc.lead_time_multiplier
+        cv = self.region.duration_cv
+        if cv <= 0:
+            return np.where(means > 0, means, 0.0)
+        out = np.zeros(means.size)
+        drawn = means > 0
+        if drawn.any():
+            shape = 1.0 / cv**2
+            out[drawn] = self.model.stream("projects").gamma(shape, means[drawn] / shape)
+        return out
 
     def _stage_mean(self, stage: int) -> float:
         r = self.region
@@ -634,9 +658,10 @@ class Hyperscaler(Firm):
             finishing = done & (self.p_stage == CONSTRUCTION)
             pay[finishing] = self.p_cost[finishing]  # settle what is left on completion
             moving = np.nonzero(done & (self.p_stage < CONSTRUCTION))[0]
-            for i in moving:
-                self.p_stage[i] += 1
-                self.p_left[i] += self._draw_duration(self._stage_mean(int(self.p_stage[i])))
+            if moving.size:
+                # one draw per moving project, in index order: the same draws as one by one
+                self.p_stage[moving] += 1
+                self.p_left[moving] += self._draw_durations(self._stage_means[self.p_stage[moving]])
             if finishing.any():
                 mw = float(self.p_mw[finishing].sum())
                 self.energized_mw += mw

@@ -219,9 +219,10 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     if not startups:
         return 0.0
     ids = [s.unique_id for s in startups]
-    reserve = np.array([s.cash_reserve() for s in startups])
-    for s in startups:
-        s.remember_burn(s.planned_net_burn())
+    net = [s.planned_net_burn() for s in startups]
+    reserve = np.array([s.cash_reserve(b) for s, b in zip(startups, net, strict=True)])
+    for s, b in zip(startups, net, strict=True):
+        s.remember_burn(b)
     free = np.array([s.debt <= 0 for s in startups])
     excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
     pick = np.flatnonzero(excess > 0)
@@ -247,8 +248,9 @@ def exit_or_carry_on(
     draw = model.stream("vc").random(len(startups))
     bought = ~broke & (gross >= burn) & (gross > 0) & (draw < sc.acquisition_probability)
     survivors, exited = [], []
-    for s, r, gone, sold in zip(startups, [s.raised for s in startups], broke, bought, strict=True):
-        s.rounds += int(r > 0)
+    # Python bools (tolist): iterating numpy arrays would make a numpy scalar per startup
+    for s, gone, sold in zip(startups, broke.tolist(), bought.tolist(), strict=True):
+        s.rounds += int(s.raised > 0)
         if sold:
             s.sell_company(vc.exit_revenue_multiple * 12.0 * s.revenue)
             exited.append(s)

@@ -207,7 +207,7 @@ def hold_round(
     for f, r, g, rev in zip(firms, paid, views.tolist(), revenue.tolist(), strict=True):
         f.investor_growth, f.last_revenue, f.raised = g, rev, r
     for layer, kind in FUNDING_KIND.items():
-        pick = [i for i, f in enumerate(firms) if f.layer == layer and rounds[i] > 0]
+        pick = [i for i, f in enumerate(firms) if f.layer == layer and paid[i] > 0]
         if pick:
             ids = [firms[i].unique_id for i in pick]
             pool.ledger.transfer_many([POOL] * len(pick), ids, rounds[pick], kind)

@@ -1,0 +1,35 @@
+"""Round-2 fast paths equal the plain forms they replace (docs/computation.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.model import ComputeMarket
+
+
+def test_fleet_cache_and_running_peak_match_plain_forms():
+    """Every month of a run: a cloud's cached installed H100e is units @ perf exactly, and
+    every firm's running peak burn is max(max(memory), 0) exactly."""
+    model = ComputeMarket(rng=3)
+    for _ in range(40):
+        model.step()
+        for h in model.hyperscalers:
+            assert h.installed_h100e == float(h.units @ h.perf)
+        for f in [*model.labs, *model.startups, *model.hyperscalers]:
+            plain = max(max(f.burn_plans), 0.0) if f.burn_plans else 0.0
+            assert f.peak_burn == plain
+
+
+def test_vector_durations_equal_one_at_a_time():
+    """Durations drawn for several projects at once equal draws taken one project at a
+    time from the same generator, in the same order (zero means draw nothing)."""
+    model = ComputeMarket(rng=1)
+    h = model.hyperscalers[0]
+    means = np.array([3.0, 0.0, 12.0, 24.0, 6.5])
+    key = (model.steps, "projects")
+    model._streams.pop(key, None)
+    together = h._draw_durations(means)
+    model._streams.pop(key, None)
+    one_by_one = np.array([h._draw_duration(m) if m > 0 else 0.0 for m in means])
+    assert np.array_equal(together, one_by_one)
+    assert together[1] == 0.0 and np.all(together[[0, 2, 3, 4]] > 0)
