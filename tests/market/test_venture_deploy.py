@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from abm.config import load_config
@@ -25,6 +25,14 @@ def pool_holding(amount: float, **over) -> VenturePool:
 
 
 @settings(max_examples=200, deadline=None)
+# pinned cases where each bound binds: one round above the pool share; a thin pool
+# (rationing); money far beyond the asks, so only the firms' limits stop the upsizing
+@example(asks=[6e10, 1e9], limit_factor=[100.0] * 30, balance=1e11, elasticity=1.0,
+         months=24.0, max_share=0.1, seed=0)  # fmt: skip
+@example(asks=[4e10, 4e10, 4e10], limit_factor=[1.0] * 30, balance=1e11, elasticity=1.0,
+         months=24.0, max_share=1.0, seed=1)  # fmt: skip
+@example(asks=[1e6, 2e6], limit_factor=[3.0] * 30, balance=1e11, elasticity=1.0,
+         months=1.0, max_share=1.0, seed=2)  # fmt: skip
 @given(
     asks=st.lists(money, min_size=0, max_size=30),
     limit_factor=st.lists(st.floats(0.0, 100.0), min_size=30, max_size=30),
