@@ -46,8 +46,8 @@ def test_more_end_users_buy_more_compute_and_more_hardware(doubled):
     # labs' compute follows their users (serving) and their market (training)
     assert doubled["compute_sold"] > 1.2
     # the clouds order for it: vendor revenue and capex rise too, by less, because
-    # power energised (not GPUs) binds in 2026-27 and the parents' own workloads
-    # are the same in both runs
+    # what the clouds can finance (and then energised power) binds in 2026-28, and
+    # the parents' own workloads are the same in both runs
     assert doubled["vendor_revenue"] > 1.04
     assert doubled["capex"] > 1.04
 
