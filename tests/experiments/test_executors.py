@@ -66,16 +66,13 @@ def wait_for_exit(processes: dict[int, int]) -> None:
 
     A pidfd becomes readable when its process exits, whoever its parent is: no polling.
     """
-    fds = []
+    opened = []  # (pid, pidfd) of the processes not gone yet
     try:
         for pid in processes:
             with contextlib.suppress(ProcessLookupError):
-                fds.append(os.pidfd_open(pid))
-        fds_left = set(fds)
+                opened.append((pid, os.pidfd_open(pid)))
         # a pid reused after the scan is another process: its fd stands for no one of ours
-        for fd, pid in zip(fds, processes, strict=False):
-            if pid not in still_running({pid: processes[pid]}):
-                fds_left.discard(fd)
+        fds_left = {fd for pid, fd in opened if pid in still_running({pid: processes[pid]})}
         poller = select.poll()
         for fd in fds_left:
             poller.register(fd, select.POLLIN)
@@ -86,7 +83,7 @@ def wait_for_exit(processes: dict[int, int]) -> None:
                 poller.unregister(fd)
                 fds_left.discard(fd)
     finally:
-        for fd in fds:
+        for _, fd in opened:
             os.close(fd)
 
 
