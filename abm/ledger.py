@@ -132,9 +132,7 @@ class Ledger:
                 f"transfer_many {kind}: {len(src)} payers, {len(dst)} payees, "
                 f"{amounts.size} amounts"
             )
-        find = self._index.__getitem__
-        si = np.fromiter(map(find, src), np.int64, amounts.size)
-        di = np.fromiter(map(find, dst), np.int64, amounts.size)
+        si, di = self._rows(src), self._rows(dst)
         np.subtract.at(self._balance, si, amounts)
         np.add.at(self._balance, di, amounts)
         op = OPERATING.get(kind)

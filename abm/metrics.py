@@ -290,15 +290,14 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["gpu_orders"] = sum(v.orders_h100e for v in vendors) / perf_now
     out["gpu_shipments"] = units
     out["gpu_inventory"] = sum(h.inventory_h100e for h in clouds)
-    installed = {h.unique_id: h.installed_h100e for h in clouds}  # read once: a fleet sum
-    out["installed_gpus"] = sum(installed[h.unique_id] for h in clouds)
+    out["installed_gpus"] = sum(h.installed_h100e for h in clouds)
 
     # compute
     c_rev = sum(h.revenue for h in clouds)
     sold = sum(h.sold for h in clouds)
     demand = sum(h.demand for h in clouds)
     # capacity when compute was sold: GPUs scrapped at the month's end still served
-    capacity = sum(installed[h.unique_id] + h.scrapped_h100e for h in clouds) * hours
+    capacity = sum(h.installed_h100e + h.scrapped_h100e for h in clouds) * hours
     own = sum(h.own_used for h in clouds)  # GPU-h of the big four's own workloads
     own_rev = sum(h.own_revenue for h in clouds)
     out["compute_price"] = _ratio(c_rev - own_rev, sold, float(np.mean([h.price for h in clouds])))
@@ -355,13 +354,13 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["lab_revenue"] = lab_rev
 
     # startups and money
-    flows = m.ledger.step_flows
+    flows = m.ledger.step_flows if m.steps > 0 else {}  # row 0: no month has run
     out["startups_alive"] = float(len(startups))
     out["startup_entries"] = float(m.counters["entries"])
     out["startup_exits"] = float(m.counters["exits"])
     out["startup_share"] = _ratio(sum(s.tokens_sold for s in traded), tokens)
-    vc_labs = flows.get("vc_labs", 0.0) if m.steps > 0 else 0.0
-    vc_startups = flows.get("vc_startups", 0.0) if m.steps > 0 else 0.0
+    vc_labs = flows.get("vc_labs", 0.0)
+    vc_startups = flows.get("vc_startups", 0.0)
     out["vc_funding"] = vc_labs + vc_startups
 
     # -- issue 11: venture
@@ -371,7 +370,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["vc_startups"] = vc_startups
     out["vc_expected_return"] = m.venture.expected_return
     # -- issue 11b: vcdeploy
-    out["payouts"] = flows.get("payout", 0.0) if m.steps > 0 else 0.0
+    out["payouts"] = flows.get("payout", 0.0)
     out["training_spend"] = sum(lab.training_cost for lab in labs)
     out["startup_acquisitions"] = float(m.counters.get("acquisitions", 0))
 
@@ -407,20 +406,20 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     # -- issue 11: cloud
     big = [h for h in clouds if h.kind == "hyperscaler"]
     neo = [h for h in clouds if h.kind == "neocloud"]
-    fleet = np.array([installed[h.unique_id] for h in big])
+    fleet = np.array([h.installed_h100e for h in big])
     uc = np.array([h.user_cost for h in big])
     out["user_cost"] = _ratio(
         float(fleet @ uc), float(fleet.sum()), float(uc.mean()) if big else 0.0
     )
     out["capex_neocloud"] = sum(h.gpu_capex + h.building_capex for h in neo)
-    out["installed_neocloud"] = sum(installed[h.unique_id] for h in neo)
+    out["installed_neocloud"] = sum(h.installed_h100e for h in neo)
     out["compute_price_neocloud"] = float(np.mean([h.price for h in neo])) if neo else 0.0
     out["building_depreciation"] = sum(h.building_depreciation for h in clouds)
     out["gpus_scrapped"] = sum(h.scrapped_h100e for h in clouds)
     out["dc_projects_cancelled"] = float(sum(h.projects_cancelled for h in clouds))
     # -- issue 11: credit
     out["defaults"] = float(m.counters.get("defaults", 0))
-    out["debt_written_off"] = flows.get("write_off", 0.0) if m.steps > 0 else 0.0
+    out["debt_written_off"] = flows.get("write_off", 0.0)
     firms = (*vendors, *clouds, *labs, *startups)
     out["debt_total"] = sum(f.debt for f in firms)
     out["leverage_clouds"] = _ratio(

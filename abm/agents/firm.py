@@ -114,22 +114,16 @@ class Firm(mesa.Agent):
 
     def remember_burn(self, net_burn: float) -> None:
         """Add this month's planned net burn ($ per month) to its memory of plans."""
-        plans = self.burn_plans
-        dropped = plans[0] if len(plans) == plans.maxlen else None
-        plans.append(net_burn)
-        # the running peak, max(max(plans), 0.0), recomputed only when the plan that
-        # drops out of memory may have been the peak
-        if dropped is not None and dropped >= self.peak_burn:
-            self.peak_burn = max(max(plans), 0.0)
-        elif net_burn > self.peak_burn:
-            self.peak_burn = net_burn
+        self.burn_plans.append(net_burn)
+        self.peak_burn = max(max(self.burn_plans), 0.0)
 
     def pay_out(self) -> float:
         """Month end: free cash flow goes back to its owners (Jensen 1986): once it owes
         nothing, cash above its reserve is paid to the limited partners (kind
         ``payout``); the month's planned net burn joins its memory. Returns the $ paid."""
-        reserve = self.cash_reserve()
-        self.remember_burn(self.planned_net_burn())
+        net_burn = self.planned_net_burn()
+        reserve = self.cash_reserve(net_burn)
+        self.remember_burn(net_burn)
         if self.debt > 0:
             return 0.0
         excess = self.cash - reserve

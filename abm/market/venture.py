@@ -199,9 +199,13 @@ def hold_round(
         (np.array([f.ask for f in firms], dtype=float), np.full(seeds, seed_round))
     )
     scores = np.concatenate((views, np.full(seeds, pool.expected_return)))
-    reserve = np.array([f.cash_reserve() for f in firms], dtype=float)
-    cash = pool.ledger.balances([f.unique_id for f in firms])
-    limits = np.concatenate((np.maximum(reserve - cash, 0.0), np.full(seeds, seed_limit)))
+    # the cash a firm accepts matters only if it asks (an upsized ask of 0 is 0)
+    limits = np.concatenate((np.zeros(len(firms)), np.full(seeds, seed_limit)))
+    asking = [i for i, f in enumerate(firms) if f.ask > 0]
+    if asking:
+        reserve = np.array([firms[i].cash_reserve() for i in asking])
+        cash = pool.ledger.balances([firms[i].unique_id for i in asking])
+        limits[asking] = np.maximum(reserve - cash, 0.0)
     rounds = pool.allocate(asks, scores, limits)
     paid = rounds[: len(firms)].tolist()
     for f, r, g, rev in zip(firms, paid, views.tolist(), revenue.tolist(), strict=True):
