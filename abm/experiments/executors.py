@@ -12,10 +12,17 @@ parameters and seed.
 Pool workers never outlive the process that started them (the driver): on Linux
 each asks the kernel for SIGKILL when its parent dies (``prctl(PR_SET_PDEATHSIG)``),
 elsewhere a thread in each worker watches the parent's pid; the parent is the
-driver or the forkserver, which exits with the driver. While a backend is open, SIGTERM
-to the driver raises :class:`Terminated` in its main thread, so the sweep records
-that it was interrupted and the pool is torn down. Dask's own worker processes
+driver or the forkserver, which exits with the driver. Dask's own worker processes
 already exit when the process holding their nanny dies.
+
+While a backend is open, SIGTERM to the driver only asks it to stop: the handler sets
+a flag, and :meth:`Backend.wait` (which the driver waits in) raises :class:`Terminated`
+at once, so the sweep records that it was interrupted and the workers are torn down.
+The exception is never raised from inside a library's code: an exception thrown into
+``concurrent.futures.wait`` or into Dask's client while it holds a lock can leave the
+lock held, and the shutdown then waits on it for ever. A second SIGTERM ends the
+driver outright. Closing a Dask cluster is bounded in time: if it has not closed in
+``CLOSE_SECONDS``, its worker processes are killed.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from abm.config import ConfigError
@@ -40,6 +48,12 @@ from abm.config import ConfigError
 PRELOAD = ("numpy", "pandas", "pyarrow", "mesa", "abm.model", "abm.experiments.runner")
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_POLL_SECONDS = 0.5
+# How often Backend.wait looks at the stop flag while no run finishes; a stop request
+# is acted on within this time.
+_STOP_POLL_SECONDS = 0.2
+# A Dask cluster that takes longer than this to close (its workers busy with runs that
+# will never finish, a loaded machine) has its worker processes killed instead.
+CLOSE_SECONDS = 30.0
 
 
 class Terminated(KeyboardInterrupt):
@@ -141,10 +155,6 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated(f"signal {signum}")
-
-
 class Backend:
     """Opens an executor, says how many runs it can do at once, and can restart it."""
 
@@ -173,6 +183,7 @@ class Backend:
         self._client: Any = None
         self._cluster: Any = None
         self._previous_sigterm: Any = None
+        self._stop_requested = False
 
     @property
     def description(self) -> str:
@@ -235,6 +246,23 @@ class Backend:
         # pure=False: never let Dask deduplicate or cache runs by key.
         self.executor = self._client.get_executor(pure=False)
 
+    def wait(
+        self, futures: Iterable[Future], return_when: str = FIRST_COMPLETED
+    ) -> tuple[set[Future], set[Future]]:
+        """``concurrent.futures.wait`` that raises :class:`Terminated` as soon as a
+        SIGTERM has asked the driver to stop (checked every ``_STOP_POLL_SECONDS``)."""
+        futures = list(futures)
+        while True:
+            self.raise_if_stop_requested()
+            done, pending = wait(futures, timeout=_STOP_POLL_SECONDS, return_when=return_when)
+            if (return_when == FIRST_COMPLETED and done) or not pending:
+                self.raise_if_stop_requested()
+                return done, pending
+
+    def raise_if_stop_requested(self) -> None:
+        if self._stop_requested:
+            raise Terminated(f"signal {int(signal.SIGTERM)}")
+
     @property
     def slots(self) -> int:
         """Runs that can execute at once."""
@@ -259,19 +287,38 @@ class Backend:
             elif self.executor is not None:
                 self.executor.shutdown(wait=not cancel)
             if self._client is not None:
-                self._client.close()
+                with contextlib.suppress(TimeoutError):
+                    self._client.close(timeout=CLOSE_SECONDS)
             if self._cluster is not None:
-                self._cluster.close()
+                self._close_cluster()
         finally:
             self.executor = self._client = self._cluster = None
             self._release_sigterm()
+
+    def _close_cluster(self) -> None:
+        """Close our LocalCluster; kill its worker processes if that takes too long."""
+        workers = [getattr(w, "pid", None) for w in self._cluster.workers.values()]
+        try:
+            self._cluster.close(timeout=CLOSE_SECONDS)
+        except TimeoutError:
+            for pid in workers:
+                if pid:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
 
     def _trap_sigterm(self) -> None:
         # Only the main thread may set handlers, and someone else's handler stays.
         if threading.current_thread() is not threading.main_thread():
             return
+        self._stop_requested = False
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_terminated)
+            self._previous_sigterm = signal.signal(signal.SIGTERM, self._request_stop)
+
+    def _request_stop(self, signum, frame) -> None:
+        # Runs in the main thread between two bytecodes of whatever it was doing: only
+        # set the flag (see the module docstring). A second SIGTERM ends the driver.
+        self._stop_requested = True
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def _release_sigterm(self) -> None:
         if self._previous_sigterm is not None:

@@ -11,7 +11,6 @@ import time
 import traceback
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -436,7 +435,7 @@ def _execute(
                     columns,
                 )
                 in_flight[future] = task
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            done, _ = backend.wait(in_flight)
             broken: list[RunTask] = []
             for future in sorted(done, key=lambda f: in_flight[f].run_id):
                 task = in_flight.pop(future)

@@ -805,6 +805,8 @@ def run_hypotheses(
     ``months`` caps every experiment's horizon (for quick checks); arms shared by
     several experiments run once, for the longest horizon that needs them. Runs go
     through the sweep executors: ``workers=1`` in this process, more in a process pool."""
+    from concurrent.futures import ALL_COMPLETED
+
     from abm.experiments.executors import Backend
 
     horizon: dict[str, int] = {}
@@ -815,13 +817,15 @@ def run_hypotheses(
             arms[arm.key] = arm
             horizon[arm.key] = max(horizon.get(arm.key, 0), m)
     jobs = [(key, seed) for key in arms for seed in range(first_seed, first_seed + seeds)]
-    with Backend(workers=workers) as executor:
+    backend = Backend(workers=workers)
+    with backend as executor:
         futures = {
             (key, seed): executor.submit(
                 _run_arm, arms[key].config, arms[key].overrides, seed, horizon[key]
             )
             for key, seed in jobs
         }
+        backend.wait(futures.values(), return_when=ALL_COMPLETED)
         done = {job: future.result() for job, future in futures.items()}
     result = Result()
     for exp in experiments:

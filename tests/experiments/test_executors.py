@@ -9,11 +9,13 @@ import select
 import signal
 import subprocess
 import sys
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
-from abm.experiments.executors import Backend
+from abm.experiments.executors import Backend, Terminated
 
 from .conftest import ALLOW_TOY, toy_sweep_text
 
@@ -217,3 +219,33 @@ def test_closing_a_backend_restores_the_default_sigterm_action():
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_while_waiting_raises_terminated_from_the_wait_and_a_second_one_is_fatal():
+    # The handler only sets a flag; Backend.wait raises, outside any library's locks.
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        backend = Backend(workers=1)
+        with backend:
+            never = Future()  # nothing will ever complete it
+            sender = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGTERM))
+            sender.start()
+            with pytest.raises(Terminated):
+                backend.wait([never])
+            sender.join()
+            # the stop was asked for: a second SIGTERM would end the process at once
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_backend_wait_returns_like_concurrent_futures_wait():
+    with Backend(workers=1) as executor:
+        backend_futures = [executor.submit(pow, 2, k) for k in range(3)]
+    backend = Backend(workers=1)
+    done, pending = backend.wait(backend_futures)
+    assert done == set(backend_futures) and not pending
+    waiting = Future()
+    done, pending = backend.wait([backend_futures[0], waiting])
+    assert done == {backend_futures[0]} and pending == {waiting}

@@ -319,16 +319,17 @@ def test_a_second_sweep_into_a_directory_in_use_is_refused(tmp_path, write_sweep
 
 @pytest.mark.slow
 def test_at_most_two_runs_per_worker_are_in_flight(tmp_path, write_sweep, monkeypatch):
-    import abm.experiments.sweep as sweep_module
+    from abm.experiments.executors import Backend
 
     sizes = []
-    real_wait = sweep_module.wait
+    real_wait = Backend.wait
 
-    def recording_wait(fs, **kwargs):
+    def recording_wait(self, fs, **kwargs):
+        fs = list(fs)
         sizes.append(len(fs))
-        return real_wait(fs, **kwargs)
+        return real_wait(self, fs, **kwargs)
 
-    monkeypatch.setattr(sweep_module, "wait", recording_wait)
+    monkeypatch.setattr(Backend, "wait", recording_wait)
     path = write_sweep(toy_sweep_text(replicates=4))
     run_toy(path, workers=2, out_dir=tmp_path / "out", quiet=True)
     assert max(sizes) == 4  # 48 runs, never more than 2 x 2 workers submitted at once
