@@ -409,12 +409,27 @@ class Hyperscaler(Firm):
 
     def power_needed_mw(self, on_order_h100e: float) -> float:
         """MW for the fleet it aims for a planning horizon ahead, or for what is
-        installed, waiting and on order if that is more."""
+        installed, waiting and on order if that is more. The growth beyond what is on
+        order is planned only as far as the cloud can finance it, GPUs and building
+        together (:meth:`fundable_growth_h100e`)."""
         fleet = self.installed_h100e + self.inventory_h100e + on_order_h100e
         aim = float(self.fleet_aimed_for(self.cfg.planning_horizon_months, self.new_gpu_price))
-        growth = max(aim - fleet, 0.0) * self.new_kw_per_h100e / 1000.0
+        grow = min(max(aim - fleet, 0.0), self.fundable_growth_h100e(on_order_h100e))
         on_order_mw = on_order_h100e * self.new_kw_per_h100e / 1000.0
-        return self.used_mw + self.inventory_mw + on_order_mw + growth
+        return (
+            self.used_mw + self.inventory_mw + on_order_mw + grow * self.new_kw_per_h100e / 1000.0
+        )
+
+    def fundable_growth_h100e(self, on_order_h100e: float) -> float:
+        """H100e of new fleet it could pay for, GPU and its share of a building, out of
+        what it can still finance once the GPUs on order (valued at today's price) and
+        the construction under way are paid for. A hall without GPUs earns nothing, so
+        a cloud that cannot pay for both does not start the hall: capital rationing of
+        complementary assets (Lorie & Savage 1955; Brealey, Myers & Allen, ch. 5)."""
+        kw = self.new_kw_per_h100e
+        per_h100e = self.new_gpu_price + self._project_cost(kw / 1000.0)
+        funds = self.financing_available(on_order_h100e * self.new_gpu_price)
+        return funds / per_h100e if per_h100e > 0 else 0.0
 
     def plan_data_centres(self, on_order_h100e: float) -> None:
         """Start projects so that energized plus pipeline MW cover the power needed

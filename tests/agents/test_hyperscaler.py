@@ -184,6 +184,40 @@ def test_orders_fit_the_power_energized_by_the_time_they_arrive():
     assert h.gpus_wanted(1000.0, 20_000.0) == pytest.approx(110.0 * 1000.0 / kw - 1000.0)
 
 
+def test_a_cloud_plans_halls_only_for_the_gpus_it_can_also_pay_for():
+    m = small_market(**DETERMINISTIC)
+    h = m.hyperscalers[0]
+    h.price = 3.0 * h.user_cost  # q far above 1: it aims for a much larger fleet
+    h.forecast = 10 * h.gpu_hours
+    set_projects(h, [100.0], [CONSTRUCTION], [3.0], [2e8])  # $0.2B of construction to pay
+    h.debt = h.debt_capacity()  # no credit left
+    h.parent_available = 0.0
+    kw, price = h.new_kw_per_h100e, h.new_gpu_price
+    fleet = h.installed_h100e + h.inventory_h100e
+    aim = float(h.fleet_aimed_for(h.cfg.planning_horizon_months, price))
+    per_h100e = price + h._project_cost(kw / 1000.0)  # a GPU and its share of a hall
+    base_mw = h.used_mw + h.inventory_mw  # what it runs and what waits for power
+
+    # rich: it plans power for the whole fleet it aims for
+    set_cash(m, h, 2e8 + 10.0 * aim * per_h100e)
+    assert h.power_needed_mw(0.0) - base_mw == pytest.approx((aim - fleet) * kw / 1000.0)
+
+    # $1B left after the construction it owes: the growth it plans costs, GPUs and halls
+    # together, what it has, a fraction of what it aims for
+    set_cash(m, h, 2e8 + 1e9)
+    growth_h100e = (h.power_needed_mw(0.0) - base_mw) * 1000.0 / kw
+    assert growth_h100e * per_h100e == pytest.approx(1e9)
+    assert growth_h100e < 0.5 * (aim - fleet)
+    # GPUs already on order are paid first: $0.5B of them leave $0.5B for new fleet
+    on_order = 0.5e9 / price
+    growth_h100e = (h.power_needed_mw(on_order) - base_mw) * 1000.0 / kw - on_order
+    assert growth_h100e * per_h100e == pytest.approx(0.5e9)
+
+    # nothing left once the construction is paid: no new halls beyond what is on order
+    set_cash(m, h, 2e8)
+    assert h.power_needed_mw(0.0) == pytest.approx(base_mw)
+
+
 def test_projects_in_permitting_are_cancelled_when_planned_power_falls_far_below_them():
     m = small_market(**DETERMINISTIC)
     h = m.hyperscalers[0]
