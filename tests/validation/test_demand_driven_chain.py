@@ -48,8 +48,8 @@ def test_more_end_users_buy_more_compute_and_more_hardware(doubled):
     # the clouds order for it: vendor revenue and capex rise too, by less, because
     # energised power binds the big four in 2026-28 (seed 1: x1.27 and x1.20), and
     # the parents' own workloads are the same in both runs
-    assert doubled["vendor_revenue"] > 1.04
-    assert doubled["capex"] > 1.04
+    assert doubled["vendor_revenue"] > 1.1
+    assert doubled["capex"] > 1.1
 
 
 @pytest.fixture(scope="module")
