@@ -540,10 +540,14 @@ class Hyperscaler(Firm):
         self.own_demand = self.own_ai_budget(months) / self.price if self.price > 0 else 0.0
         return self.own_demand
 
+    def market_capacity(self, capacity: float) -> float:
+        """GPU-h of ``capacity`` left for the market: its parent's own workloads run first."""
+        return max(capacity - self.own_demand, 0.0)
+
     def serve_own_workloads(self, capacity: float) -> float:
         """Own workloads run first on its own fleet. Returns the GPU-h left for the market."""
         self.own_used = min(self.own_demand, capacity)
-        return capacity - self.own_used
+        return self.market_capacity(capacity)
 
     def charge_parent(self) -> None:
         """The parent pays for the compute its products used, at the posted price."""
@@ -603,7 +607,7 @@ class Hyperscaler(Firm):
         capacity = self.gpu_hours
         if self.cfg.pricing == "profit" and demand is not None and capacity > 0:
             # its parent's own workloads run first: the market gets what is left
-            sales = np.minimum(demand, max(capacity - self.own_demand, 0.0))
+            sales = np.minimum(demand, self.market_capacity(capacity))
             if sales.max() > 0:
                 self.price = float(
                     best_response(
@@ -952,7 +956,7 @@ def post_compute_prices(model, ratios: np.ndarray) -> None:
     cash = np.array([lab.cash for lab in frontier])
     expected_price = np.array([lab.expected_compute_price(model.month + 1) for lab in frontier])
     eta = model.cfg.model_developers.training_price_elasticity
-    capacities = np.array([max(h.gpu_hours - h.own_demand, 0.0) for h in clouds])  # own first
+    capacities = np.array([h.market_capacity(h.gpu_hours) for h in clouds])
     n = len(clouds)
     # prices[i, c, :]: every cloud's price when cloud i posts ratios[c] times its own
     prices = np.broadcast_to(base, (n, ratios.size, n)).copy()
