@@ -228,7 +228,8 @@ class ComputeMarket(mesa.Model):
     # ------------------------------------------------------------------ 2. demand
     def firms_total_token_orders(self, market: RetailMarket, orders: np.ndarray) -> None:
         """Startups pass their users' orders to their supplier; labs total both channels."""
-        by_col = orders.sum(axis=0)
+        # Python floats (tolist): numpy scalars would make every later sum a numpy one
+        by_col = orders.sum(axis=0).tolist()
         for s, q in zip(self.startups, by_col[market.n_labs :], strict=True):
             s.take_orders(q)
         for lab, q in zip(self.labs, by_col[: market.n_labs], strict=True):
