@@ -261,12 +261,25 @@ class Hyperscaler(Firm):
             mw * self.dc.cost_per_mw * r.cost_multiplier * (1.0 + r.labour_share * r.labour_premium)
         )
 
+    def _draw_duration(self, mean: float, n: int | None = None):
+        """Gamma-distributed stage durations (months) with the region's mean and CV."""
+        mean = mean * self.dc.lead_time_multiplier
+        cv = self.region.duration_cv
+        size = 1 if n is None else n
+        if mean <= 0:
+            out = np.zeros(size)
+        elif cv <= 0:
+            out = np.full(size, mean)
+        else:
+            shape = 1.0 / cv**2
+            out = self.model.stream("projects").gamma(shape, mean / shape, size)
+        return float(out[0]) if n is None else out
+
     def _draw_durations(self, means: np.ndarray) -> np.ndarray:
-        """Gamma-distributed stage durations (months) of several projects, one per mean
-        (the region's mean of the stage, before its lead-time multiplier), with the
-        region's CV. Element ``k`` is the ``k``-th draw, as if drawn one project at a time
-        (a Gamma draw is a standard Gamma of the shape times the scale, element by
-        element); projects with no mean draw nothing."""
+        """:meth:`_draw_duration` for several projects at once (an array of means):
+        element ``k`` is the ``k``-th draw, as if drawn one project at a time (a Gamma
+        draw is a standard Gamma of the shape times the scale, element by element);
+        projects with no mean draw nothing."""
         means = means * self.dc.lead_time_multiplier
         cv = self.region.duration_cv
         if cv <= 0:
@@ -290,7 +303,7 @@ class Hyperscaler(Firm):
     def _add_projects(self, stage: int, mw: float, n: int = 1) -> None:
         self.p_mw = _grow(self.p_mw, np.full(n, mw))
         self.p_stage = _grow(self.p_stage, np.full(n, stage))
-        self.p_left = _grow(self.p_left, self._draw_durations(np.full(n, self._stage_mean(stage))))
+        self.p_left = _grow(self.p_left, self._draw_duration(self._stage_mean(stage), n))
         self.p_cost = _grow(self.p_cost, np.full(n, self._project_cost(mw)))
 
     def start_step(self) -> None:
