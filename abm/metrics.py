@@ -330,11 +330,8 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["token_price"] = _ratio(lab_rev, lab_tokens, posted_lab)
     tokens = sum(seg.tokens_bought() for seg in segments)
     wanted = sum(float(seg.demand.sum() * seg.weight) for seg in segments)
-    spend = (
-        sum(lab.revenue for lab in labs)
-        - sum(s.token_cost for s in traded)
-        + sum(s.revenue for s in traded)
-    )
+    startup_rev = sum(s.revenue for s in traded)
+    spend = lab_rev - sum(s.token_cost for s in traded) + startup_rev
     out["tokens"] = tokens
     out["token_demand"] = wanted
     out["token_shortage"] = max(0.0, _ratio(wanted - tokens, wanted))
@@ -385,7 +382,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         "vendor": v_rev,
         "hyperscalers": c_rev,
         "model_devs": lab_rev,
-        "startups": sum(s.revenue for s in traded),
+        "startups": startup_rev,
     }
     for layer, p in profit.items():
         out[f"profit_{layer}"] = p

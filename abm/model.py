@@ -228,7 +228,8 @@ class ComputeMarket(mesa.Model):
     # ------------------------------------------------------------------ 2. demand
     def firms_total_token_orders(self, market: RetailMarket, orders: np.ndarray) -> None:
         """Startups pass their users' orders to their supplier; labs total both channels."""
-        by_col = orders.sum(axis=0)
+        # Python floats (tolist): numpy scalars would make every later sum a numpy one
+        by_col = orders.sum(axis=0).tolist()
         for s, q in zip(self.startups, by_col[market.n_labs :], strict=True):
             s.take_orders(q)
         for lab, q in zip(self.labs, by_col[: market.n_labs], strict=True):
@@ -293,20 +294,34 @@ class ComputeMarket(mesa.Model):
                 labs[s.supplier].earn(value)
         # labs pay clouds for compute used; clouds pay for power and operations
         clouds = self.hyperscalers
-        cloud_ids = [h.unique_id for h in clouds]
+        prices = [h.price for h in clouds]
+        sellers, payers, qty, values, used_by_lab = [], [], [], [], []
         for lab, row in zip(self.labs, compute.tolist(), strict=True):
-            # each lab pays the clouds it used in turn (deliver_many, one payer listed again)
             used = [i for i, q in enumerate(row) if q > 0]
-            qty = [row[i] for i in used]
-            values = [q * clouds[i].price for q, i in zip(qty, used, strict=True)]
-            n = len(used)
-            deliver_many(
-                ledger, graph, [cloud_ids[i] for i in used], [lab.unique_id] * n, qty, values,
-                "compute", [lab] * n,
-            )  # fmt: skip
-            for i, value in zip(used, values, strict=True):
+            sellers += [clouds[i].unique_id for i in used]
+            payers += [lab] * len(used)
+            qty += [row[i] for i in used]
+            values += [row[i] * prices[i] for i in used]
+            used_by_lab.append(used)
+        # one call for every (lab, cloud) pair, lab by lab: each lab pays the clouds it
+        # used in turn (a payer listed again), the same payments in the same order
+        deliver_many(
+            ledger,
+            graph,
+            sellers,
+            [lab.unique_id for lab in payers],
+            qty,
+            values,
+            "compute",
+            payers,
+        )
+        k = 0
+        for lab, used in zip(self.labs, used_by_lab, strict=True):
+            paid = values[k : k + len(used)]
+            for i, value in zip(used, paid, strict=True):
                 clouds[i].earn(value)
-            lab.paid_for_compute(float(sum(values)))
+            lab.paid_for_compute(float(sum(paid)))
+            k += len(used)
         for h in self.hyperscalers:
             h.charge_parent()
             h.pay_energy()

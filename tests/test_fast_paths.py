@@ -8,13 +8,16 @@ from abm.model import ComputeMarket
 
 
 def test_fleet_cache_and_running_peak_match_plain_forms():
-    """Every month of a run: a cloud's cached installed H100e is units @ perf exactly, and
+    """Every month of a run: a cloud's cached installed H100e is units @ perf exactly (its
+    kW, units @ kw, and its vintages' kW per H100e likewise), and
     every firm's running peak burn is max(max(memory), 0) exactly."""
     model = ComputeMarket(rng=3)
     for _ in range(40):
         model.step()
         for h in model.hyperscalers:
             assert h.installed_h100e == float(h.units @ h.perf)
+            assert h.used_mw == float(h.units @ h.kw) / 1000.0
+            assert np.array_equal(h._fleet().kw_per_h100e, h.kw / h.perf)
         for f in [*model.labs, *model.startups, *model.hyperscalers]:
             plain = max(max(f.burn_plans), 0.0) if f.burn_plans else 0.0
             assert f.peak_burn == plain

@@ -58,6 +58,19 @@ def obsolescence_per_year(gpu) -> float:
     return 1.0 - per_generation ** (12.0 / gpu.release_interval_months)
 
 
+class _FleetSums:
+    """A cloud's installed fleet summed: H100e (``units @ perf``), kW drawn (``units @
+    kw``) and each vintage's kW per H100e (``kw / perf``), of the arrays it holds."""
+
+    __slots__ = ("units", "perf", "kw", "h100e", "kw_total", "kw_per_h100e")
+
+    def __init__(self, units: np.ndarray, perf: np.ndarray, kw: np.ndarray) -> None:
+        self.units, self.perf, self.kw = units, perf, kw
+        self.h100e = float(units @ perf)
+        self.kw_total = float(units @ kw)
+        self.kw_per_h100e = kw / perf
+
+
 class Hyperscaler(Firm):
     """A cloud. Compute is counted in H100-equivalent GPU-hours (GPU-h) and
     power in MW of IT load; its fleet is held by vintage (one cohort per
@@ -105,7 +118,7 @@ class Hyperscaler(Firm):
         self.depreciation_per_month = self.units * unit_value / life
         # GPUs delivered but not yet installed (waiting for energized MW); they age
         # and depreciate from delivery (inv_vintage: the month of delivery)
-        self._installed_cache = None  # (units, perf, H100e): see installed_h100e
+        self._fleet_cache: _FleetSums | None = None  # see _fleet()
         self.inv_units = np.zeros(0)
         self.inv_perf = np.zeros(0)
         self.inv_kw = np.zeros(0)
@@ -163,15 +176,25 @@ class Hyperscaler(Firm):
         self.scrapped_h100e = 0.0
 
     # ---------------------------------------------------------------- state
+    def _fleet(self) -> _FleetSums:
+        """Sums over the installed fleet, read many times a month. Cached: they hold while
+        ``units``, ``perf`` and ``kw`` are the same array objects, because the fleet
+        arrays are only ever replaced (install, retire, fleet sales), never written in
+        place."""
+        cache = self._fleet_cache
+        if (
+            cache is None
+            or cache.units is not self.units
+            or cache.perf is not self.perf
+            or cache.kw is not self.kw
+        ):
+            cache = self._fleet_cache = _FleetSums(self.units, self.perf, self.kw)
+        return cache
+
     @property
     def installed_h100e(self) -> float:
-        """H100e installed. Cached: the value holds while ``units`` and ``perf`` are the
-        same array objects, because the fleet arrays are only ever replaced (install,
-        retire), never written in place."""
-        cache = self._installed_cache
-        if cache is None or cache[0] is not self.units or cache[1] is not self.perf:
-            cache = self._installed_cache = (self.units, self.perf, float(self.units @ self.perf))
-        return cache[2]
+        """H100e installed."""
+        return self._fleet().h100e
 
     @property
     def gpu_hours(self) -> float:
@@ -180,7 +203,7 @@ class Hyperscaler(Firm):
 
     @property
     def used_mw(self) -> float:
-        return float(self.units @ self.kw) / 1000.0
+        return self._fleet().kw_total / 1000.0
 
     @property
     def inventory_h100e(self) -> float:
@@ -196,8 +219,8 @@ class Hyperscaler(Firm):
 
     @property
     def kw_per_h100e(self) -> float:
-        h = self.installed_h100e
-        return float(self.units @ self.kw) / h if h > 0 else 1.0
+        fleet = self._fleet()
+        return fleet.kw_total / fleet.h100e if fleet.h100e > 0 else 1.0
 
     @property
     def marginal_cost(self) -> float:
@@ -364,14 +387,14 @@ class Hyperscaler(Firm):
         waiting = self.inventory_h100e + on_order_h100e
         pending_mw = self.inventory_mw + on_order_h100e * kw_new / 1000.0
         free_mw = self.power_at_arrival_mw() - pending_mw
-        wanted = np.clip(aim - self.installed_h100e - waiting, 0.0, None)
+        wanted = np.maximum(aim - self.installed_h100e - waiting, 0.0)  # (np.clip's overhead)
         fits = max(free_mw - self.used_mw, 0.0) * 1000.0 / kw_new
         binds = wanted > fits
         if np.any(binds):
             old = self.replaceable()
             kept, kept_mw = self.units[~old] @ self.perf[~old], self.units[~old] @ self.kw[~old]
             fits_replacing = max(free_mw - kept_mw / 1000.0, 0.0) * 1000.0 / kw_new
-            replacing = np.clip(aim - kept - waiting, 0.0, fits_replacing)
+            replacing = np.minimum(np.maximum(aim - kept - waiting, 0.0), fits_replacing)
             wanted = np.where(binds, np.maximum(replacing, fits), wanted)
         else:
             wanted = np.minimum(wanted, fits)
@@ -532,10 +555,14 @@ class Hyperscaler(Firm):
         self.own_demand = self.own_ai_budget(months) / self.price if self.price > 0 else 0.0
         return self.own_demand
 
+    def market_capacity(self, capacity: float) -> float:
+        """GPU-h of ``capacity`` left for the market: its parent's own workloads run first."""
+        return max(capacity - self.own_demand, 0.0)
+
     def serve_own_workloads(self, capacity: float) -> float:
         """Own workloads run first on its own fleet. Returns the GPU-h left for the market."""
         self.own_used = min(self.own_demand, capacity)
-        return capacity - self.own_used
+        return self.market_capacity(capacity)
 
     def charge_parent(self) -> None:
         """The parent pays for the compute its products used, at the posted price."""
@@ -570,7 +597,9 @@ class Hyperscaler(Firm):
         u, uc = c.target_utilization, self.user_cost
         if load >= u:
             return uc * math.exp(c.scarcity_rent * (min(load, 2.0) - u))
-        dearest = float(self.running_cost(self.kw / self.perf).max()) if self.units.size else uc
+        dearest = (
+            float(self.running_cost(self._fleet().kw_per_h100e).max()) if self.units.size else uc
+        )
         marginal = min(dearest, uc)
         return marginal + (uc - marginal) * load / u
 
@@ -593,7 +622,7 @@ class Hyperscaler(Firm):
         capacity = self.gpu_hours
         if self.cfg.pricing == "profit" and demand is not None and capacity > 0:
             # its parent's own workloads run first: the market gets what is left
-            sales = np.minimum(demand, max(capacity - self.own_demand, 0.0))
+            sales = np.minimum(demand, self.market_capacity(capacity))
             if sales.max() > 0:
                 self.price = float(
                     best_response(
@@ -714,13 +743,13 @@ class Hyperscaler(Firm):
 
     def uncovered(self) -> np.ndarray:
         """Vintages whose revenue per GPU-hour does not cover their own running cost."""
-        return self.price < self.running_cost(self.kw / self.perf)
+        return self.price < self.running_cost(self._fleet().kw_per_h100e)
 
     def replaceable(self) -> np.ndarray:
         """Salter's rule where power binds: vintages whose quasi-rent per MW is below
         what a new GPU would earn on that MW net of its annualised price."""
         new = self.quasi_rent_per_mw(self.new_kw_per_h100e, self.new_gpu_price)
-        return self.quasi_rent_per_mw(self.kw / self.perf) < new
+        return self.quasi_rent_per_mw(self._fleet().kw_per_h100e) < new
 
     def displaced(self) -> np.ndarray:
         """Where power binds and GPUs already delivered wait for it: vintages that earn
@@ -731,7 +760,7 @@ class Hyperscaler(Firm):
             return np.zeros(self.units.size, dtype=bool)
         kw = self.inv_kw / self.inv_perf
         best = float(np.max(self.quasi_rent_per_mw(kw)))
-        return self.quasi_rent_per_mw(self.kw / self.perf) < best
+        return self.quasi_rent_per_mw(self._fleet().kw_per_h100e) < best
 
     def retire(self) -> float:
         """Scrap vintages by Salter's rule (1960): any whose revenue no longer covers its
@@ -742,7 +771,7 @@ class Hyperscaler(Firm):
         need_kw = self.inventory_mw * 1000.0 - max(self.energized_mw - self.used_mw, 0.0) * 1000.0
         if need_kw > 0:
             candidates = np.nonzero(self.displaced() & (scrap == 0))[0]
-            rents = self.quasi_rent_per_mw(self.kw[candidates] / self.perf[candidates])
+            rents = self.quasi_rent_per_mw(self._fleet().kw_per_h100e[candidates])
             for i in candidates[np.argsort(rents, kind="stable")]:
                 if need_kw <= 0:
                     break
@@ -942,7 +971,7 @@ def post_compute_prices(model, ratios: np.ndarray) -> None:
     cash = np.array([lab.cash for lab in frontier])
     expected_price = np.array([lab.expected_compute_price(model.month + 1) for lab in frontier])
     eta = model.cfg.model_developers.training_price_elasticity
-    capacities = np.array([max(h.gpu_hours - h.own_demand, 0.0) for h in clouds])  # own first
+    capacities = np.array([h.market_capacity(h.gpu_hours) for h in clouds])
     n = len(clouds)
     # prices[i, c, :]: every cloud's price when cloud i posts ratios[c] times its own
     prices = np.broadcast_to(base, (n, ratios.size, n)).copy()

@@ -277,7 +277,7 @@ def review_suppliers(model: ComputeMarket, startups: list[WrapperStartup]) -> No
     best = int(np.argmax(value))
     index = {lab.unique_id: i for i, lab in enumerate(labs)}
     reviews = model.stream("startups").random(len(startups)) < sc.supplier_switch_probability
-    for s, review in zip(startups, reviews, strict=True):
+    for s, review in zip(startups, reviews.tolist(), strict=True):  # Python bools
         if review and best != index[s.supplier] and value[best] > value[index[s.supplier]] + 0.1:
             s.switch_supplier(labs[best])
 
