@@ -409,7 +409,7 @@ class ModelDeveloper(Firm):
         """When its planned burn leaves less than ``lab_raise_runway_months`` of runway,
         it asks investors for ``lab_round_runway_months`` of that burn, less its cash."""
         vc = self.model.cfg.vc
-        burn = self.desired_budget - self.expected_operating_profit(months)
+        burn = self.planned_net_burn(months)
         cash = self.cash
         short = burn > 0 and cash < vc.lab_raise_runway_months * burn
         self.ask = max(vc.lab_round_runway_months * burn - cash, 0.0) if short else 0.0
@@ -420,9 +420,12 @@ class ModelDeveloper(Firm):
         serving = self.serving_cost + sum(t.serving_cost for t in self.tiers)
         return self.desired_budget + self.staff_cost + serving
 
-    def planned_net_burn(self) -> float:  # -- issue 11b: vcdeploy
-        """$ per month its plan spends beyond its expected operating profit (as it asks)."""
-        return self.desired_budget - self.expected_operating_profit(self.model.month + 1)
+    def planned_net_burn(self, months: float | None = None) -> float:  # -- 11b: vcdeploy
+        """$ per month its plan spends beyond its expected operating profit, for the
+        month it plans (``months``; next month by default)."""
+        if months is None:
+            months = self.model.month + 1
+        return self.desired_budget - self.expected_operating_profit(months)
 
     def budget_training(self, months: float, credit: float) -> None:
         """The budget it can finance: its plan, at most what cash and ``credit`` ($ it
@@ -623,6 +626,9 @@ class DistilledTier(ModelDeveloper):
     def ask_for_round(self, months: float) -> float:
         self.ask = 0.0  # its parent raises for the group
         return 0.0
+
+    def pay_out(self) -> float:
+        return 0.0  # it holds no cash: its month end swept it to its parent
 
 
 def found_tiers(model, frontier: list[ModelDeveloper]) -> list[DistilledTier]:

@@ -323,14 +323,12 @@ def _interp_plan(x, grid):
     return at - 1, at, t
 
 
-def _interp_at(plan, values, transform=None):
+def _interp_at(plan, values, transform):
     """``np.interp(x[k], grid, transform(values[k]))`` for every row k, from a
-    :func:`_interp_plan`; an elementwise ``transform`` is applied only to the points read."""
+    :func:`_interp_plan`; the elementwise ``transform`` is applied only to the points read."""
     before, at, t = plan
     flat = values.reshape(-1)
-    left, right = flat[before], flat[at]
-    if transform is not None:
-        left, right = transform(left), transform(right)
+    left, right = transform(flat[before]), transform(flat[at])
     return left + t * (right - left)
 
 

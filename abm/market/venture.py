@@ -143,22 +143,17 @@ class VenturePool:
         self.supply = self.supply_per_year(climate) / 12.0
         return self.ledger.transfer(LPS, POOL, self.supply, "vc_commitments")
 
-    def allocate(
-        self, asks: np.ndarray, scores: np.ndarray, limits: np.ndarray | None = None
-    ) -> np.ndarray:
+    def allocate(self, asks: np.ndarray, scores: np.ndarray, limits: np.ndarray) -> np.ndarray:
         """Rounds for the asks out of what the pool holds now: the asks of firms above
         the hurdle, upsized while this month's deployment chases them
         (:func:`offered_rounds`, up to ``limits``, $), funded by :func:`allocate_rounds`."""
         c = self.cfg
         asks = np.maximum(np.asarray(asks, dtype=float), 0.0)
         scores = np.asarray(scores, dtype=float)
-        if limits is not None:
-            eligible = scores >= c.hurdle_growth
-            offered = offered_rounds(
-                asks[eligible], limits[eligible], self.deployment, c.round_elasticity
-            )
-            asks = asks.copy()
-            asks[eligible] = offered
+        eligible = scores >= c.hurdle_growth
+        asks[eligible] = offered_rounds(
+            asks[eligible], limits[eligible], self.deployment, c.round_elasticity
+        )
         return allocate_rounds(asks, scores, self.balance, c.hurdle_growth, c.max_round_share)
 
     def close_month(self, revenue: float, acquired: int, shut: int, alive: int) -> None:
