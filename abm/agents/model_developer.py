@@ -121,7 +121,14 @@ class ModelDeveloper(Firm):
         self.expected_share = 0.0  # its share of it
         growth = cfg.expected_growth_prior_per_year
         self.expected_growth = math.log(growth) / 12.0  # monthly log growth of the market
-        self.frontier_trend = math.log10(cfg.training_algo_gain_per_year) / 12.0  # quality/month
+        # the frontier's pace it expects (quality a month): the mean rise of the best
+        # quality over one model generation (a training window and a model's life), the
+        # algorithmic trend before the run
+        self.frontier_trend = math.log10(cfg.training_algo_gain_per_year) / 12.0
+        generation = max(int(round(cfg.training_window_months + cfg.model_life_months)), 1)
+        self.frontier_changes: deque[float] = deque(
+            [self.frontier_trend] * generation, maxlen=generation
+        )
         self.investor_growth = 0.0  # log revenue growth per year investors extrapolate
         # -- issue 11b: expect. Expected compute price: a level and a trend (log $ per
         # GPU-h, log change per month), the hardware roadmap its prior in month 0 only
@@ -319,8 +326,12 @@ class ModelDeveloper(Firm):
         self.staff_paid = spend(self.model.ledger, self, "households", self.staff_cost, "lab_staff")
 
     def observe_market(self, market_revenue: float, frontier_change: float) -> None:
-        """Update its beliefs: the labs' revenue, its share of it, the market's growth
-        and how fast the frontier's quality moves (adaptive expectations)."""
+        """Update its beliefs: the labs' revenue, its share of it and the market's growth
+        (adaptive expectations), and how fast the frontier's quality moves: the mean
+        monthly rise over one model generation (a training window and a model's life).
+        Frontier models are released every few months, and a shortage can stall every
+        lab's runs at once, so a lab reads the pace over a whole generation: a quiet
+        month is not a slowdown of its rivals."""
         mc, w = self.cfg, self.cfg.expectation_weight
         cap = math.log(mc.max_expected_growth_per_year) / 12.0
         if self.last_market_revenue > 0 and market_revenue > 0:
@@ -331,7 +342,8 @@ class ModelDeveloper(Firm):
             share = self.group_revenue / market_revenue
             self.expected_market = (1 - w) * self.expected_market + w * market_revenue
             self.expected_share = (1 - w) * self.expected_share + w * share
-        self.frontier_trend = (1 - w) * self.frontier_trend + w * max(frontier_change, 0.0)
+        self.frontier_changes.append(max(frontier_change, 0.0))
+        self.frontier_trend = sum(self.frontier_changes) / len(self.frontier_changes)
         self.last_market_revenue = market_revenue
 
     # -- issue 11b: expect

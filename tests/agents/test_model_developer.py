@@ -188,6 +188,28 @@ def test_one_lab_trains_where_the_marginal_present_value_of_quality_equals_its_c
     assert lab.plan_training(months) == pytest.approx(gamma * s * (1 - s) * value / w, rel=1e-9)
 
 
+def test_a_lab_reads_the_frontiers_pace_over_a_model_generation():
+    """A frontier that rose steadily and then stalls for six months (a shortage holds
+    every lab's runs back): the lab expects the mean pace of the last generation
+    (training window + model life = 24 months), 18/24 of the old pace, not the pace of
+    the quiet months. A short memory (0.8 a month) would have read 0.8**6 = 26% of it,
+    and planned its training as if its rivals had nearly stopped."""
+    m, lab = frontier_lab()
+    mc = lab.cfg
+    generation = int(mc.training_window_months + mc.model_life_months)
+    assert generation == 24
+    pace = 0.04  # log10 a month
+    for _ in range(generation):
+        lab.observe_market(1e9, pace)
+    assert lab.frontier_trend == pytest.approx(pace, rel=1e-12)
+    for _ in range(6):
+        lab.observe_market(1e9, 0.0)
+    assert lab.frontier_trend == pytest.approx(pace * 18 / 24, rel=1e-12)
+    for _ in range(generation):  # a generation later the stall has left its memory
+        lab.observe_market(1e9, 0.0)
+    assert lab.frontier_trend == 0.0
+
+
 def test_that_budget_is_where_a_marginal_dollar_of_training_earns_a_dollar():
     """The first-order condition, checked numerically on the share the budget buys."""
     from abm.agents.model_developer import optimal_training_budget
