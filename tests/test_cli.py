@@ -8,19 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support import run_abm
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def abm(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "abm", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+abm = run_abm
 
 
 @pytest.mark.slow
@@ -149,7 +141,6 @@ def test_readme_lists_every_metric_with_its_unit():
 def test_output_piped_into_a_reader_that_stops_early_ends_quietly():
     """`abm params | head -1`: the closed pipe is not reported as an error. The
     reader's end is closed before the command starts, so every write fails."""
-    import os
     import subprocess
     import sys
 

@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support import ENV, ROOT, run_abm
 
 from abm.run_output import (
     MANIFEST,
@@ -27,21 +28,9 @@ from abm.run_output import (
     strict_json,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 SMALL = ["--steps", "2", "--set", "end_users.simulated_users=500"]
 
-
-def abm(*args, cwd, **kwargs):
-    return subprocess.run(
-        [sys.executable, "-m", "abm", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=ENV,
-        **kwargs,
-    )
+abm = run_abm
 
 
 def one_error_line(r) -> str:

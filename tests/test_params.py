@@ -1,13 +1,12 @@
 """``abm params``: every parameter with its value, unit, range and source, as a user runs it."""
 
 import json
-import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from support import run_abm
 
 from abm.config import DEFAULT_CONFIG, load_config
 from abm.params import parameters, range_text, select
@@ -16,14 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def abm(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "abm", "params", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    return run_abm("params", *args, cwd=cwd, timeout=120)
 
 
 def baseline_keys() -> list[str]:

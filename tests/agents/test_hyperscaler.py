@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import set_cash
 
 from abm.agents.hyperscaler import CONSTRUCTION, INTERCONNECTION, PERMITTING
 
-from .conftest import set_cash, small_market
+from .conftest import small_market
 
 
 def set_projects(h, mw, stage, left, cost) -> None:

@@ -7,10 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from support import set_cash
 
 from abm.agents.model_developer import DISTILLED, FRONTIER, OPEN_WEIGHT, training_gpu_hours
 
-from .conftest import set_cash, small_market
+from .conftest import small_market
 
 
 def frontier_lab(**over):

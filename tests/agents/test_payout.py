@@ -5,12 +5,13 @@ paid out reaches the limited partners."""
 from __future__ import annotations
 
 import pytest
+from support import set_cash
 
 from abm.agents import startup
 from abm.agents.firm import Firm
 from abm.market.venture import LPS
 
-from .conftest import set_cash, small_market
+from .conftest import small_market
 
 
 def frontier_lab(m):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import set_cash
 
 from abm.agents import startup
 from abm.market.venture import hold_round
 
-from .conftest import set_cash, small_market
+from .conftest import small_market
 
 
 # ---------------------------------------------------------------- founding

@@ -6,11 +6,12 @@ from collections import deque
 
 import numpy as np
 import pytest
+from support import set_cash
 
 from abm.agents.vendor import ship_gpus
 from abm.market.pricing import candidate_ratios
 
-from .conftest import set_cash, small_market
+from .conftest import small_market
 
 
 # ---------------------------------------------------------------- shipping

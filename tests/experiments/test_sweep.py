@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support import run_abm
 
 from abm.config import ConfigError
 from abm.experiments import load_summary, load_sweep, run_sweep
@@ -349,15 +350,7 @@ def run(*, base, overrides, seed, steps):
 """
 
 
-def abm_cli(*args, cwd, env):
-    return subprocess.run(
-        [sys.executable, "-m", "abm", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+abm_cli = run_abm
 
 
 def evil_sweep(tmp_path, run_function="evil:run"):

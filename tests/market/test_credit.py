@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support import set_cash
 
 from abm import ComputeMarket
 from abm.config import load_config
@@ -22,15 +23,6 @@ def small_market(**over) -> ComputeMarket:
     base = {"end_users.simulated_users": 200, "neoclouds.count": 0}
     base["hyperscalers.parent_funding_per_year"] = 0.0  # and no parent to rescue a cloud
     return ComputeMarket(rng=1, **{**base, **over})
-
-
-def set_cash(m: ComputeMarket, firm, amount: float) -> None:
-    """Give ``firm`` exactly ``amount`` of cash, the difference paid by households."""
-    diff = amount - firm.cash
-    if diff > 0:
-        m.ledger.transfer("households", firm.unique_id, diff, "test")
-    elif diff < 0:
-        m.ledger.transfer(firm.unique_id, "households", -diff, "test")
 
 
 # ---------------------------------------------------------------- limits
