@@ -313,22 +313,21 @@ def aggregate_curve(
     return out
 
 
-def _interp_plan(x, grid):
-    """For ``np.interp(x[k], grid, values[k])`` of every row k at once (ends held flat),
-    the part that depends only on ``x`` and ``grid``: each point's flat index into
-    ``values`` and its weight, to reuse for several ``values`` (:func:`_interp_at`)."""
+def _interp_plan(x, grid, rows):
+    """For ``np.interp(x[k], grid, values[rows[k]])`` of every row k of ``x`` at once
+    (ends held flat), the part that does not depend on ``values``: each point's flat
+    index into ``values`` and its weight, to reuse for several ``values`` (:func:`_interp_at`)."""
     i = np.minimum(np.maximum(np.searchsorted(grid, x), 1), grid.size - 1)  # (np.clip's overhead)
     t = np.minimum(np.maximum((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0), 1.0)
-    at = i + grid.size * np.arange(x.shape[0])[:, None]  # flat index of each row's point
+    at = i + grid.size * rows[:, None]  # flat index of each point in its row of values
     return at - 1, at, t
 
 
-def _interp_at(plan, values, transform):
-    """``np.interp(x[k], grid, transform(values[k]))`` for every row k, from a
-    :func:`_interp_plan`; the elementwise ``transform`` is applied only to the points read."""
+def _interp_at(plan, values):
+    """``np.interp(x[k], grid, values[rows[k]])`` for every row k, from a :func:`_interp_plan`."""
     before, at, t = plan
     flat = values.reshape(-1)
-    left, right = transform(flat[before]), transform(flat[at])
+    left, right = flat[before], flat[at]
     return left + t * (right - left)
 
 
@@ -369,14 +368,25 @@ class OwnAndSupplier:
         return np.bincount(bins, weights=terms, minlength=x.size).reshape(x.shape)
 
 
-def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):
+def expected_sales(
+    choice_prob,
+    curves,
+    log_x_grid,
+    col_x,
+    membership,
+    ratios,
+    price_sensitivity,
+    curve_of=None,
+):
     """Quantity each price setter expects to sell at each candidate price ratio.
 
     ``choice_prob[s, k]``: probability that a user of segment s picks column k
     (a provider) at today's prices; ``curves[s, :]`` or, when demand also depends on
     the column's quality (budgets), ``curves[s, k, :]``: the segment's total demand on
     the log-price grid ``log_x_grid`` if all its users bought at that quality-adjusted
-    price; ``col_x[k]``: column k's quality-adjusted price today; ``membership``: a
+    price (``curve_of``, if given: column k reads ``curves[s, curve_of[k], :]``, one
+    curve for the columns that share a quality factor); ``col_x[k]``: column k's
+    quality-adjusted price today; ``membership``: a
     (firms x columns) 0/1 matrix (dense or scipy.sparse) saying whose price moves
     which columns (a lab's price moves its own column and its resellers'); ``ratios``:
     candidate price ratios; ``price_sensitivity``: the logit weight on log price.
@@ -393,12 +403,16 @@ def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, p
     log_x = np.log(np.maximum(col_x, 1e-300))
     lx = log_x[:, None] + log_r[None, :]
     if curves.ndim == 2:  # one curve for every column
-        curves = np.broadcast_to(curves[:, None, :], (curves.shape[0], log_x.size, curves.shape[1]))
-    plan = _interp_plan(lx, log_x_grid)  # the same points on the same grid for every segment
+        curves, curve_of = curves[:, None, :], np.zeros(log_x.size, dtype=np.intp)
+    elif curve_of is None:
+        curve_of = np.arange(log_x.size)
+    # the same points on the same grid for every segment
+    plan = _interp_plan(lx, log_x_grid, np.asarray(curve_of))
+    log_curves = _log_demand(curves)  # interpolated in logs: each point of a curve once
     for s in range(choice_prob.shape[0]):
         p = choice_prob[s]
         # demand of every column at every candidate ratio, from the segment's curves
-        q = np.exp(_interp_at(plan, curves[s], _log_demand))
+        q = np.exp(_interp_at(plan, log_curves[s]))
         q[q < 1e-200] = 0.0
         moved_share = membership @ p  # share of the firm's columns today
         num = membership @ (p[:, None] * q)  # firms x candidates
