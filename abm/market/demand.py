@@ -251,6 +251,14 @@ def _suffix_sums(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def decay_terms(c, e: float, shift: float) -> tuple:
+    """``exp(-a (c - shift))`` for a = ``e`` and 1: how each user's Pareto-tail and
+    budget-bound demand fall with their log cost ratio ``c`` in :func:`aggregate_curve`,
+    relative to ``shift``, the least ``c`` of the group (so at most 1)."""
+    above = c - shift
+    return tuple(np.exp(-a * above if a != 1.0 else -above) for a in (e, 1.0))
+
+
 def aggregate_curve(
     log_x_grid,
     tasks,
@@ -262,11 +270,14 @@ def aggregate_curve(
     floor_ratio=1.0,
     budget_per_value=np.inf,
     log_cost_ratio=None,
+    decay=None,
 ):
     """Total demand (mtok per month) of a group of users at each quality-adjusted
     price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight
     (or one for all). ``log_cost_ratio``, if given, is ``log(tokens_per_task / MTOK /
-    value)`` of each user, computed once by the caller.
+    value)`` of each user, computed once by the caller, and ``decay``, if given,
+    :func:`decay_terms` of the users at the least of their log cost ratios: the
+    caller's, which change only when that least ratio does.
 
     The law of :func:`token_demand` with one elasticity for the group, each user's budget
     ``budget_per_value * tasks * value`` (quality-adjusted $ per month), summed exactly
@@ -284,14 +295,16 @@ def aggregate_curve(
     if c.size > 1 and not np.all(c[1:] > c[:-1]):  # a sorted panel (no ties) keeps its order
         order = np.argsort(c)
         c, full = c[order], full[order]
+        decay = None if decay is None else tuple(d[order] for d in decay)
     e = float(elasticity)
     tail = value_range ** (-e)
     shift = c[0] if c.size else 0.0  # the least (c is sorted): keeps exp(-a c) at most 1
     cum_full = _prefix_sums(full)
     # sums from the top: the terms fall with c, so a window's sum is a large part minus
     # a smaller one and never loses precision to the satiated users below it
-    above = c - shift
-    from_top = {a: _suffix_sums(full * np.exp(-a * above if a != 1.0 else -above)) for a in (e, 1.0)}  # fmt: skip
+    if decay is None:
+        decay = decay_terms(c, e, shift)
+    from_top = {a: _suffix_sums(full * d) for a, d in zip((e, 1.0), decay, strict=True)}
     kappa = np.asarray(budget_per_value, dtype=float)
     lo, hi = (b[..., None] for b in budget_interval(kappa, e, value_range, floor_ratio))
     at = lambda y: np.searchsorted(c, y - g, side="right")  # noqa: E731 (users at or below y)
