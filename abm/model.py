@@ -122,7 +122,7 @@ class ComputeMarket(mesa.Model):
         self.exited: list[startup.WrapperStartup] = []  # startups that closed this month
         self._build_market()
         self.quality_bar = max(lab.quality for lab in self.labs)  # best model at step 0
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = MetricsCollector(
             model_reporters={name: _reporter(name) for name in METRICS}
         )
         self.metrics = compute_metrics(self)
@@ -373,6 +373,18 @@ class ComputeMarket(mesa.Model):
 
 def _reporter(name: str):
     return lambda m: m.metrics[name]
+
+
+class MetricsCollector(mesa.DataCollector):
+    """Mesa's DataCollector with one reporter per metric (``_reporter``), whose
+    ``collect`` appends the month's values from ``model.metrics`` directly: what the
+    reporters return, without the deep copy Mesa makes of each value to guard against
+    mutable reports (these are numbers and the date string, immutable)."""
+
+    def collect(self, model) -> None:
+        metrics = model.metrics
+        for name, values in self.model_vars.items():
+            values.append(metrics[name])
 
 
 __all__ = ["ComputeMarket", "NO_PROVIDER", "STREAMS", "month_label"]
