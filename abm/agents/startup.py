@@ -218,10 +218,19 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     each month's planned net burn joins their memory. Returns the $ paid."""
     if not startups:
         return 0.0
+    vc = model.cfg.vc
     ids = [s.unique_id for s in startups]
-    net = [s.planned_net_burn() for s in startups]
-    reserve = np.array([s.cash_reserve(b) for s, b in zip(startups, net, strict=True)])
-    for s, b in zip(startups, net, strict=True):
+    burn = np.array([s.burn for s in startups])
+    token_cost = np.array([s.token_cost for s in startups])
+    revenue = np.array([s.revenue for s in startups])
+    peak = np.array([s.peak_burn for s in startups])
+    # Firm.cash_reserve of every startup at once, the same arithmetic element by element:
+    # its planned net burn (burn less gross profit) and planned spending (burn and tokens)
+    net = burn - (revenue - token_cost)
+    reserve = vc.payout_reserve_months * np.maximum(net, peak) + vc.liquidity_months * (
+        burn + token_cost
+    )
+    for s, b in zip(startups, net.tolist(), strict=True):
         s.remember_burn(b)
     free = np.array([s.debt <= 0 for s in startups])
     excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
