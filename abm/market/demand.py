@@ -159,6 +159,7 @@ def _budget_root(
     function written inline: a Python call per evaluation, and
     ``scipy.optimize.brentq``'s per-call checks, cost more than the root itself."""
     exp, xtol, rtol = math.exp, 1e-14, _RTOL
+    neg_e, spread = -e, 1.0 - tail  # the equation's constants, once: the same floats
     xpre, xcur, fpre, fcur = xa, xb, fa, fb
     xblk = fblk = spre = scur = 0.0
     if math.isnan(fpre) or math.isnan(fcur):
@@ -198,7 +199,7 @@ def _budget_root(
             xcur += scur
         else:
             xcur += delta if sbis > 0 else -delta
-        fcur = exp(xcur) * (exp(-e * xcur) - tail) / (1.0 - tail) - kappa
+        fcur = exp(xcur) * (exp(neg_e * xcur) - tail) / spread - kappa
         if math.isnan(fcur):  # as SciPy's wrapper does
             raise ValueError(f"brentq: the function is NaN at {xcur!r}")
     raise RuntimeError("brentq: no convergence in 100 iterations")
