@@ -390,9 +390,9 @@ class Hyperscaler(Firm):
         wanted = np.maximum(aim - self.installed_h100e - waiting, 0.0)  # (np.clip's overhead)
         fits = max(free_mw - self.used_mw, 0.0) * 1000.0 / kw_new
         binds = wanted > fits
-        if np.any(binds):
-            old = self.replaceable()
-            kept, kept_mw = self.units[~old] @ self.perf[~old], self.units[~old] @ self.kw[~old]
+        if binds.any():
+            keep = ~self.replaceable()
+            kept, kept_mw = self.units[keep] @ self.perf[keep], self.units[keep] @ self.kw[keep]
             fits_replacing = max(free_mw - kept_mw / 1000.0, 0.0) * 1000.0 / kw_new
             replacing = np.minimum(np.maximum(aim - kept - waiting, 0.0), fits_replacing)
             wanted = np.where(binds, np.maximum(replacing, fits), wanted)
@@ -748,7 +748,8 @@ class Hyperscaler(Firm):
         annualised at the capital charge."""
         c = self.cfg
         per_h100e = c.target_utilization * (self.price - self.running_cost(kw_per_h100e))
-        per_h100e = per_h100e - capital_per_h100e * self.capital_charge / HOURS_PER_YEAR
+        if capital_per_h100e:  # (subtracting 0 changes nothing: skip the capital charge)
+            per_h100e = per_h100e - capital_per_h100e * self.capital_charge / HOURS_PER_YEAR
         return per_h100e * 1000.0 / np.asarray(kw_per_h100e, dtype=float)
 
     def uncovered(self) -> np.ndarray:
@@ -769,7 +770,7 @@ class Hyperscaler(Firm):
         if self.inv_units.size == 0:
             return np.zeros(self.units.size, dtype=bool)
         kw = self.inv_kw / self.inv_perf
-        best = float(np.max(self.quasi_rent_per_mw(kw)))
+        best = float(self.quasi_rent_per_mw(kw).max())
         return self.quasi_rent_per_mw(self._fleet().kw_per_h100e) < best
 
     def retire(self) -> float:
