@@ -238,7 +238,7 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     if not pick.size:
         return 0.0
     payers = [ids[i] for i in pick.tolist()]
-    return model.ledger.transfer_many(payers, [LPS] * len(payers), excess[pick], "payout")
+    return model.ledger.transfer_many(payers, LPS, excess[pick], "payout")
 
 
 def exit_or_carry_on(

@@ -128,7 +128,7 @@ def deliver_many(
     money moves."""
     graph.require_edges(sellers, buyers)
     if isinstance(payers, str):
-        ledger.transfer_many([payers] * len(sellers), sellers, values, kind)
+        ledger.transfer_many(payers, sellers, values, kind)
     elif len({p.unique_id for p in payers}) < len(payers):  # a payer listed twice: in turn
         for p, seller, v in zip(
             payers, sellers, np.asarray(values, dtype=float).tolist(), strict=True

@@ -209,5 +209,5 @@ def hold_round(
         pick = [i for i, f in enumerate(firms) if f.layer == layer and paid[i] > 0]
         if pick:
             ids = [firms[i].unique_id for i in pick]
-            pool.ledger.transfer_many([POOL] * len(pick), ids, rounds[pick], kind)
+            pool.ledger.transfer_many(POOL, ids, rounds[pick], kind)
     return rounds[len(firms) :]
