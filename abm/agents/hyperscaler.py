@@ -22,11 +22,14 @@ STAGES = ("land_and_permitting", "power_interconnection", "construction")
 
 def _grow(a: np.ndarray, values) -> np.ndarray:
     """``a`` with ``values`` (a number or an array) appended, in ``a``'s dtype."""
-    values = np.asarray(values, dtype=a.dtype)
-    if values.ndim == 0:  # one cohort: the common case, twice as fast as concatenate
+    one = isinstance(values, float | int | np.generic)  # a number: no array made of it
+    if not one:
+        values = np.asarray(values, dtype=a.dtype)
+        one = values.ndim == 0
+    if one:  # one cohort: the common case, twice as fast as concatenate
         out = np.empty(a.size + 1, dtype=a.dtype)
         out[:-1] = a
-        out[-1] = values
+        out[-1] = values  # (cast to a's dtype as np.asarray would)
         return out
     return np.concatenate((a, values.reshape(-1)))
 
