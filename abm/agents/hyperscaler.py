@@ -1043,8 +1043,9 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     left = np.maximum(capacities - served.sum(axis=0), 0.0)
     trained, _ = allocate_with_spillover(training[:, None] * shares[None, :], left)
     filled = served + trained
-    for lab, row in zip(model.labs, filled, strict=True):
-        lab.use_compute(float(row.sum()), model.month)
+    # each lab's row summed in one call (a row's sum, as row.sum() adds it)
+    for lab, used in zip(model.labs, filled.sum(axis=1).tolist(), strict=True):
+        lab.use_compute(used, model.month)
     for h, col, cap in zip(model.hyperscalers, filled.T, capacities, strict=True):
         h.sell_compute(float(col.sum()), float(cap))
     return filled
