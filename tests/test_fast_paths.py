@@ -50,3 +50,12 @@ def test_vector_durations_equal_one_at_a_time():
     one_by_one = np.array([h._draw_duration(m) if m > 0 else 0.0 for m in means])
     assert np.array_equal(together, one_by_one)
     assert together[1] == 0.0 and np.all(together[[0, 2, 3, 4]] > 0)
+
+
+def test_metrics_mean_is_numpys_mean_to_the_bit():
+    from abm.metrics import _mean
+
+    rng = np.random.default_rng(6)
+    for n in (1, 2, 3, 7, 8, 9, 15, 16, 17, 40, 129):
+        values = (rng.lognormal(0.0, 3.0, n) * rng.choice([-1.0, 1.0], n)).tolist()
+        assert _mean(values) == float(np.mean(values))
