@@ -228,15 +228,15 @@ class ComputeMarket(mesa.Model):
     # ------------------------------------------------------------------ 2. demand
     def firms_total_token_orders(self, market: RetailMarket, orders: np.ndarray) -> None:
         """Startups pass their users' orders to their supplier; labs total both channels."""
+        by_col = orders.sum(axis=0)
         # Python floats (tolist): numpy scalars would make every later sum a numpy one
-        by_col = orders.sum(axis=0).tolist()
-        for s, q in zip(self.startups, by_col[market.n_labs :], strict=True):
+        for s, q in zip(self.startups, by_col[market.n_labs :].tolist(), strict=True):
             s.take_orders(q)
-        for lab, q in zip(self.labs, by_col[: market.n_labs], strict=True):
+        # each lab's total: its own column's orders, then its resellers' in turn; bincount
+        # adds its weights one by one in input order from 0, as take_orders would
+        totals = np.bincount(market.source, weights=by_col, minlength=len(self.labs))
+        for lab, q in zip(self.labs, totals.tolist(), strict=True):
             lab.take_orders(q)
-        labs = {lab.unique_id: lab for lab in self.labs}
-        for s in self.startups:
-            labs[s.supplier].take_orders(s.token_orders)
 
     def labs_plan_compute(self, shares: np.ndarray) -> None:
         posted = float(shares @ np.array([h.price for h in self.hyperscalers]))

@@ -59,3 +59,16 @@ def test_metrics_mean_is_numpys_mean_to_the_bit():
     for n in (1, 2, 3, 7, 8, 9, 15, 16, 17, 40, 129):
         values = (rng.lognormal(0.0, 3.0, n) * rng.choice([-1.0, 1.0], n)).tolist()
         assert _mean(values) == float(np.mean(values))
+
+
+def test_bincount_adds_each_bins_weights_in_input_order_from_zero():
+    """Labs' token orders and revenue are totalled by np.bincount: the same float as
+    adding each lab's direct sales, then its resellers' one by one in their order."""
+    rng = np.random.default_rng(8)
+    for n_labs, n in ((1, 1), (3, 40), (15, 230), (15, 2000)):
+        source = np.concatenate((np.arange(n_labs), rng.integers(0, n_labs, n)))
+        weights = rng.lognormal(0.0, 4.0, source.size)
+        plain = [0.0] * n_labs
+        for i, w in zip(source.tolist(), weights.tolist(), strict=True):
+            plain[i] += w
+        assert np.bincount(source, weights=weights, minlength=n_labs).tolist() == plain
