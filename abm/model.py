@@ -264,8 +264,10 @@ class ComputeMarket(mesa.Model):
     def settle(self, delivered: np.ndarray, compute: np.ndarray, deliveries: list) -> None:
         """Every delivery is paid along its edge (see abm.market.settlement)."""
         ledger, graph = self.ledger, self.supply
+        n_labs = len(self.labs)
         # end users (households) pay their providers for tokens delivered
         sellers = [*self.labs, *self.startups]
+        revenue = np.zeros(len(sellers))
         if sellers:
             price = np.array([a.price for a in sellers])
             values = delivered * price[None, :]
@@ -276,22 +278,31 @@ class ComputeMarket(mesa.Model):
                 np.array([g.unique_id for g in self.segments])[seg_idx].tolist(),
                 delivered[seg_idx, col_idx], values[seg_idx, col_idx], "user_spend", "households",
             )  # fmt: skip
-            for a, revenue in zip(sellers, values.sum(axis=0).tolist(), strict=True):
-                a.earn(revenue)
+            revenue = values.sum(axis=0)
+            for a, r in zip(self.startups, revenue[n_labs:].tolist(), strict=True):
+                a.earn(r)
         # startups pay their supplier lab for the tokens they resold
-        labs = {lab.unique_id: lab for lab in self.labs}
+        lab_index = {lab.unique_id: i for i, lab in enumerate(self.labs)}
         resold = [s for s in self.startups if s.tokens_sold > 0]
+        source, amounts = np.arange(n_labs), np.zeros(0)
         if resold:
             qty = np.array([s.tokens_sold for s in resold])
-            amounts = qty * np.array([labs[s.supplier].price for s in resold])
-            suppliers = [s.supplier for s in resold]
+            supplier = [lab_index[s.supplier] for s in resold]
+            amounts = qty * np.array([self.labs[i].price for i in supplier])
             deliver_many(
-                ledger, graph, suppliers, [s.unique_id for s in resold], qty, amounts,
-                "wholesale_tokens", resold,
+                ledger, graph, [s.supplier for s in resold], [s.unique_id for s in resold],
+                qty, amounts, "wholesale_tokens", resold,
             )  # fmt: skip
             for s, value in zip(resold, amounts.tolist(), strict=True):
                 s.paid_supplier(value)
-                labs[s.supplier].earn(value)
+            source = np.concatenate((source, supplier))
+        # each lab earns its users' spend, then its resellers' payments in turn: bincount
+        # adds its weights one by one in input order from 0, as earn would
+        earned = np.bincount(
+            source, weights=np.concatenate((revenue[:n_labs], amounts)), minlength=n_labs
+        )
+        for lab, r in zip(self.labs, earned.tolist(), strict=True):
+            lab.earn(r)
         # labs pay clouds for compute used; clouds pay for power and operations
         clouds = self.hyperscalers
         prices = [h.price for h in clouds]
