@@ -319,5 +319,6 @@ def set_markups(
     """Each startup keeps the markup implied by the retail price it chose over its
     supplier's old price, applied to the supplier's new price."""
     markup = np.maximum(retail / supplier_price - 1.0, 0.0)
-    for s, m, p in zip(startups, markup.tolist(), new_supplier_price.tolist(), strict=True):
-        s.set_markup(m, p)
+    price = new_supplier_price * (1.0 + markup)  # WrapperStartup.set_markup, all at once
+    for s, m, p in zip(startups, markup.tolist(), price.tolist(), strict=True):
+        s.markup, s.price = m, p
