@@ -274,6 +274,13 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     hours = m.cfg.simulation.hours_per_month
     # this month's sales include those of startups that closed at its end
     traded = [*startups, *m.exited]
+    # their totals in one pass: each the running sum sum() would take (from 0, in order)
+    startup_rev = startup_cost = startup_tokens = startup_profit = 0
+    for s in traded:
+        startup_rev += s.revenue
+        startup_cost += s.token_cost
+        startup_tokens += s.tokens_sold
+        startup_profit += s.revenue - s.token_cost
     out: dict[str, float | str] = {"date": m.date}
 
     # GPUs
@@ -332,8 +339,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["token_price"] = _ratio(lab_rev, lab_tokens, posted_lab)
     tokens = sum(seg.tokens_bought() for seg in segments)
     wanted = sum(float(seg.demand.sum() * seg.weight) for seg in segments)
-    startup_rev = sum(s.revenue for s in traded)
-    spend = lab_rev - sum(s.token_cost for s in traded) + startup_rev
+    spend = lab_rev - startup_cost + startup_rev
     out["tokens"] = tokens
     out["token_demand"] = wanted
     out["token_shortage"] = max(0.0, _ratio(wanted - tokens, wanted))
@@ -357,7 +363,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["startups_alive"] = float(len(startups))
     out["startup_entries"] = float(m.counters["entries"])
     out["startup_exits"] = float(m.counters["exits"])
-    out["startup_share"] = _ratio(sum(s.tokens_sold for s in traded), tokens)
+    out["startup_share"] = _ratio(startup_tokens, tokens)
     vc_labs = flows.get("vc_labs", 0.0)
     vc_startups = flows.get("vc_startups", 0.0)
     out["vc_funding"] = vc_labs + vc_startups
@@ -378,7 +384,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         "vendor": v_rev - v_cogs,
         "hyperscalers": c_rev - sum(h.energy_cost + h.depreciation for h in clouds),
         "model_devs": lab_rev - serving,
-        "startups": sum(s.revenue - s.token_cost for s in traded),
+        "startups": startup_profit,
     }
     revenue = {
         "vendor": v_rev,
