@@ -678,7 +678,8 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     curves = np.stack([seg.demand_curve(log_x_grid, distinct) for seg in model.segments])
     # who moves which column: each seller its own, and a lab its resellers' too
     lab_index = {lab.unique_id: i for i, lab in enumerate(labs)}
-    membership = OwnAndSupplier([-1] * n_labs + [lab_index[s.supplier] for s in startups])
+    supplier = [lab_index[s.supplier] for s in startups]  # each reseller's lab, by index
+    membership = OwnAndSupplier([-1] * n_labs + supplier)
     quantity = expected_sales(
         market.choice, curves, log_x_grid, col_x, membership, ratios, uc.price_sensitivity,
         curve_of,
@@ -691,7 +692,7 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     lab_cost = np.array(
         [lab.serving_cost_per_mtok(lab.compute_unit_cost or posted, model.month) for lab in labs]
     )
-    supplier_price = np.array([labs[lab_index[s.supplier]].price for s in startups])
+    supplier_price = np.array([lab.price for lab in labs])[supplier]
     cost = np.concatenate((lab_cost, supplier_price))  # (np.r_ costs more)
     new = best_response(
         market.price,
@@ -709,7 +710,7 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     for lab, p, c in zip(labs, new[:n_labs].tolist(), lab_cost.tolist(), strict=True):
         lab.post_price(p, c)
     if startups:
-        supplier_new = np.array([labs[lab_index[s.supplier]].price for s in startups])
+        supplier_new = np.array([lab.price for lab in labs])[supplier]
         set_markups(startups, new[n_labs:], supplier_price, supplier_new)
 
 
