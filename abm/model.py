@@ -230,8 +230,7 @@ class ComputeMarket(mesa.Model):
         """Startups pass their users' orders to their supplier; labs total both channels."""
         by_col = orders.sum(axis=0)
         # Python floats (tolist): numpy scalars would make every later sum a numpy one
-        for s, q in zip(self.startups, by_col[market.n_labs :].tolist(), strict=True):
-            s.take_orders(q)
+        startup.take_orders(self.startups, by_col[market.n_labs :].tolist())
         # each lab's total: its own column's orders, then its resellers' in turn; bincount
         # adds its weights one by one in input order from 0, as take_orders would
         totals = np.bincount(market.source, weights=by_col, minlength=len(self.labs))
@@ -254,10 +253,7 @@ class ComputeMarket(mesa.Model):
         for seg in self.segments:
             seg.receive(col_fill)
         delivered = orders * col_fill[None, :]
-        for s, q in zip(
-            self.startups, delivered[:, market.n_labs :].sum(axis=0).tolist(), strict=True
-        ):
-            s.sell(q)
+        startup.sell(self.startups, delivered[:, market.n_labs :].sum(axis=0).tolist())
         return delivered
 
     # ------------------------------------------------------------------ 4. settle
@@ -279,8 +275,7 @@ class ComputeMarket(mesa.Model):
                 delivered[seg_idx, col_idx], values[seg_idx, col_idx], "user_spend", "households",
             )  # fmt: skip
             revenue = values.sum(axis=0)
-            for a, r in zip(self.startups, revenue[n_labs:].tolist(), strict=True):
-                a.earn(r)
+            startup.earn(self.startups, revenue[n_labs:].tolist())
         # startups pay their supplier lab for the tokens they resold
         lab_index = {lab.unique_id: i for i, lab in enumerate(self.labs)}
         resold = [s for s in self.startups if s.tokens_sold > 0]
@@ -293,8 +288,7 @@ class ComputeMarket(mesa.Model):
                 ledger, graph, [s.supplier for s in resold], [s.unique_id for s in resold],
                 qty, amounts, "wholesale_tokens", resold,
             )  # fmt: skip
-            for s, value in zip(resold, amounts.tolist(), strict=True):
-                s.paid_supplier(value)
+            startup.paid_supplier(resold, amounts.tolist())
             source = np.concatenate((source, supplier))
         # each lab earns its users' spend, then its resellers' payments in turn: bincount
         # adds its weights one by one in input order from 0, as earn would

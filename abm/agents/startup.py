@@ -66,19 +66,8 @@ class WrapperStartup(Firm):
         self.ask = self.raised = 0.0
 
     # ---------------------------------------------------------------- the month
-    def take_orders(self, mtok: float) -> None:
-        """Its users' orders this month, which it passes on to its supplier."""
-        self.token_orders = mtok
-
-    def sell(self, mtok: float) -> None:
-        self.tokens_sold = mtok
-
-    def earn(self, revenue: float) -> None:
-        self.revenue += revenue
-
-    def paid_supplier(self, value: float) -> None:
-        self.token_cost = value
-
+    # (its orders, sales, revenue and token cost are set for all startups at once by
+    # take_orders, sell, earn and paid_supplier below)
     def follow_supplier_price(self, supplier_price: float) -> None:
         """Retail price = supplier price x (1 + markup): a wholesale change passes through."""
         self.price = supplier_price * (1.0 + self.markup)
@@ -134,6 +123,31 @@ class WrapperStartup(Firm):
 
 
 # ------------------------------------------------------------------ the population's rules
+# the month's trades, for every startup (one loop each, no call per startup)
+def take_orders(startups: list[WrapperStartup], mtok: list[float]) -> None:
+    """Each startup's users' orders this month (mtok), which it passes on to its supplier."""
+    for s, q in zip(startups, mtok, strict=True):
+        s.token_orders = q
+
+
+def sell(startups: list[WrapperStartup], mtok: list[float]) -> None:
+    """The mtok each startup delivered to its users this month."""
+    for s, q in zip(startups, mtok, strict=True):
+        s.tokens_sold = q
+
+
+def earn(startups: list[WrapperStartup], revenue: list[float]) -> None:
+    """What each startup's users paid it this month ($)."""
+    for s, r in zip(startups, revenue, strict=True):
+        s.revenue += r
+
+
+def paid_supplier(startups: list[WrapperStartup], cost: list[float]) -> None:
+    """What each startup paid its supplier lab for the tokens it resold this month ($)."""
+    for s, c in zip(startups, cost, strict=True):
+        s.token_cost = c
+
+
 def supplier_probabilities(model: ComputeMarket) -> np.ndarray:
     """The chance a founder picks each lab: logit on quality and price, as users choose."""
     uc, labs = model.cfg.end_users, model.labs
