@@ -80,7 +80,8 @@ def spend_many(
         )
     cash = ledger.balances(ids)
     paid = np.minimum(amounts, np.maximum(cash, 0.0))
-    ledger.transfer_many(ids, [payee] * len(ids), paid, kind)
+    # a sector payee is named once (Ledger.transfer_many), a firm's id once per payer
+    ledger.transfer_many(ids, payee if isinstance(payee, str) else [payee] * len(ids), paid, kind)
     return paid
 
 
