@@ -92,6 +92,13 @@ class Ledger:
         keys = keys if isinstance(keys, list | tuple) else list(keys)
         return np.fromiter(map(self._index.__getitem__, keys), np.intp, len(keys))
 
+    def _rows_of(self, keys, n: int) -> np.ndarray:
+        """:meth:`_rows` of a list of accounts, or ``n`` times the row of one account
+        named by a string."""
+        if isinstance(keys, str):
+            return np.full(n, self._index[keys], dtype=np.intp)
+        return self._rows(keys)
+
     def __contains__(self, key: Hashable) -> bool:
         return key in self._index
 
@@ -120,19 +127,18 @@ class Ledger:
         return amount
 
     def transfer_many(self, src, dst, amounts, kind: str) -> float:
-        """Vectorised :meth:`transfer` for parallel lists of accounts and amounts."""
+        """Vectorised :meth:`transfer` for parallel lists of accounts and amounts; ``src``
+        or ``dst`` may also be one account named by a string (a sector), the same for all."""
         amounts = np.asarray(amounts, dtype=float)
         if amounts.size == 0:
             return 0.0
         if not (amounts.min() >= 0.0 and amounts.max() < math.inf):  # NaN fails both
             raise ValueError(f"transfer_many {kind}: bad amounts")
-        src, dst = list(src), list(dst)
-        if len(src) != amounts.size or len(dst) != amounts.size:
+        si, di = self._rows_of(src, amounts.size), self._rows_of(dst, amounts.size)
+        if si.size != amounts.size or di.size != amounts.size:
             raise ValueError(
-                f"transfer_many {kind}: {len(src)} payers, {len(dst)} payees, "
-                f"{amounts.size} amounts"
+                f"transfer_many {kind}: {si.size} payers, {di.size} payees, {amounts.size} amounts"
             )
-        si, di = self._rows(src), self._rows(dst)
         np.subtract.at(self._balance, si, amounts)
         np.add.at(self._balance, di, amounts)
         op = OPERATING.get(kind)
@@ -167,7 +173,7 @@ class Ledger:
     # ---------------------------------------------------------------- checks
     def total(self) -> float:
         """Exact (correctly rounded) sum of all balances; zero up to rounding."""
-        return math.fsum(self._balance[: len(self._index)])
+        return math.fsum(self._balance[: len(self._index)].tolist())  # (Python floats: faster)
 
     def error(self) -> float:
         """Absolute conservation residual in $."""

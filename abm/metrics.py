@@ -204,6 +204,12 @@ METRICS: dict[str, tuple[str, str]] = {
 }
 
 
+def _mean(values: list[float]) -> float:
+    """``float(np.mean(values))`` (the same pairwise sum, divided by the count), without
+    np.mean's dispatch: a few small lists every month."""
+    return float(np.add.reduce(np.array(values, dtype=float))) / len(values)
+
+
 def _ratio(num: float, den: float, default: float = 0.0) -> float:
     return num / den if den > 0 else default
 
@@ -268,6 +274,13 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     hours = m.cfg.simulation.hours_per_month
     # this month's sales include those of startups that closed at its end
     traded = [*startups, *m.exited]
+    # their totals in one pass: each the running sum sum() would take (from 0, in order)
+    startup_rev = startup_cost = startup_tokens = startup_profit = 0
+    for s in traded:
+        startup_rev += s.revenue
+        startup_cost += s.token_cost
+        startup_tokens += s.tokens_sold
+        startup_profit += s.revenue - s.token_cost
     out: dict[str, float | str] = {"date": m.date}
 
     # GPUs
@@ -275,18 +288,16 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     h100e = sum(v.shipped_units * v.perf for v in vendors)
     v_rev = sum(v.revenue for v in vendors)
     v_cogs = sum(v.cogs for v in vendors)
-    posted = float(np.mean([v.price for v in vendors]))
+    posted = _mean([v.price for v in vendors])
     out["gpu_price"] = _ratio(v_rev, units, posted)
-    out["gpu_price_per_h100e"] = _ratio(
-        v_rev, h100e, float(np.mean([v.price_per_h100e for v in vendors]))
-    )
+    out["gpu_price_per_h100e"] = _ratio(v_rev, h100e, _mean([v.price_per_h100e for v in vendors]))
     out["vendor_revenue"] = v_rev
-    posted_margin = float(np.mean([1 - v.unit_cost / v.price for v in vendors]))
+    posted_margin = _mean([1 - v.unit_cost / v.price for v in vendors])
     out["vendor_gross_margin"] = _ratio(v_rev - v_cogs, v_rev, posted_margin)
     out["vendor_backlog_months"] = _ratio(
         sum(v.backlog_h100e for v in vendors), sum(v.capacity_h100e for v in vendors)
     )
-    perf_now = float(np.mean([v.perf for v in vendors]))
+    perf_now = _mean([v.perf for v in vendors])
     out["gpu_orders"] = sum(v.orders_h100e for v in vendors) / perf_now
     out["gpu_shipments"] = units
     out["gpu_inventory"] = sum(h.inventory_h100e for h in clouds)
@@ -300,7 +311,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     capacity = sum(h.installed_h100e + h.scrapped_h100e for h in clouds) * hours
     own = sum(h.own_used for h in clouds)  # GPU-h of the big four's own workloads
     own_rev = sum(h.own_revenue for h in clouds)
-    out["compute_price"] = _ratio(c_rev - own_rev, sold, float(np.mean([h.price for h in clouds])))
+    out["compute_price"] = _ratio(c_rev - own_rev, sold, _mean([h.price for h in clouds]))
     out["compute_demand"] = demand
     out["compute_sold"] = sold
     out["utilization"] = _ratio(sold + own, capacity)
@@ -324,14 +335,11 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     # tokens
     lab_rev = sum(lab.revenue for lab in labs)
     lab_tokens = sum(lab.tokens_sold for lab in labs)
-    posted_lab = (
-        _expected_token_price(m) if m.steps == 0 else float(np.mean([lab.price for lab in labs]))
-    )
+    posted_lab = _expected_token_price(m) if m.steps == 0 else _mean([lab.price for lab in labs])
     out["token_price"] = _ratio(lab_rev, lab_tokens, posted_lab)
     tokens = sum(seg.tokens_bought() for seg in segments)
     wanted = sum(float(seg.demand.sum() * seg.weight) for seg in segments)
-    startup_rev = sum(s.revenue for s in traded)
-    spend = lab_rev - sum(s.token_cost for s in traded) + startup_rev
+    spend = lab_rev - startup_cost + startup_rev
     out["tokens"] = tokens
     out["token_demand"] = wanted
     out["token_shortage"] = max(0.0, _ratio(wanted - tokens, wanted))
@@ -355,7 +363,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["startups_alive"] = float(len(startups))
     out["startup_entries"] = float(m.counters["entries"])
     out["startup_exits"] = float(m.counters["exits"])
-    out["startup_share"] = _ratio(sum(s.tokens_sold for s in traded), tokens)
+    out["startup_share"] = _ratio(startup_tokens, tokens)
     vc_labs = flows.get("vc_labs", 0.0)
     vc_startups = flows.get("vc_startups", 0.0)
     out["vc_funding"] = vc_labs + vc_startups
@@ -376,7 +384,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         "vendor": v_rev - v_cogs,
         "hyperscalers": c_rev - sum(h.energy_cost + h.depreciation for h in clouds),
         "model_devs": lab_rev - serving,
-        "startups": sum(s.revenue - s.token_cost for s in traded),
+        "startups": startup_profit,
     }
     revenue = {
         "vendor": v_rev,
@@ -410,7 +418,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     )
     out["capex_neocloud"] = sum(h.gpu_capex + h.building_capex for h in neo)
     out["installed_neocloud"] = sum(h.installed_h100e for h in neo)
-    out["compute_price_neocloud"] = float(np.mean([h.price for h in neo])) if neo else 0.0
+    out["compute_price_neocloud"] = _mean([h.price for h in neo]) if neo else 0.0
     out["building_depreciation"] = sum(h.building_depreciation for h in clouds)
     out["gpus_scrapped"] = sum(h.scrapped_h100e for h in clouds)
     out["dc_projects_cancelled"] = float(sum(h.projects_cancelled for h in clouds))
@@ -427,7 +435,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     frontier = [lab for lab in labs if lab.is_frontier]
     out["training_gpu_hours"] = sum(lab.training_gpu_hours for lab in frontier)
     out["expected_compute_price"] = (
-        float(np.mean([lab.planned_compute_price for lab in frontier])) if frontier else 0.0
+        _mean([lab.planned_compute_price for lab in frontier]) if frontier else 0.0
     )
 
     out["ledger_error"] = m.ledger.error()

@@ -122,7 +122,7 @@ class ComputeMarket(mesa.Model):
         self.exited: list[startup.WrapperStartup] = []  # startups that closed this month
         self._build_market()
         self.quality_bar = max(lab.quality for lab in self.labs)  # best model at step 0
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = MetricsCollector(
             model_reporters={name: _reporter(name) for name in METRICS}
         )
         self.metrics = compute_metrics(self)
@@ -228,15 +228,14 @@ class ComputeMarket(mesa.Model):
     # ------------------------------------------------------------------ 2. demand
     def firms_total_token_orders(self, market: RetailMarket, orders: np.ndarray) -> None:
         """Startups pass their users' orders to their supplier; labs total both channels."""
+        by_col = orders.sum(axis=0)
         # Python floats (tolist): numpy scalars would make every later sum a numpy one
-        by_col = orders.sum(axis=0).tolist()
-        for s, q in zip(self.startups, by_col[market.n_labs :], strict=True):
-            s.take_orders(q)
-        for lab, q in zip(self.labs, by_col[: market.n_labs], strict=True):
+        startup.take_orders(self.startups, by_col[market.n_labs :].tolist())
+        # each lab's total: its own column's orders, then its resellers' in turn; bincount
+        # adds its weights one by one in input order from 0, as take_orders would
+        totals = np.bincount(market.source, weights=by_col, minlength=len(self.labs))
+        for lab, q in zip(self.labs, totals.tolist(), strict=True):
             lab.take_orders(q)
-        labs = {lab.unique_id: lab for lab in self.labs}
-        for s in self.startups:
-            labs[s.supplier].take_orders(s.token_orders)
 
     def labs_plan_compute(self, shares: np.ndarray) -> None:
         posted = float(shares @ np.array([h.price for h in self.hyperscalers]))
@@ -254,18 +253,17 @@ class ComputeMarket(mesa.Model):
         for seg in self.segments:
             seg.receive(col_fill)
         delivered = orders * col_fill[None, :]
-        for s, q in zip(
-            self.startups, delivered[:, market.n_labs :].sum(axis=0).tolist(), strict=True
-        ):
-            s.sell(q)
+        startup.sell(self.startups, delivered[:, market.n_labs :].sum(axis=0).tolist())
         return delivered
 
     # ------------------------------------------------------------------ 4. settle
     def settle(self, delivered: np.ndarray, compute: np.ndarray, deliveries: list) -> None:
         """Every delivery is paid along its edge (see abm.market.settlement)."""
         ledger, graph = self.ledger, self.supply
+        n_labs = len(self.labs)
         # end users (households) pay their providers for tokens delivered
         sellers = [*self.labs, *self.startups]
+        revenue = np.zeros(len(sellers))
         if sellers:
             price = np.array([a.price for a in sellers])
             values = delivered * price[None, :]
@@ -276,22 +274,29 @@ class ComputeMarket(mesa.Model):
                 np.array([g.unique_id for g in self.segments])[seg_idx].tolist(),
                 delivered[seg_idx, col_idx], values[seg_idx, col_idx], "user_spend", "households",
             )  # fmt: skip
-            for a, revenue in zip(sellers, values.sum(axis=0).tolist(), strict=True):
-                a.earn(revenue)
+            revenue = values.sum(axis=0)
+            startup.earn(self.startups, revenue[n_labs:].tolist())
         # startups pay their supplier lab for the tokens they resold
-        labs = {lab.unique_id: lab for lab in self.labs}
+        lab_index = {lab.unique_id: i for i, lab in enumerate(self.labs)}
         resold = [s for s in self.startups if s.tokens_sold > 0]
+        source, amounts = np.arange(n_labs), np.zeros(0)
         if resold:
             qty = np.array([s.tokens_sold for s in resold])
-            amounts = qty * np.array([labs[s.supplier].price for s in resold])
-            suppliers = [s.supplier for s in resold]
+            supplier = [lab_index[s.supplier] for s in resold]
+            amounts = qty * np.array([self.labs[i].price for i in supplier])
             deliver_many(
-                ledger, graph, suppliers, [s.unique_id for s in resold], qty, amounts,
-                "wholesale_tokens", resold,
+                ledger, graph, [s.supplier for s in resold], [s.unique_id for s in resold],
+                qty, amounts, "wholesale_tokens", resold,
             )  # fmt: skip
-            for s, value in zip(resold, amounts.tolist(), strict=True):
-                s.paid_supplier(value)
-                labs[s.supplier].earn(value)
+            startup.paid_supplier(resold, amounts.tolist())
+            source = np.concatenate((source, supplier))
+        # each lab earns its users' spend, then its resellers' payments in turn: bincount
+        # adds its weights one by one in input order from 0, as earn would
+        earned = np.bincount(
+            source, weights=np.concatenate((revenue[:n_labs], amounts)), minlength=n_labs
+        )
+        for lab, r in zip(self.labs, earned.tolist(), strict=True):
+            lab.earn(r)
         # labs pay clouds for compute used; clouds pay for power and operations
         clouds = self.hyperscalers
         prices = [h.price for h in clouds]
@@ -373,6 +378,18 @@ class ComputeMarket(mesa.Model):
 
 def _reporter(name: str):
     return lambda m: m.metrics[name]
+
+
+class MetricsCollector(mesa.DataCollector):
+    """Mesa's DataCollector with one reporter per metric (``_reporter``), whose
+    ``collect`` appends the month's values from ``model.metrics`` directly: what the
+    reporters return, without the deep copy Mesa makes of each value to guard against
+    mutable reports (these are numbers and the date string, immutable)."""
+
+    def collect(self, model) -> None:
+        metrics = model.metrics
+        for name, values in self.model_vars.items():
+            values.append(metrics[name])
 
 
 __all__ = ["ComputeMarket", "NO_PROVIDER", "STREAMS", "month_label"]

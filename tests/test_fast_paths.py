@@ -23,6 +23,20 @@ def test_fleet_cache_and_running_peak_match_plain_forms():
             assert f.peak_burn == plain
 
 
+def test_running_peak_burn_is_max_of_the_memory_to_the_bit():
+    """The highest plan kept as plans enter and leave the memory equals max(memory) bit
+    for bit (ties and signed zeros included), whatever the order of the plans."""
+    model = ComputeMarket(rng=1)
+    rng = np.random.default_rng(4)
+    for firm in model.labs[:3]:
+        for _ in range(300):
+            plan = float(rng.choice([-1.0, -0.0, 0.0, 2.0, 3.0, rng.normal()]))
+            firm.remember_burn(plan)
+            plain = max(max(firm.burn_plans), 0.0)
+            assert np.copysign(1.0, firm.peak_burn) == np.copysign(1.0, plain)
+            assert firm.peak_burn == plain
+
+
 def test_vector_durations_equal_one_at_a_time():
     """Durations drawn for several projects at once equal draws taken one project at a
     time from the same generator, in the same order (zero means draw nothing)."""
@@ -36,3 +50,25 @@ def test_vector_durations_equal_one_at_a_time():
     one_by_one = np.array([h._draw_duration(m) if m > 0 else 0.0 for m in means])
     assert np.array_equal(together, one_by_one)
     assert together[1] == 0.0 and np.all(together[[0, 2, 3, 4]] > 0)
+
+
+def test_metrics_mean_is_numpys_mean_to_the_bit():
+    from abm.metrics import _mean
+
+    rng = np.random.default_rng(6)
+    for n in (1, 2, 3, 7, 8, 9, 15, 16, 17, 40, 129):
+        values = (rng.lognormal(0.0, 3.0, n) * rng.choice([-1.0, 1.0], n)).tolist()
+        assert _mean(values) == float(np.mean(values))
+
+
+def test_bincount_adds_each_bins_weights_in_input_order_from_zero():
+    """Labs' token orders and revenue are totalled by np.bincount: the same float as
+    adding each lab's direct sales, then its resellers' one by one in their order."""
+    rng = np.random.default_rng(8)
+    for n_labs, n in ((1, 1), (3, 40), (15, 230), (15, 2000)):
+        source = np.concatenate((np.arange(n_labs), rng.integers(0, n_labs, n)))
+        weights = rng.lognormal(0.0, 4.0, source.size)
+        plain = [0.0] * n_labs
+        for i, w in zip(source.tolist(), weights.tolist(), strict=True):
+            plain[i] += w
+        assert np.bincount(source, weights=weights, minlength=n_labs).tolist() == plain

@@ -55,3 +55,18 @@ def test_vectorised_transfers_match_single_ones():
         a.transfer(s, d, x, "k")
     b.transfer_many(src, dst, amt, "k")
     assert a.balances([1, 2, "households"]).tolist() == b.balances([1, 2, "households"]).tolist()
+
+
+def test_one_sector_named_once_pays_or_receives_like_a_list_of_it():
+    a, b = Ledger(), Ledger()
+    for led in (a, b):
+        led.open(1)
+        led.open(2)
+    a.transfer_many(["households"] * 3, [1, 2, 1], [5.0, 2.0, 3.0], "user_spend")
+    b.transfer_many("households", [1, 2, 1], [5.0, 2.0, 3.0], "user_spend")
+    a.transfer_many([1, 2], ["lenders"] * 2, [1.5, 0.5], "interest")
+    b.transfer_many([1, 2], "lenders", [1.5, 0.5], "interest")
+    keys = [1, 2, "households", "lenders"]
+    assert a.balances(keys).tolist() == b.balances(keys).tolist()
+    assert a.operating(keys).tolist() == b.operating(keys).tolist()
+    assert a.step_volume == b.step_volume

@@ -12,6 +12,7 @@ from abm.market.demand import (
     aggregate_curve,
     bass_hazard,
     capability_shift,
+    decay_terms,
     saturating_growth,
     share_of_income_for_ai,
 )
@@ -130,6 +131,17 @@ class EndUserSegment(mesa.Agent):
         self._panel_by_cost = self.panel[
             np.argsort(self._log_cost_ratio[self.panel], kind="stable")
         ]
+        # the panel's traits in that order (they never change): a month's curve takes
+        # its adopters' by a mask rather than gathering every array through the panel
+        by_cost = self._panel_by_cost
+        self._panel_tasks = self.tasks[by_cost]
+        self._panel_tokens = self.base_tokens_per_task[by_cost]
+        self._panel_value = self.value[by_cost]
+        self._panel_log_cost = self._log_cost_ratio[by_cost]
+        # the curve's decay terms for the whole panel (abm.market.demand.decay_terms), at
+        # the least log cost ratio of its adopters: they move only when that one changes
+        self._decay_shift: float | None = None
+        self._panel_decay: tuple = ()
 
     # ---------------------------------------------------------------- step 2: demand
     def choose_and_order(
@@ -276,27 +288,33 @@ class EndUserSegment(mesa.Agent):
         quality-adjusted prices, read from the panel of adopted users. Budgets are in
         dollars, so where they bind demand depends on the model's quality factor too:
         one curve per entry of ``quality_factor`` (rows of the result if an array)."""
-        idx = self._panel_by_cost[self.adopted[self._panel_by_cost]]
+        adopted = self.adopted[self._panel_by_cost]  # the panel's adopters, by cost
+        n = np.count_nonzero(adopted)
         qf = np.asarray(quality_factor, dtype=float)
-        if idx.size == 0:
+        if n == 0:
             return np.zeros((*qf.shape, len(log_x_grid)))
-        scale = np.count_nonzero(self.adopted) / idx.size * self.weight * self.shift
+        scale = np.count_nonzero(self.adopted) / n * self.weight * self.shift
         # where the budget binds a user buys budget / (qf * x): per unit of task value
         # and of the shift that scales the rest of their demand; one curve per distinct
         # quality factor (resellers share their lab's)
         distinct, which = _distinct(qf)
         budget = self.budget_per_value / (self.shift * distinct)
+        c = self._panel_log_cost[adopted]
+        if self._decay_shift != c[0]:  # a user cheaper than all adopters adopted (rare)
+            self._decay_shift = c[0]
+            self._panel_decay = decay_terms(self._panel_log_cost, self.elasticity, c[0])
         curves = aggregate_curve(
             log_x_grid,
-            self.tasks[idx],
-            self.base_tokens_per_task[idx],
-            self.value[idx],
+            self._panel_tasks[adopted],
+            self._panel_tokens[adopted],
+            self._panel_value[adopted],
             self.elasticity,
             self.value_range,
             scale,
             self.floor_ratio,
             budget,
-            log_cost_ratio=self._log_cost_ratio[idx],
+            log_cost_ratio=c,
+            decay=tuple(d[adopted] for d in self._panel_decay),
         )
         return curves[which.reshape(qf.shape)]
 

@@ -22,11 +22,14 @@ STAGES = ("land_and_permitting", "power_interconnection", "construction")
 
 def _grow(a: np.ndarray, values) -> np.ndarray:
     """``a`` with ``values`` (a number or an array) appended, in ``a``'s dtype."""
-    values = np.asarray(values, dtype=a.dtype)
-    if values.ndim == 0:  # one cohort: the common case, twice as fast as concatenate
+    one = isinstance(values, float | int | np.generic)  # a number: no array made of it
+    if not one:
+        values = np.asarray(values, dtype=a.dtype)
+        one = values.ndim == 0
+    if one:  # one cohort: the common case, twice as fast as concatenate
         out = np.empty(a.size + 1, dtype=a.dtype)
         out[:-1] = a
-        out[-1] = values
+        out[-1] = values  # (cast to a's dtype as np.asarray would)
         return out
     return np.concatenate((a, values.reshape(-1)))
 
@@ -390,9 +393,9 @@ class Hyperscaler(Firm):
         wanted = np.maximum(aim - self.installed_h100e - waiting, 0.0)  # (np.clip's overhead)
         fits = max(free_mw - self.used_mw, 0.0) * 1000.0 / kw_new
         binds = wanted > fits
-        if np.any(binds):
-            old = self.replaceable()
-            kept, kept_mw = self.units[~old] @ self.perf[~old], self.units[~old] @ self.kw[~old]
+        if binds.any():
+            keep = ~self.replaceable()
+            kept, kept_mw = self.units[keep] @ self.perf[keep], self.units[keep] @ self.kw[keep]
             fits_replacing = max(free_mw - kept_mw / 1000.0, 0.0) * 1000.0 / kw_new
             replacing = np.minimum(np.maximum(aim - kept - waiting, 0.0), fits_replacing)
             wanted = np.where(binds, np.maximum(replacing, fits), wanted)
@@ -423,27 +426,31 @@ class Hyperscaler(Firm):
         want = self.gpus_wanted(on_order, price)
         # never order more than it can finance (cash, credit, the parent's free cash flow)
         self.accrue_parent_funding()
-        affordable = self.financing_available(on_order * price) / price if price > 0 else 0.0
+        # its funds do not change while it orders and plans: read once for the GPUs and
+        # the halls (valuing its collateral for the credit headroom is not free)
+        funds = self.funds()
+        affordable = self.financing_available(on_order * price, funds) / price if price > 0 else 0.0
         want = min(want, affordable)
         for v, share in zip(vendors, vendor_split, strict=True):
             v.take_order(self.unique_id, want * share)
         self.orders_h100e = want
-        self.plan_data_centres(on_order + want)
+        self.plan_data_centres(on_order + want, funds)
 
-    def power_needed_mw(self, on_order_h100e: float) -> float:
+    def power_needed_mw(self, on_order_h100e: float, funds: float | None = None) -> float:
         """MW for the fleet it aims for a planning horizon ahead, or for what is
         installed, waiting and on order if that is more. The growth beyond what is on
         order is planned only as far as the cloud can finance it, GPUs and building
-        together (:meth:`fundable_growth_h100e`)."""
+        together (:meth:`fundable_growth_h100e`; ``funds``: :meth:`funds`, if the
+        caller has it already)."""
         fleet = self.installed_h100e + self.inventory_h100e + on_order_h100e
         aim = float(self.fleet_aimed_for(self.cfg.planning_horizon_months, self.new_gpu_price))
-        grow = min(max(aim - fleet, 0.0), self.fundable_growth_h100e(on_order_h100e))
+        grow = min(max(aim - fleet, 0.0), self.fundable_growth_h100e(on_order_h100e, funds))
         on_order_mw = on_order_h100e * self.new_kw_per_h100e / 1000.0
         return (
             self.used_mw + self.inventory_mw + on_order_mw + grow * self.new_kw_per_h100e / 1000.0
         )
 
-    def fundable_growth_h100e(self, on_order_h100e: float) -> float:
+    def fundable_growth_h100e(self, on_order_h100e: float, funds: float | None = None) -> float:
         """H100e of new fleet it could pay for, GPU and its share of a building, out of
         what it can still finance once the GPUs on order (valued at today's price) and
         the construction under way are paid for. A hall without GPUs earns nothing, so
@@ -451,14 +458,15 @@ class Hyperscaler(Firm):
         complementary assets (Lorie & Savage 1955; Brealey, Myers & Allen, ch. 5)."""
         kw = self.new_kw_per_h100e
         per_h100e = self.new_gpu_price + self._project_cost(kw / 1000.0)
-        funds = self.financing_available(on_order_h100e * self.new_gpu_price)
-        return funds / per_h100e if per_h100e > 0 else 0.0
+        available = self.financing_available(on_order_h100e * self.new_gpu_price, funds)
+        return available / per_h100e if per_h100e > 0 else 0.0
 
-    def plan_data_centres(self, on_order_h100e: float) -> None:
+    def plan_data_centres(self, on_order_h100e: float, funds: float | None = None) -> None:
         """Start projects so that energized plus pipeline MW cover the power needed
         with ``power_headroom`` (power is planned for the growth expected over a build); defer (cancel) projects still in permitting, youngest
-        first, when energized plus pipeline exceed it by twice the headroom."""
-        need = self.power_needed_mw(on_order_h100e)
+        first, when energized plus pipeline exceed it by twice the headroom. ``funds``:
+        :meth:`funds`, if the caller has it already."""
+        need = self.power_needed_mw(on_order_h100e, funds)
         have = self.energized_mw + self.pipeline_mw
         headroom = self.dc.power_headroom
         gap = need * (1.0 + headroom) - have
@@ -679,11 +687,16 @@ class Hyperscaler(Firm):
         """A big-four cloud about to default is rescued by its parent, within its budget."""
         return self.draw_on_parent(shortfall)
 
-    def financing_available(self, on_order_value: float) -> float:
-        """$ it can commit to new GPUs: cash, credit headroom and the parent's free
-        funding, less what it already owes for GPUs on order and buildings under way."""
+    def funds(self) -> float:
+        """$ it could spend: cash, credit headroom and the parent's free funding."""
+        return self.cash + self.credit_headroom() + self.parent_available
+
+    def financing_available(self, on_order_value: float, funds: float | None = None) -> float:
+        """$ it can commit to new GPUs: its :meth:`funds` (``funds``, if the caller has
+        them already), less what it already owes for GPUs on order and buildings under way."""
         committed = on_order_value + float(self.p_cost.sum())
-        funds = self.cash + self.credit_headroom() + self.parent_available
+        if funds is None:
+            funds = self.funds()
         return max(funds - committed, 0.0)
 
     def build(self) -> tuple[float, float]:
@@ -738,7 +751,8 @@ class Hyperscaler(Firm):
         annualised at the capital charge."""
         c = self.cfg
         per_h100e = c.target_utilization * (self.price - self.running_cost(kw_per_h100e))
-        per_h100e = per_h100e - capital_per_h100e * self.capital_charge / HOURS_PER_YEAR
+        if capital_per_h100e:  # (subtracting 0 changes nothing: skip the capital charge)
+            per_h100e = per_h100e - capital_per_h100e * self.capital_charge / HOURS_PER_YEAR
         return per_h100e * 1000.0 / np.asarray(kw_per_h100e, dtype=float)
 
     def uncovered(self) -> np.ndarray:
@@ -759,7 +773,7 @@ class Hyperscaler(Firm):
         if self.inv_units.size == 0:
             return np.zeros(self.units.size, dtype=bool)
         kw = self.inv_kw / self.inv_perf
-        best = float(np.max(self.quasi_rent_per_mw(kw)))
+        best = float(self.quasi_rent_per_mw(kw).max())
         return self.quasi_rent_per_mw(self._fleet().kw_per_h100e) < best
 
     def retire(self) -> float:
@@ -1029,8 +1043,9 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     left = np.maximum(capacities - served.sum(axis=0), 0.0)
     trained, _ = allocate_with_spillover(training[:, None] * shares[None, :], left)
     filled = served + trained
-    for lab, row in zip(model.labs, filled, strict=True):
-        lab.use_compute(float(row.sum()), model.month)
+    # each lab's row summed in one call (a row's sum, as row.sum() adds it)
+    for lab, used in zip(model.labs, filled.sum(axis=1).tolist(), strict=True):
+        lab.use_compute(used, model.month)
     for h, col, cap in zip(model.hyperscalers, filled.T, capacities, strict=True):
         h.sell_compute(float(col.sum()), float(cap))
     return filled

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from abm.agents.end_users import _distinct
 from abm.agents.firm import Firm
 from abm.config import ModelDeveloperConfig
 from abm.market import serving
@@ -671,15 +672,18 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     # the grid covers every price a firm is considering, quality-adjusted
     span = np.log(ratios[-1]) + 0.05
     log_x_grid = np.linspace(np.log(col_x.min()) - span, np.log(col_x.max()) + span, 48)
-    curves = np.stack(
-        [seg.demand_curve(log_x_grid, market.quality_factor) for seg in model.segments]
-    )
+    # one curve per distinct quality factor (a reseller reads its lab's), the same for
+    # every segment
+    distinct, curve_of = _distinct(market.quality_factor)
+    curves = np.stack([seg.demand_curve(log_x_grid, distinct) for seg in model.segments])
     # who moves which column: each seller its own, and a lab its resellers' too
     lab_index = {lab.unique_id: i for i, lab in enumerate(labs)}
-    membership = OwnAndSupplier([-1] * n_labs + [lab_index[s.supplier] for s in startups])
+    supplier = [lab_index[s.supplier] for s in startups]  # each reseller's lab, by index
+    membership = OwnAndSupplier([-1] * n_labs + supplier)
     quantity = expected_sales(
-        market.choice, curves, log_x_grid, col_x, membership, ratios, uc.price_sensitivity
-    )
+        market.choice, curves, log_x_grid, col_x, membership, ratios, uc.price_sensitivity,
+        curve_of,
+    )  # fmt: skip
     shares = cloud_shares(
         np.array([h.price for h in model.hyperscalers]),
         model.cfg.hyperscalers.buyer_price_sensitivity,
@@ -688,7 +692,7 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     lab_cost = np.array(
         [lab.serving_cost_per_mtok(lab.compute_unit_cost or posted, model.month) for lab in labs]
     )
-    supplier_price = np.array([labs[lab_index[s.supplier]].price for s in startups])
+    supplier_price = np.array([lab.price for lab in labs])[supplier]
     cost = np.concatenate((lab_cost, supplier_price))  # (np.r_ costs more)
     new = best_response(
         market.price,
@@ -706,7 +710,7 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     for lab, p, c in zip(labs, new[:n_labs].tolist(), lab_cost.tolist(), strict=True):
         lab.post_price(p, c)
     if startups:
-        supplier_new = np.array([labs[lab_index[s.supplier]].price for s in startups])
+        supplier_new = np.array([lab.price for lab in labs])[supplier]
         set_markups(startups, new[n_labs:], supplier_price, supplier_new)
 
 

@@ -66,19 +66,8 @@ class WrapperStartup(Firm):
         self.ask = self.raised = 0.0
 
     # ---------------------------------------------------------------- the month
-    def take_orders(self, mtok: float) -> None:
-        """Its users' orders this month, which it passes on to its supplier."""
-        self.token_orders = mtok
-
-    def sell(self, mtok: float) -> None:
-        self.tokens_sold = mtok
-
-    def earn(self, revenue: float) -> None:
-        self.revenue += revenue
-
-    def paid_supplier(self, value: float) -> None:
-        self.token_cost = value
-
+    # (its orders, sales, revenue and token cost are set for all startups at once by
+    # take_orders, sell, earn and paid_supplier below)
     def follow_supplier_price(self, supplier_price: float) -> None:
         """Retail price = supplier price x (1 + markup): a wholesale change passes through."""
         self.price = supplier_price * (1.0 + self.markup)
@@ -134,6 +123,31 @@ class WrapperStartup(Firm):
 
 
 # ------------------------------------------------------------------ the population's rules
+# the month's trades, for every startup (one loop each, no call per startup)
+def take_orders(startups: list[WrapperStartup], mtok: list[float]) -> None:
+    """Each startup's users' orders this month (mtok), which it passes on to its supplier."""
+    for s, q in zip(startups, mtok, strict=True):
+        s.token_orders = q
+
+
+def sell(startups: list[WrapperStartup], mtok: list[float]) -> None:
+    """The mtok each startup delivered to its users this month."""
+    for s, q in zip(startups, mtok, strict=True):
+        s.tokens_sold = q
+
+
+def earn(startups: list[WrapperStartup], revenue: list[float]) -> None:
+    """What each startup's users paid it this month ($)."""
+    for s, r in zip(startups, revenue, strict=True):
+        s.revenue += r
+
+
+def paid_supplier(startups: list[WrapperStartup], cost: list[float]) -> None:
+    """What each startup paid its supplier lab for the tokens it resold this month ($)."""
+    for s, c in zip(startups, cost, strict=True):
+        s.token_cost = c
+
+
 def supplier_probabilities(model: ComputeMarket) -> np.ndarray:
     """The chance a founder picks each lab: logit on quality and price, as users choose."""
     uc, labs = model.cfg.end_users, model.labs
@@ -218,10 +232,19 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     each month's planned net burn joins their memory. Returns the $ paid."""
     if not startups:
         return 0.0
+    vc = model.cfg.vc
     ids = [s.unique_id for s in startups]
-    net = [s.planned_net_burn() for s in startups]
-    reserve = np.array([s.cash_reserve(b) for s, b in zip(startups, net, strict=True)])
-    for s, b in zip(startups, net, strict=True):
+    burn = np.array([s.burn for s in startups])
+    token_cost = np.array([s.token_cost for s in startups])
+    revenue = np.array([s.revenue for s in startups])
+    peak = np.array([s.peak_burn for s in startups])
+    # Firm.cash_reserve of every startup at once, the same arithmetic element by element:
+    # its planned net burn (burn less gross profit) and planned spending (burn and tokens)
+    net = burn - (revenue - token_cost)
+    reserve = vc.payout_reserve_months * np.maximum(net, peak) + vc.liquidity_months * (
+        burn + token_cost
+    )
+    for s, b in zip(startups, net.tolist(), strict=True):
         s.remember_burn(b)
     free = np.array([s.debt <= 0 for s in startups])
     excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
@@ -229,7 +252,7 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     if not pick.size:
         return 0.0
     payers = [ids[i] for i in pick.tolist()]
-    return model.ledger.transfer_many(payers, [LPS] * len(payers), excess[pick], "payout")
+    return model.ledger.transfer_many(payers, LPS, excess[pick], "payout")
 
 
 def exit_or_carry_on(
@@ -288,7 +311,7 @@ def founders(model: ComputeMarket, startups: list[WrapperStartup]) -> int:
     are funded."""
     sc = model.cfg.startups
     cover = [(s.revenue - s.token_cost) / s.burn for s in startups if s.burn > 0]
-    attract = float(np.clip(np.median(cover), 0.0, 3.0)) if cover else 1.0
+    attract = min(max(float(np.median(cover)), 0.0), 3.0) if cover else 1.0  # (np.clip, faster)
     return int(model.stream("startups").poisson(sc.entry_rate_per_month * attract))
 
 
@@ -310,5 +333,6 @@ def set_markups(
     """Each startup keeps the markup implied by the retail price it chose over its
     supplier's old price, applied to the supplier's new price."""
     markup = np.maximum(retail / supplier_price - 1.0, 0.0)
-    for s, m, p in zip(startups, markup.tolist(), new_supplier_price.tolist(), strict=True):
-        s.set_markup(m, p)
+    price = new_supplier_price * (1.0 + markup)  # WrapperStartup.set_markup, all at once
+    for s, m, p in zip(startups, markup.tolist(), price.tolist(), strict=True):
+        s.markup, s.price = m, p

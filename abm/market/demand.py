@@ -159,6 +159,7 @@ def _budget_root(
     function written inline: a Python call per evaluation, and
     ``scipy.optimize.brentq``'s per-call checks, cost more than the root itself."""
     exp, xtol, rtol = math.exp, 1e-14, _RTOL
+    neg_e, spread = -e, 1.0 - tail  # the equation's constants, once: the same floats
     xpre, xcur, fpre, fcur = xa, xb, fa, fb
     xblk = fblk = spre = scur = 0.0
     if math.isnan(fpre) or math.isnan(fcur):
@@ -198,7 +199,7 @@ def _budget_root(
             xcur += scur
         else:
             xcur += delta if sbis > 0 else -delta
-        fcur = exp(xcur) * (exp(-e * xcur) - tail) / (1.0 - tail) - kappa
+        fcur = exp(xcur) * (exp(neg_e * xcur) - tail) / spread - kappa
         if math.isnan(fcur):  # as SciPy's wrapper does
             raise ValueError(f"brentq: the function is NaN at {xcur!r}")
     raise RuntimeError("brentq: no convergence in 100 iterations")
@@ -251,6 +252,14 @@ def _suffix_sums(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def decay_terms(c, e: float, shift: float) -> tuple:
+    """``exp(-a (c - shift))`` for a = ``e`` and 1: how each user's Pareto-tail and
+    budget-bound demand fall with their log cost ratio ``c`` in :func:`aggregate_curve`,
+    relative to ``shift``, the least ``c`` of the group (so at most 1)."""
+    above = c - shift
+    return tuple(np.exp(-a * above if a != 1.0 else -above) for a in (e, 1.0))
+
+
 def aggregate_curve(
     log_x_grid,
     tasks,
@@ -262,11 +271,14 @@ def aggregate_curve(
     floor_ratio=1.0,
     budget_per_value=np.inf,
     log_cost_ratio=None,
+    decay=None,
 ):
     """Total demand (mtok per month) of a group of users at each quality-adjusted
     price ``exp(log_x_grid)`` ($ per mtok); ``weight`` is each user's population weight
     (or one for all). ``log_cost_ratio``, if given, is ``log(tokens_per_task / MTOK /
-    value)`` of each user, computed once by the caller.
+    value)`` of each user, computed once by the caller, and ``decay``, if given,
+    :func:`decay_terms` of the users at the least of their log cost ratios: the
+    caller's, which change only when that least ratio does.
 
     The law of :func:`token_demand` with one elasticity for the group, each user's budget
     ``budget_per_value * tasks * value`` (quality-adjusted $ per month), summed exactly
@@ -284,14 +296,16 @@ def aggregate_curve(
     if c.size > 1 and not np.all(c[1:] > c[:-1]):  # a sorted panel (no ties) keeps its order
         order = np.argsort(c)
         c, full = c[order], full[order]
+        decay = None if decay is None else tuple(d[order] for d in decay)
     e = float(elasticity)
     tail = value_range ** (-e)
     shift = c[0] if c.size else 0.0  # the least (c is sorted): keeps exp(-a c) at most 1
     cum_full = _prefix_sums(full)
     # sums from the top: the terms fall with c, so a window's sum is a large part minus
     # a smaller one and never loses precision to the satiated users below it
-    above = c - shift
-    from_top = {a: _suffix_sums(full * np.exp(-a * above if a != 1.0 else -above)) for a in (e, 1.0)}  # fmt: skip
+    if decay is None:
+        decay = decay_terms(c, e, shift)
+    from_top = {a: _suffix_sums(full * d) for a, d in zip((e, 1.0), decay, strict=True)}
     kappa = np.asarray(budget_per_value, dtype=float)
     lo, hi = (b[..., None] for b in budget_interval(kappa, e, value_range, floor_ratio))
     at = lambda y: np.searchsorted(c, y - g, side="right")  # noqa: E731 (users at or below y)
@@ -313,22 +327,21 @@ def aggregate_curve(
     return out
 
 
-def _interp_plan(x, grid):
-    """For ``np.interp(x[k], grid, values[k])`` of every row k at once (ends held flat),
-    the part that depends only on ``x`` and ``grid``: each point's flat index into
-    ``values`` and its weight, to reuse for several ``values`` (:func:`_interp_at`)."""
+def _interp_plan(x, grid, rows):
+    """For ``np.interp(x[k], grid, values[rows[k]])`` of every row k of ``x`` at once
+    (ends held flat), the part that does not depend on ``values``: each point's flat
+    index into ``values`` and its weight, to reuse for several ``values`` (:func:`_interp_at`)."""
     i = np.minimum(np.maximum(np.searchsorted(grid, x), 1), grid.size - 1)  # (np.clip's overhead)
     t = np.minimum(np.maximum((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0), 1.0)
-    at = i + grid.size * np.arange(x.shape[0])[:, None]  # flat index of each row's point
+    at = i + grid.size * rows[:, None]  # flat index of each point in its row of values
     return at - 1, at, t
 
 
-def _interp_at(plan, values, transform):
-    """``np.interp(x[k], grid, transform(values[k]))`` for every row k, from a
-    :func:`_interp_plan`; the elementwise ``transform`` is applied only to the points read."""
+def _interp_at(plan, values):
+    """``np.interp(x[k], grid, values[rows[k]])`` for every row k, from a :func:`_interp_plan`."""
     before, at, t = plan
     flat = values.reshape(-1)
-    left, right = transform(flat[before]), transform(flat[at])
+    left, right = flat[before], flat[at]
     return left + t * (right - left)
 
 
@@ -369,14 +382,25 @@ class OwnAndSupplier:
         return np.bincount(bins, weights=terms, minlength=x.size).reshape(x.shape)
 
 
-def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, price_sensitivity):
+def expected_sales(
+    choice_prob,
+    curves,
+    log_x_grid,
+    col_x,
+    membership,
+    ratios,
+    price_sensitivity,
+    curve_of=None,
+):
     """Quantity each price setter expects to sell at each candidate price ratio.
 
     ``choice_prob[s, k]``: probability that a user of segment s picks column k
     (a provider) at today's prices; ``curves[s, :]`` or, when demand also depends on
     the column's quality (budgets), ``curves[s, k, :]``: the segment's total demand on
     the log-price grid ``log_x_grid`` if all its users bought at that quality-adjusted
-    price; ``col_x[k]``: column k's quality-adjusted price today; ``membership``: a
+    price (``curve_of``, if given: column k reads ``curves[s, curve_of[k], :]``, one
+    curve for the columns that share a quality factor); ``col_x[k]``: column k's
+    quality-adjusted price today; ``membership``: a
     (firms x columns) 0/1 matrix (dense or scipy.sparse) saying whose price moves
     which columns (a lab's price moves its own column and its resellers'); ``ratios``:
     candidate price ratios; ``price_sensitivity``: the logit weight on log price.
@@ -393,12 +417,16 @@ def expected_sales(choice_prob, curves, log_x_grid, col_x, membership, ratios, p
     log_x = np.log(np.maximum(col_x, 1e-300))
     lx = log_x[:, None] + log_r[None, :]
     if curves.ndim == 2:  # one curve for every column
-        curves = np.broadcast_to(curves[:, None, :], (curves.shape[0], log_x.size, curves.shape[1]))
-    plan = _interp_plan(lx, log_x_grid)  # the same points on the same grid for every segment
+        curves, curve_of = curves[:, None, :], np.zeros(log_x.size, dtype=np.intp)
+    elif curve_of is None:
+        curve_of = np.arange(log_x.size)
+    # the same points on the same grid for every segment
+    plan = _interp_plan(lx, log_x_grid, np.asarray(curve_of))
+    log_curves = _log_demand(curves)  # interpolated in logs: each point of a curve once
     for s in range(choice_prob.shape[0]):
         p = choice_prob[s]
         # demand of every column at every candidate ratio, from the segment's curves
-        q = np.exp(_interp_at(plan, curves[s], _log_demand))
+        q = np.exp(_interp_at(plan, log_curves[s]))
         q[q < 1e-200] = 0.0
         moved_share = membership @ p  # share of the firm's columns today
         num = membership @ (p[:, None] * q)  # firms x candidates

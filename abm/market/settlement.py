@@ -80,7 +80,8 @@ def spend_many(
         )
     cash = ledger.balances(ids)
     paid = np.minimum(amounts, np.maximum(cash, 0.0))
-    ledger.transfer_many(ids, [payee] * len(ids), paid, kind)
+    # a sector payee is named once (Ledger.transfer_many), a firm's id once per payer
+    ledger.transfer_many(ids, payee if isinstance(payee, str) else [payee] * len(ids), paid, kind)
     return paid
 
 
@@ -128,7 +129,7 @@ def deliver_many(
     money moves."""
     graph.require_edges(sellers, buyers)
     if isinstance(payers, str):
-        ledger.transfer_many([payers] * len(sellers), sellers, values, kind)
+        ledger.transfer_many(payers, sellers, values, kind)
     elif len({p.unique_id for p in payers}) < len(payers):  # a payer listed twice: in turn
         for p, seller, v in zip(
             payers, sellers, np.asarray(values, dtype=float).tolist(), strict=True

@@ -92,6 +92,21 @@ def test_startups_pay_out_above_their_reserve_and_keep_it_exactly():
     assert m.ledger.balance(LPS) == pytest.approx(lps + paid)
 
 
+def test_startups_reserves_are_their_cash_reserve_to_the_last_bit():
+    """pay_out works out every startup's reserve at once: the floats of Firm.cash_reserve."""
+    m = small_market(**{"startups.initial_count": 4})
+    for k, s in enumerate(m.startups):
+        s.revenue, s.token_cost = (1.0 + k) * s.base_burn, 0.3 * s.base_burn
+        s.remember_burn((2.0 - k) * s.base_burn)  # a peak plan above or below this month's
+    reserves = [s.cash_reserve() for s in m.startups]
+    for s, r in zip(m.startups, reserves, strict=True):
+        set_cash(m, s, 10.0 * r + 1e6)
+    cash = [s.cash for s in m.startups]
+    startup.pay_out(m, m.startups)
+    for s, c, r in zip(m.startups, cash, reserves, strict=True):
+        assert s.cash == c - (c - r)
+
+
 def test_in_a_running_market_every_payout_leaves_the_payer_at_its_reserve(monkeypatch):
     """Each month, each lab that pays out ends at exactly its reserve and none pays out
     from below it; payouts metric = the ledger's payout flow; the ledger balances."""

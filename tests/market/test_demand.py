@@ -10,6 +10,7 @@ from abm.market.demand import (
     bass_hazard,
     budget_interval,
     capability_shift,
+    decay_terms,
     demand_elasticity,
     expected_sales,
     saturating_growth,
@@ -371,6 +372,20 @@ def test_precomputed_log_cost_ratios_and_a_scalar_weight_give_the_same_curve_bit
     again = aggregate_curve(
         grid, tasks[shuffled], tokens[shuffled], value[shuffled], 0.7, 1e3, 2.5, 1e4, budgets
     )
+    assert np.array_equal(plain, again)
+    # decay terms the caller computed for a larger group, at this group's least ratio,
+    # then masked to the group (what a segment does with its panel), shuffled or not
+    c = np.log(tokens / 1e6 / value)
+    wider = np.concatenate(([c[0] - 1.0], c))
+    decay = tuple(d[1:] for d in decay_terms(wider, 0.7, c[0]))
+    cached = aggregate_curve(
+        grid, tasks, tokens, value, 0.7, 1e3, 2.5, 1e4, budgets, log_cost_ratio=c, decay=decay
+    )
+    assert np.array_equal(plain, cached)
+    again = aggregate_curve(
+        grid, tasks[shuffled], tokens[shuffled], value[shuffled], 0.7, 1e3, 2.5, 1e4, budgets,
+        log_cost_ratio=c[shuffled], decay=tuple(d[shuffled] for d in decay),
+    )  # fmt: skip
     assert np.array_equal(plain, again)
 
 
