@@ -13,6 +13,13 @@ from abm.market.settlement import pay
 from abm.market.venture import LPS
 
 
+def payout_reserve(vc, highest_burn, spending):
+    """$ of cash a firm keeps (numbers or arrays, element by element):
+    ``vc.payout_reserve_months`` of the highest net burn it planned (``highest_burn``,
+    $ per month) plus ``vc.liquidity_months`` of its planned spending ($ per month)."""
+    return vc.payout_reserve_months * highest_burn + vc.liquidity_months * spending
+
+
 class Firm(mesa.Agent):
     """A firm of one layer of the chain.
 
@@ -111,8 +118,7 @@ class Firm(mesa.Agent):
         vc = self.model.cfg.vc
         if net_burn is None:
             net_burn = self.planned_net_burn()
-        peak = max(net_burn, self.peak_burn)
-        return vc.payout_reserve_months * peak + vc.liquidity_months * self.planned_spending()
+        return payout_reserve(vc, max(net_burn, self.peak_burn), self.planned_spending())
 
     def remember_burn(self, net_burn: float) -> None:
         """Add this month's planned net burn ($ per month) to its memory of plans."""

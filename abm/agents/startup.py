@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from abm.agents.firm import Firm
+from abm.agents.firm import Firm, payout_reserve
 from abm.config import StartupConfig
 from abm.market.demand import choice_utility, softmax
 from abm.market.settlement import spend_many
@@ -221,9 +221,8 @@ def burn_and_ask(model: ComputeMarket, startups: list[WrapperStartup]) -> None:
 def seed_limit(model: ComputeMarket) -> float:
     """$ a founder accepts in a seed round: the cash reserve of a median team with no
     revenue yet (:meth:`Firm.cash_reserve`)."""
-    vc = model.cfg.vc
-    months = vc.payout_reserve_months + vc.liquidity_months
-    return months * model.cfg.startups.burn_per_month_median
+    median = model.cfg.startups.burn_per_month_median
+    return payout_reserve(model.cfg.vc, median, median)
 
 
 def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
@@ -238,12 +237,10 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     token_cost = np.array([s.token_cost for s in startups])
     revenue = np.array([s.revenue for s in startups])
     peak = np.array([s.peak_burn for s in startups])
-    # Firm.cash_reserve of every startup at once, the same arithmetic element by element:
-    # its planned net burn (burn less gross profit) and planned spending (burn and tokens)
+    # Firm.cash_reserve of every startup at once: its planned net burn (burn less gross
+    # profit, WrapperStartup.planned_net_burn) and planned spending (burn and tokens)
     net = burn - (revenue - token_cost)
-    reserve = vc.payout_reserve_months * np.maximum(net, peak) + vc.liquidity_months * (
-        burn + token_cost
-    )
+    reserve = payout_reserve(vc, np.maximum(net, peak), burn + token_cost)
     for s, b in zip(startups, net.tolist(), strict=True):
         s.remember_burn(b)
     free = np.array([s.debt <= 0 for s in startups])
