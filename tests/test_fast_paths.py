@@ -23,20 +23,6 @@ def test_fleet_cache_and_running_peak_match_plain_forms():
             assert f.peak_burn == plain
 
 
-def test_running_peak_burn_is_max_of_the_memory_to_the_bit():
-    """The highest plan kept as plans enter and leave the memory equals max(memory) bit
-    for bit (ties and signed zeros included), whatever the order of the plans."""
-    model = ComputeMarket(rng=1)
-    rng = np.random.default_rng(4)
-    for firm in model.labs[:3]:
-        for _ in range(300):
-            plan = float(rng.choice([-1.0, -0.0, 0.0, 2.0, 3.0, rng.normal()]))
-            firm.remember_burn(plan)
-            plain = max(max(firm.burn_plans), 0.0)
-            assert np.copysign(1.0, firm.peak_burn) == np.copysign(1.0, plain)
-            assert firm.peak_burn == plain
-
-
 def test_vector_durations_equal_one_at_a_time():
     """Durations drawn for several projects at once equal draws taken one project at a
     time from the same generator, in the same order (zero means draw nothing)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any
 
@@ -44,7 +43,6 @@ class Firm(mesa.Agent):
         # $ per month of net burn it planned in each recent month: its reserve covers the peak
         self.burn_plans: deque[float] = deque(maxlen=model.cfg.vc.reserve_memory_months)
         self.peak_burn = 0.0  # $ per month: the highest of them, or 0
-        self._top_plan = -math.inf  # the highest of them (the earliest of equal ones)
 
     @property
     def cash(self) -> float:
@@ -122,16 +120,8 @@ class Firm(mesa.Agent):
 
     def remember_burn(self, net_burn: float) -> None:
         """Add this month's planned net burn ($ per month) to its memory of plans."""
-        plans = self.burn_plans
-        leaving = plans[0] if len(plans) == plans.maxlen else -math.inf
-        plans.append(net_burn)
-        # the highest plan, kept as plans come and go: max(plans) is taken again only
-        # when the highest leaves the memory (the same float as max(plans) every month)
-        if net_burn > self._top_plan:
-            self._top_plan = net_burn
-        elif leaving >= self._top_plan:
-            self._top_plan = max(plans)
-        self.peak_burn = max(self._top_plan, 0.0)
+        self.burn_plans.append(net_burn)
+        self.peak_burn = max(max(self.burn_plans), 0.0)
 
     def pay_out(self) -> float:
         """Month end: free cash flow goes back to its owners (Jensen 1986): once it owes
