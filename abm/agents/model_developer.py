@@ -677,9 +677,8 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     distinct, curve_of = _distinct(market.quality_factor)
     curves = np.stack([seg.demand_curve(log_x_grid, distinct) for seg in model.segments])
     # who moves which column: each seller its own, and a lab its resellers' too
-    lab_index = {lab.unique_id: i for i, lab in enumerate(labs)}
-    supplier = [lab_index[s.supplier] for s in startups]  # each reseller's lab, by index
-    membership = OwnAndSupplier([-1] * n_labs + supplier)
+    supplier = market.source[n_labs:]  # each reseller's lab, by index (as observed)
+    membership = OwnAndSupplier([-1] * n_labs + supplier.tolist())
     quantity = expected_sales(
         market.choice, curves, log_x_grid, col_x, membership, ratios, uc.price_sensitivity,
         curve_of,
