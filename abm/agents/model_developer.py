@@ -76,18 +76,58 @@ def defended_share(share: float, rival_gain: float) -> float:
     return share / (share + (1.0 - share) * math.exp(rival_gain))
 
 
-def optimal_training_budget(value: float, share: float, gamma: float, window: float) -> float:
-    """$ per month of training where the marginal present value of quality equals its cost.
+def bought_share(defended: float, gamma: float, ratio):
+    """A lab's logit share when its new model is ``ratio`` times the effective compute
+    of the one it serves (``ratio >= 1``) and its share without a new model would be
+    ``defended``: its odds grow as ``ratio ** gamma``. Works on arrays of ratios."""
+    odds = defended / (1.0 - defended) * np.power(ratio, gamma)
+    return odds / (1.0 + odds)
 
-    A budget B buys quality log10(k B), so a lab's logit odds grow as B**gamma and its
-    share s by ``gamma * s * (1 - s) * dB / B``; a run costs ``window`` months of B and
-    earns ``value`` ($, the present value of the whole market's margin over the model's
-    life) times the share. The first-order condition ``value * gamma * s * (1 - s) / B =
-    window`` gives ``B = gamma * s * (1 - s) * value / window``, with s the share the
-    lab expects its model to face (a local, Tullock-contest best response)."""
-    if value <= 0 or window <= 0:
+
+def best_training_budget(
+    value: float, defended: float, gamma: float, window: float, keep_up: float
+) -> float:
+    """$ per month of training that maximises ``value * s(B) - window * B``: the
+    present value of the lab's share of the market's margin over its next model's life,
+    less the run's cost.
+
+    A budget below ``keep_up`` (the budget whose run would only match the model it
+    already serves) buys nothing: models never get worse, and the lab keeps the
+    ``defended`` share. Above it, the share is :func:`bought_share` of ``B /
+    keep_up``. Because logit odds grow as ``B ** gamma`` with ``gamma > 1``, the
+    objective is convex for a small share and concave for a large one, so the
+    first-order condition ``value * gamma * s (1 - s) = window * B`` can mark a minimum;
+    the lab compares every budget, not only a local condition (a global best response
+    in a Tullock contest: Tullock 1980; Perez-Castrillo & Verdier 1992). Every interior
+    optimum satisfies that condition, and ``s (1 - s) <= 1/4`` bounds it at ``gamma *
+    value / (4 * window)``, so the search runs from ``keep_up`` to that bound and is
+    refined by bisection on the condition. Returns 0 when no run pays."""
+    if value <= 0 or window <= 0 or keep_up <= 0 or not 0.0 < defended < 1.0:
         return 0.0
-    return gamma * share * (1.0 - share) * value / window
+    ceiling = gamma * value / (4.0 * window)
+    if ceiling <= keep_up:
+        return 0.0
+    u = np.linspace(0.0, math.log(ceiling / keep_up), _BUDGET_GRID)
+    profit = value * bought_share(defended, gamma, np.exp(u)) - window * keep_up * np.exp(u)
+    k = int(np.argmax(profit))
+
+    def excess(x: float) -> float:  # marginal value over marginal cost, in logs
+        s = float(bought_share(defended, gamma, math.exp(x)))
+        return math.log(gamma * value * s * (1.0 - s)) - math.log(window * keep_up) - x
+
+    lo, hi = u[max(k - 1, 0)], u[min(k + 1, len(u) - 1)]
+    best = u[k]
+    if excess(lo) > 0.0 > excess(hi):
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if excess(mid) > 0.0 else (lo, mid)
+        best = 0.5 * (lo + hi)
+    budget = keep_up * math.exp(best)
+    gain = value * float(bought_share(defended, gamma, math.exp(best))) - window * budget
+    return budget if gain > value * defended else 0.0
+
+
+_BUDGET_GRID = 64  # candidate budgets (log-spaced) before refining the best one
 
 
 class ModelDeveloper(Firm):
@@ -117,6 +157,9 @@ class ModelDeveloper(Firm):
         self.name = f"{'lab' if kind == FRONTIER else 'open'}-{self.unique_id}"
         self.training_budget = training_budget if kind == FRONTIER else 0.0  # $ per month
         self.desired_budget = self.training_budget  # $ per month before financing
+        # the scale ($ per month) planned for each of its overlapping runs, newest last:
+        # one run starts each month and lasts a training window (see plan_training)
+        self.run_plans: deque[float] = deque(maxlen=cfg.training_window_months)
         # beliefs the lab updates each month from what it observes (see plan_training)
         self.expected_market = 0.0  # $ per month: all labs' revenue
         self.expected_share = 0.0  # its share of it
@@ -387,14 +430,32 @@ class ModelDeveloper(Firm):
         return min(max(1.0 - self.serving_cost_per_mtok(price, months) / self.price, 0.0), 1.0)
 
     def plan_training(self, months: float) -> float:
-        """The training budget ($ per month, at the compute price it expects) at which
-        the marginal present value of quality in the lab's own logit demand system equals
-        its cost (:func:`optimal_training_budget`), at the share it expects to defend
-        while its rivals move the frontier on at its recent pace over the run and half
-        the model's life (:func:`defended_share`). Open-weight hosts do not train."""
+        """This month's training budget ($ per month, at the compute price it expects):
+        the mean scale of its overlapping runs.
+
+        A lab's training is a programme of runs, each lasting a training window ``W``;
+        one run ends and the next starts every month, at the scale that is best then
+        (:meth:`training_plan`), so the month's spending is the mean of the last ``W``
+        plans (time to build: spending is spread over the stages of projects started in
+        each of the last ``W`` periods, Kydland & Prescott 1982). Before the run, its
+        past plans are the one it makes in January 2023. Open-weight hosts do not train."""
+        plan = self.training_plan(months)
+        if not self.run_plans:
+            self.run_plans.extend([plan] * self.run_plans.maxlen)
+        else:
+            self.run_plans.append(plan)
+        self.desired_budget = sum(self.run_plans) / len(self.run_plans)
+        return self.desired_budget
+
+    def training_plan(self, months: float) -> float:
+        """The scale ($ per month over a training window) of a run started now that
+        maximises the present value its model earns in the lab's own logit demand system
+        less the run's cost (:func:`best_training_budget`), against the share it would
+        keep without a new model while its rivals move the frontier on at the pace of the
+        last generation over the run and half the model's life (:func:`defended_share`).
+        Zero for open-weight hosts."""
         mc = self.cfg
         if not self.is_frontier or mc.model_life_months <= 0:
-            self.desired_budget = 0.0
             return 0.0
         w = mc.training_window_months
         mid = months + w / 2.0
@@ -409,8 +470,16 @@ class ModelDeveloper(Firm):
         gamma = self.model.cfg.end_users.quality_sensitivity / math.log(10.0)
         rival_gain = gamma * math.log(10.0) * self.frontier_trend * (w + life / 2.0)
         share = defended_share(self.expected_share, rival_gain)
-        self.desired_budget = optimal_training_budget(value, share, gamma, w)
-        return self.desired_budget
+        return best_training_budget(value, share, gamma, w, self.keep_up(mid))
+
+    def keep_up(self, months: float) -> float:
+        """$ per month of training whose run (a training window at the compute price it
+        expects for ``months``, at that month's algorithms) would just match the quality
+        of the model it serves: less buys no better model."""
+        mc = self.cfg
+        algo = mc.training_algo_gain_per_year ** (months / 12.0)
+        compute = 10.0**self.quality / (self.run_share * mc.training_window_months * algo)
+        return self.expected_compute_price(months) * compute
 
     def expected_operating_profit(self, months: float) -> float:
         """$ per month its tokens are expected to earn over serving them, less staff."""

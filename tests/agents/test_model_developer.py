@@ -165,9 +165,10 @@ def test_debt_is_repaid_out_of_cash_before_the_budget_is_set():
 
 
 # ---------------------------------------------------------------- training as investment
-def test_one_lab_trains_where_the_marginal_present_value_of_quality_equals_its_cost():
-    """A single frontier lab against open-weight hosts: the budget is the closed form
-    B = gamma s (1 - s) V / W, computed here from the primitives."""
+def test_one_lab_trains_where_its_next_model_earns_most_over_its_cost():
+    """A single frontier lab against open-weight hosts: the budget maximises the present
+    value of its share of the market's margin less the run's cost, found here by brute
+    force over a dense grid of budgets from the primitives."""
     m, lab = frontier_lab(**{"model_developers.frontier_count": 1})
     mc, months = lab.cfg, 0.0
     lab.expected_market, lab.expected_share = 2e9, 0.3
@@ -183,10 +184,16 @@ def test_one_lab_trains_where_the_marginal_present_value_of_quality_equals_its_c
     margin = 1 - lab.serving_cost_per_mtok(price, w / 2) / lab.price
     value = annuity * margin * 2e9
     beta = m.cfg.end_users.quality_sensitivity
-    gamma = beta / math.log(10)
     odds = 0.3 / (0.7 * math.exp(beta * 0.03 * (w + life / 2)))  # rivals move on meanwhile
-    s = odds / (1 + odds)
-    assert lab.plan_training(months) == pytest.approx(gamma * s * (1 - s) * value / w, rel=1e-9)
+    # the budget whose run only matches today's model, at mid-run algorithms
+    algo = mc.training_algo_gain_per_year ** (w / 2 / 12)
+    keep_up = price * 10**lab.quality / (mc.final_run_share * w * algo)
+    budgets = keep_up * np.exp(np.linspace(0.0, 12.0, 200_001))
+    gain = odds * (budgets / keep_up) ** (beta / math.log(10))  # logit odds of the new model
+    profit = value * gain / (1 + gain) - w * budgets
+    best = budgets[np.argmax(profit)]
+    assert profit.max() > value * odds / (1 + odds)  # training pays here
+    assert lab.training_plan(months) == pytest.approx(best, rel=1e-3)
 
 
 def test_a_lab_reads_the_frontiers_pace_over_a_model_generation():
@@ -211,34 +218,99 @@ def test_a_lab_reads_the_frontiers_pace_over_a_model_generation():
     assert lab.frontier_trend == 0.0
 
 
-def test_that_budget_is_where_a_marginal_dollar_of_training_earns_a_dollar():
-    """The first-order condition, checked numerically on the share the budget buys."""
-    from abm.agents.model_developer import optimal_training_budget
-
-    value, share, gamma, w = 5e10, 0.4, 1.3, 6.0
-    b = optimal_training_budget(value, share, gamma, w)
-
-    def share_at(budget):  # the lab's share as its budget moves around b (rivals fixed)
-        x = share / (1 - share) * (budget / b) ** gamma
-        return x / (1 + x)
-
-    h = 1e-4 * b
-    marginal = value * (share_at(b + h) - share_at(b - h)) / (2 * h)
-    assert marginal == pytest.approx(w, rel=1e-6)
+def _profit(value, defended, gamma, window, keep_up, budget):
+    """A lab's objective written out: its share of the value once its new model is
+    ``budget / keep_up`` times the effective compute of today's, less the run's cost."""
+    if budget < keep_up:
+        return value * defended
+    odds = defended / (1 - defended) * (budget / keep_up) ** gamma
+    return value * odds / (1 + odds) - window * budget
 
 
-@pytest.mark.parametrize(("share", "budget"), [(0.0, 0.0), (1.0, 0.0)])
-def test_a_lab_with_nothing_to_win_does_not_train(share, budget):
-    from abm.agents.model_developer import optimal_training_budget
+def test_with_linear_odds_a_lab_plays_tullocks_best_response():
+    """gamma = 1 is Tullock's lottery contest: a share B / (B + R) against rivals whose
+    effort is R (here R = keep_up (1 - s) / s). The best response to R is
+    B = sqrt(V R / W) - R (Tullock 1980), derived on paper, not from the lab's code."""
+    from abm.agents.model_developer import best_training_budget
 
-    assert optimal_training_budget(1e10, share, 1.3, 6.0) == budget
+    value, defended, window, keep_up = 5e10, 0.2, 6.0, 1e8
+    rivals = keep_up * (1 - defended) / defended
+    theory = math.sqrt(value * rivals / window) - rivals
+    assert theory > keep_up
+    assert best_training_budget(value, defended, 1.0, window, keep_up) == pytest.approx(
+        theory, rel=1e-9
+    )
+
+
+def test_two_symmetric_labs_best_responding_reach_tullocks_equilibrium():
+    """Two identical labs with linear odds, each answering the other's last budget,
+    converge to the symmetric Nash equilibrium of the lottery contest: each spends a
+    quarter of the prize, B = V / (4 W) (Tullock 1980)."""
+    from abm.agents.model_developer import best_training_budget
+
+    value, window, keep_up = 5e10, 6.0, 1e6
+    budget = 1e8  # the rival's opening budget
+    for _ in range(60):  # the defended share is what B = keep_up would win against it
+        budget = best_training_budget(value, keep_up / (keep_up + budget), 1.0, window, keep_up)
+    assert budget == pytest.approx(value / (4 * window), rel=1e-6)
+
+
+@pytest.mark.parametrize("defended", [0.005, 0.02, 0.1, 0.4, 0.8])
+def test_the_budget_is_the_global_best_not_a_local_condition(defended):
+    """gamma = 1.3 > 1: the objective is convex while the share is small, so the local
+    condition gamma s (1 - s) V = W B evaluated at the defended share (the rule before
+    this one) can sit near a minimum. The lab's budget beats every budget on a dense
+    grid, meets the first-order condition at the share it buys, and, for a laggard,
+    earns more than the local rule's budget."""
+    from abm.agents.model_developer import best_training_budget, bought_share
+
+    value, gamma, window, keep_up = 5e10, 1.3, 6.0, 2e7
+    budget = best_training_budget(value, defended, gamma, window, keep_up)
+    grid = keep_up * np.exp(np.linspace(-1.0, 12.0, 20_001))
+    args = (value, defended, gamma, window, keep_up)
+    best_on_grid = max(max(_profit(*args, b) for b in grid), _profit(*args, 0.0))
+    assert _profit(*args, budget) >= best_on_grid * (1 - 1e-9)
+    assert budget > 0
+    s = float(bought_share(defended, gamma, budget / keep_up))
+    assert gamma * s * (1 - s) * value == pytest.approx(window * budget, rel=1e-9)
+    local = gamma * defended * (1 - defended) * value / window
+    if defended <= 0.02:
+        assert _profit(*args, budget) > 1.5 * _profit(*args, local)
+
+
+@pytest.mark.parametrize(
+    ("value", "defended", "keep_up"),
+    [(0.0, 0.3, 1e8), (1e10, 0.0, 1e8), (1e10, 1.0, 1e8), (1e10, 0.3, 1e10)],
+)
+def test_a_lab_with_nothing_to_win_does_not_train(value, defended, keep_up):
+    """No value, no share to win or lose, or a run that would cost more than any share
+    it could buy (keep_up above gamma V / 4 W): no training."""
+    from abm.agents.model_developer import best_training_budget
+
+    assert best_training_budget(value, defended, 1.3, 6.0, keep_up) == 0.0
 
 
 def test_the_first_months_budget_comes_from_the_same_rule():
+    """Before the run a lab's past runs are the one it plans in January 2023."""
     m, lab = frontier_lab()
-    planned = lab.desired_budget
-    assert planned > 0 and lab.training_budget == pytest.approx(min(planned, lab.training_budget))
-    assert lab.plan_training(0.0) == pytest.approx(planned)
+    plans = list(lab.run_plans)
+    assert len(plans) == lab.cfg.training_window_months
+    assert plans == [pytest.approx(lab.training_plan(0.0))] * len(plans)
+    assert lab.desired_budget == pytest.approx(lab.training_plan(0.0))
+
+
+def test_a_month_starts_one_run_so_the_budget_moves_a_window_at_a_time():
+    """Runs last a training window (W = 6 months) and one starts each month: when the
+    best scale jumps, the budget moves 1/W of the way each month and has arrived W
+    months later; the old rule jumped at once."""
+    m, lab = frontier_lab()
+    w = lab.cfg.training_window_months
+    lab.run_plans.clear()
+    lab.run_plans.extend([1e8] * w)
+    lab.training_plan = lambda months: 7e8  # the best scale of a new run from now on
+    budgets = [lab.plan_training(float(t)) for t in range(1, w + 2)]
+    assert budgets == pytest.approx([1e8 + 6e8 * min(k, w) / w for k in range(1, w + 2)])
+    assert lab.desired_budget == budgets[-1]
 
 
 def test_the_budget_is_what_cash_and_credit_can_finance():

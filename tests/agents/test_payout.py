@@ -67,6 +67,9 @@ def test_a_payout_never_starves_the_training_plan():
     its whole planned budget over a training window (budget_training's rule)."""
     m = small_market()
     lab = frontier_lab(m)
+    lab.expected_market *= 50.0  # a market in which its runs pay (none does in Jan 2023)
+    lab.run_plans.clear()
+    lab.plan_training(0.0)
     assert lab.desired_budget > 0
     set_cash(m, lab, 10.0 * lab.cash_reserve())
     lab.pay_out()
