@@ -63,6 +63,16 @@ def test_serving_is_a_material_and_rising_share_of_compute(baseline):
     assert share["2027"] > share["2024"]
 
 
+def test_labs_train_about_what_they_earn_in_2024(baseline):
+    """Training is an investment the labs size by its return (docs/model.md 3.3.8): in
+    2024 they spend on it about what they earn, as the largest lab did (compute ~$7B
+    on $3.7B of revenue, ~70% of it research and training: ~1.3x). The rule that read
+    the first-order condition at the share a lab keeps without training gave 0.55x."""
+    y = _years(baseline, "2024", "2024")
+    ratio = y["training_spend"].sum() / y["lab_revenue"].sum()
+    assert 0.8 < ratio < 2.0
+
+
 def test_the_venture_pool_is_never_overdrawn_and_the_startup_cap_never_binds(baseline):
     assert (baseline["vc_pool"] >= -1e-6).all()
     cap = load_config(None).startups.max_count
