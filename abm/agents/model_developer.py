@@ -79,8 +79,9 @@ def defended_share(share: float, rival_gain: float) -> float:
 def bought_share(defended: float, gamma: float, ratio):
     """A lab's logit share when its new model is ``ratio`` times the effective compute
     of the one it serves (``ratio >= 1``) and its share without a new model would be
-    ``defended``: its odds grow as ``ratio ** gamma``. Works on arrays of ratios."""
-    odds = defended / (1.0 - defended) * np.power(ratio, gamma)
+    ``defended``: its odds grow as ``ratio ** gamma``. Works on a float or an array of
+    ratios (the search over budgets)."""
+    odds = defended / (1.0 - defended) * ratio**gamma
     return odds / (1.0 + odds)
 
 
@@ -112,18 +113,18 @@ def best_training_budget(
     k = int(np.argmax(profit))
 
     def excess(x: float) -> float:  # marginal value over marginal cost, in logs
-        s = float(bought_share(defended, gamma, math.exp(x)))
+        s = bought_share(defended, gamma, math.exp(x))
         return math.log(gamma * value * s * (1.0 - s)) - math.log(window * keep_up) - x
 
-    lo, hi = u[max(k - 1, 0)], u[min(k + 1, len(u) - 1)]
-    best = u[k]
+    lo, hi = float(u[max(k - 1, 0)]), float(u[min(k + 1, len(u) - 1)])
+    best = float(u[k])
     if excess(lo) > 0.0 > excess(hi):
         for _ in range(60):
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if excess(mid) > 0.0 else (lo, mid)
         best = 0.5 * (lo + hi)
     budget = keep_up * math.exp(best)
-    gain = value * float(bought_share(defended, gamma, math.exp(best))) - window * budget
+    gain = value * bought_share(defended, gamma, math.exp(best)) - window * budget
     return budget if gain > value * defended else 0.0
 
 
