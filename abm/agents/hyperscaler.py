@@ -281,8 +281,10 @@ class Hyperscaler(Firm):
     def _draw_durations(self, means: np.ndarray) -> np.ndarray:
         """:meth:`_draw_duration` for several projects at once (an array of means):
         element ``k`` is the ``k``-th draw, as if drawn one project at a time (a Gamma
-        draw is a standard Gamma of the shape times the scale, element by element);
-        projects with no mean draw nothing."""
+        draw is a standard Gamma of the shape times the scale, element by element, which
+        is how they are drawn here: ``gamma`` with an array of scales broadcasts its
+        arguments, and that costs several times the draws); projects with no mean draw
+        nothing."""
         means = means * self.dc.lead_time_multiplier
         cv = self.region.duration_cv
         if cv <= 0:
@@ -291,7 +293,8 @@ class Hyperscaler(Firm):
         drawn = means > 0
         if drawn.any():
             shape = 1.0 / cv**2
-            out[drawn] = self.model.stream("projects").gamma(shape, means[drawn] / shape)
+            scale = means[drawn] / shape
+            out[drawn] = scale * self.model.stream("projects").standard_gamma(shape, scale.size)
         return out
 
     def _stage_mean(self, stage: int) -> float:
