@@ -162,11 +162,18 @@ def supplier_probabilities(model: ComputeMarket) -> np.ndarray:
 
 def pick_supplier(model: ComputeMarket, probabilities: np.ndarray | None = None) -> ModelDeveloper:
     """A founder picks a lab the way users choose models: logit on quality and price
-    (``probabilities``: :func:`supplier_probabilities`, if already computed this month)."""
+    (``probabilities``: :func:`supplier_probabilities`, if already computed this month).
+
+    The draw is ``Generator.choice(len(labs), p=probabilities)`` taken by its own steps
+    (the shares' running sum, normalised, searched at one uniform draw: the same lab and
+    the same use of the stream, a test checks it), without its checks that the shares
+    are probabilities, which cost more than the draw; logit shares are."""
     if probabilities is None:
         probabilities = supplier_probabilities(model)
-    labs = model.labs
-    return labs[int(model.stream("startups").choice(len(labs), p=probabilities))]
+    cdf = np.cumsum(probabilities)
+    cdf /= cdf[-1]
+    u = model.stream("startups").random()
+    return model.labs[int(cdf.searchsorted(u, side="right"))]
 
 
 def found(
