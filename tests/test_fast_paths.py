@@ -80,3 +80,13 @@ def test_a_founders_supplier_is_generator_choice_to_the_bit():
         gen = model.stream("startups")
         chosen = [model.labs[int(gen.choice(n, p=p))] for _ in range(3)]
         assert picked == chosen and gen.random() == after
+
+
+def test_statistics_median_is_numpys_median_to_the_bit():
+    """founders() takes the incumbents' median cover with statistics.median."""
+    import statistics
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 4, 7, 8, 171, 200):
+        values = (rng.lognormal(0.0, 2.0, n) * rng.choice([-1.0, 1.0], n)).tolist()
+        assert statistics.median(values) == float(np.median(values))

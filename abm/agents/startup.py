@@ -8,6 +8,7 @@ functions over their arrays, in this file, because they are the startups' own ru
 
 from __future__ import annotations
 
+import statistics
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -315,7 +316,9 @@ def founders(model: ComputeMarket, startups: list[WrapperStartup]) -> int:
     are funded."""
     sc = model.cfg.startups
     cover = [(s.revenue - s.token_cost) / s.burn for s in startups if s.burn > 0]
-    attract = min(max(float(np.median(cover)), 0.0), 3.0) if cover else 1.0  # (np.clip, faster)
+    # statistics.median: np.median's float (the middle value, or the mean of the middle
+    # two, (a + b) / 2) without its conversion of the list to an array
+    attract = min(max(statistics.median(cover), 0.0), 3.0) if cover else 1.0  # (np.clip, faster)
     return int(model.stream("startups").poisson(sc.entry_rate_per_month * attract))
 
 
