@@ -101,6 +101,10 @@ class Hyperscaler(Firm):
     ) -> None:
         super().__init__(model)
         self.cfg, self.dc = cfg, dc
+        # r + delta + omega (see capital_charge): the config's, fixed for the run
+        self._capital_charge = (
+            cfg.cost_of_capital + cfg.physical_wear_per_year + obsolescence_per_year(model.cfg.gpu)
+        )
         self.kind = "hyperscaler" if entry is None else "neocloud"
         self.entry = entry
         self.region_name = region
@@ -240,11 +244,9 @@ class Hyperscaler(Firm):
 
     @property
     def capital_charge(self) -> float:
-        """r + delta + omega, per year: cost of capital, wear and obsolescence."""
-        c = self.cfg
-        return (
-            c.cost_of_capital + c.physical_wear_per_year + obsolescence_per_year(self.model.cfg.gpu)
-        )
+        """r + delta + omega, per year: cost of capital, wear and obsolescence (of the
+        frozen config: worked out once, when the cloud is set up)."""
+        return self._capital_charge
 
     def user_cost_at(self, gpu_price_per_h100e):
         """User cost ($ per GPU-h) of a new GPU at ``gpu_price_per_h100e`` (a number or
