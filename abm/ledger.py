@@ -44,6 +44,9 @@ OPERATING: dict[str, tuple[bool, bool]] = {  # kind: (a cost to the payer, incom
 }
 
 
+_SEQUENCE = (list, tuple)  # (a tuple made once: a union in the call is built at each call)
+
+
 class Ledger:
     """Balances of all accounts and a per-step record of flows by kind."""
 
@@ -89,7 +92,7 @@ class Ledger:
 
     def _rows(self, keys) -> np.ndarray:
         """The accounts' rows in the arrays (np.fromiter: no Python loop body)."""
-        keys = keys if isinstance(keys, list | tuple) else list(keys)
+        keys = keys if isinstance(keys, _SEQUENCE) else list(keys)
         return np.fromiter(map(self._index.__getitem__, keys), np.intp, len(keys))
 
     def _rows_of(self, keys, n: int) -> np.ndarray:

@@ -20,9 +20,14 @@ PERMITTING, INTERCONNECTION, CONSTRUCTION = 0, 1, 2
 STAGES = ("land_and_permitting", "power_interconnection", "construction")
 
 
+# the types of a number (isinstance with a tuple made once: a union such as
+# ``float | int | np.generic``, written in the call, is built and checked at each call)
+_NUMBER = (float, int, np.generic)
+
+
 def _grow(a: np.ndarray, values) -> np.ndarray:
     """``a`` with ``values`` (a number or an array) appended, in ``a``'s dtype."""
-    one = isinstance(values, float | int | np.generic)  # a number: no array made of it
+    one = isinstance(values, _NUMBER)  # a number: no array made of it
     if not one:
         values = np.asarray(values, dtype=a.dtype)
         one = values.ndim == 0
