@@ -44,6 +44,9 @@ OPERATING: dict[str, tuple[bool, bool]] = {  # kind: (a cost to the payer, incom
 }
 
 
+_SEQUENCE = (list, tuple)  # (a tuple made once: a union in the call is built at each call)
+
+
 class Ledger:
     """Balances of all accounts and a per-step record of flows by kind."""
 
@@ -89,7 +92,7 @@ class Ledger:
 
     def _rows(self, keys) -> np.ndarray:
         """The accounts' rows in the arrays (np.fromiter: no Python loop body)."""
-        keys = keys if isinstance(keys, list | tuple) else list(keys)
+        keys = keys if isinstance(keys, _SEQUENCE) else list(keys)
         return np.fromiter(map(self._index.__getitem__, keys), np.intp, len(keys))
 
     def _rows_of(self, keys, n: int) -> np.ndarray:
@@ -125,6 +128,31 @@ class Ledger:
             o[si] -= amount * op[0]
             o[di] += amount * op[1]
         return amount
+
+    def transfer_each(self, src: Hashable, dsts, amounts, kind: str) -> None:
+        """:meth:`transfer` of each amount from ``src`` to its account in ``dsts``, one
+        after another: the same sums in the same order, in one call (a payer's bills
+        paid in turn)."""
+        b, o, index = self._bal, self._op, self._index
+        op = OPERATING.get(kind)
+        si = index[src]
+        volume, flow, moved = self.step_volume, self.step_flows.get(kind, 0.0), False
+        for dst, amount in zip(dsts, amounts, strict=True):
+            if not math.isfinite(amount) or amount < 0:
+                raise ValueError(f"transfer {kind} {src!r}->{dst!r}: bad amount {amount!r}")
+            if amount == 0.0:
+                continue
+            di = index[dst]
+            b[si] -= amount
+            b[di] += amount
+            volume += amount
+            flow += amount
+            moved = True
+            if op is not None:
+                o[si] -= amount * op[0]
+                o[di] += amount * op[1]
+        if moved:  # (a kind with no money moved gets no entry, as in transfer)
+            self.step_volume, self.step_flows[kind] = volume, flow
 
     def transfer_many(self, src, dst, amounts, kind: str) -> float:
         """Vectorised :meth:`transfer` for parallel lists of accounts and amounts; ``src``

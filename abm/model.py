@@ -179,8 +179,9 @@ class ComputeMarket(mesa.Model):
         self.date = month_label(self.cfg.simulation.start, self.month)
         self.ledger.start_step()
         self.supply.start_step(self.steps)
-        for a in (*self.vendors, *self.hyperscalers, *self.labs, *self.startups):
+        for a in (*self.vendors, *self.hyperscalers, *self.labs):
             a.start_step()
+        startup.start_step(self.startups)
         self.counters = {"entries": 0, "exits": 0, "acquisitions": 0, "defaults": 0}
         self.exited = []
         credit.remove_defaulted(self)  # firms that defaulted last month have left

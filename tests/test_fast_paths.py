@@ -58,3 +58,35 @@ def test_bincount_adds_each_bins_weights_in_input_order_from_zero():
         for i, w in zip(source.tolist(), weights.tolist(), strict=True):
             plain[i] += w
         assert np.bincount(source, weights=weights, minlength=n_labs).tolist() == plain
+
+
+def test_a_founders_supplier_is_generator_choice_to_the_bit():
+    """pick_supplier takes Generator.choice's steps itself: the same lab from the same
+    stream for any logit shares, and the stream left where choice leaves it."""
+    from abm.agents.startup import pick_supplier
+
+    model = ComputeMarket(rng=4)
+    n = len(model.labs)
+    rng = np.random.default_rng(9)
+    for _ in range(300):
+        util = rng.normal(0.0, 3.0, n)
+        p = np.exp(util - util.max())
+        p /= p.sum()
+        key = (model.steps, "startups")
+        model._streams.pop(key, None)
+        picked = [pick_supplier(model, p) for _ in range(3)]
+        after = model.stream("startups").random()
+        model._streams.pop(key, None)
+        gen = model.stream("startups")
+        chosen = [model.labs[int(gen.choice(n, p=p))] for _ in range(3)]
+        assert picked == chosen and gen.random() == after
+
+
+def test_statistics_median_is_numpys_median_to_the_bit():
+    """founders() takes the incumbents' median cover with statistics.median."""
+    import statistics
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 4, 7, 8, 171, 200):
+        values = (rng.lognormal(0.0, 2.0, n) * rng.choice([-1.0, 1.0], n)).tolist()
+        assert statistics.median(values) == float(np.median(values))

@@ -70,3 +70,29 @@ def test_one_sector_named_once_pays_or_receives_like_a_list_of_it():
     assert a.balances(keys).tolist() == b.balances(keys).tolist()
     assert a.operating(keys).tolist() == b.operating(keys).tolist()
     assert a.step_volume == b.step_volume
+
+
+def test_transfers_each_in_turn_match_single_ones():
+    """transfer_each: the same balances, operating results, volume and flows, to the
+    bit, as one transfer after another (zero amounts move nothing and add no entry)."""
+    rng = np.random.default_rng(2)
+    a, b = Ledger(), Ledger()
+    for led in (a, b):
+        for k in range(6):
+            led.open(k)
+            led.transfer("households", k, 1e9, "initial_capital")
+        led.start_step()
+    for kind in ("compute", "other"):
+        dsts = rng.integers(1, 6, 12).tolist()
+        amounts = [0.0] + (rng.lognormal(10.0, 3.0, 11)).tolist()
+        for d, x in zip(dsts, amounts, strict=True):
+            a.transfer(0, d, x, kind)
+        b.transfer_each(0, dsts, amounts, kind)
+    keys = [0, 1, 2, 3, 4, 5, "households"]
+    assert a.balances(keys).tolist() == b.balances(keys).tolist()
+    assert a.operating(keys).tolist() == b.operating(keys).tolist()
+    assert a.step_volume == b.step_volume and dict(a.step_flows) == dict(b.step_flows)
+    b.transfer_each(0, [1], [0.0], "nothing")
+    assert "nothing" not in b.step_flows
+    with pytest.raises(ValueError, match="bad amount"):
+        b.transfer_each(0, [1], [-1.0], "compute")

@@ -20,9 +20,14 @@ PERMITTING, INTERCONNECTION, CONSTRUCTION = 0, 1, 2
 STAGES = ("land_and_permitting", "power_interconnection", "construction")
 
 
+# the types of a number (isinstance with a tuple made once: a union such as
+# ``float | int | np.generic``, written in the call, is built and checked at each call)
+_NUMBER = (float, int, np.generic)
+
+
 def _grow(a: np.ndarray, values) -> np.ndarray:
     """``a`` with ``values`` (a number or an array) appended, in ``a``'s dtype."""
-    one = isinstance(values, float | int | np.generic)  # a number: no array made of it
+    one = isinstance(values, _NUMBER)  # a number: no array made of it
     if not one:
         values = np.asarray(values, dtype=a.dtype)
         one = values.ndim == 0
@@ -101,6 +106,10 @@ class Hyperscaler(Firm):
     ) -> None:
         super().__init__(model)
         self.cfg, self.dc = cfg, dc
+        # r + delta + omega (see capital_charge): the config's, fixed for the run
+        self._capital_charge = (
+            cfg.cost_of_capital + cfg.physical_wear_per_year + obsolescence_per_year(model.cfg.gpu)
+        )
         self.kind = "hyperscaler" if entry is None else "neocloud"
         self.entry = entry
         self.region_name = region
@@ -240,11 +249,9 @@ class Hyperscaler(Firm):
 
     @property
     def capital_charge(self) -> float:
-        """r + delta + omega, per year: cost of capital, wear and obsolescence."""
-        c = self.cfg
-        return (
-            c.cost_of_capital + c.physical_wear_per_year + obsolescence_per_year(self.model.cfg.gpu)
-        )
+        """r + delta + omega, per year: cost of capital, wear and obsolescence (of the
+        frozen config: worked out once, when the cloud is set up)."""
+        return self._capital_charge
 
     def user_cost_at(self, gpu_price_per_h100e):
         """User cost ($ per GPU-h) of a new GPU at ``gpu_price_per_h100e`` (a number or
@@ -281,8 +288,10 @@ class Hyperscaler(Firm):
     def _draw_durations(self, means: np.ndarray) -> np.ndarray:
         """:meth:`_draw_duration` for several projects at once (an array of means):
         element ``k`` is the ``k``-th draw, as if drawn one project at a time (a Gamma
-        draw is a standard Gamma of the shape times the scale, element by element);
-        projects with no mean draw nothing."""
+        draw is a standard Gamma of the shape times the scale, element by element, which
+        is how they are drawn here: ``gamma`` with an array of scales broadcasts its
+        arguments, and that costs several times the draws); projects with no mean draw
+        nothing."""
         means = means * self.dc.lead_time_multiplier
         cv = self.region.duration_cv
         if cv <= 0:
@@ -291,7 +300,8 @@ class Hyperscaler(Firm):
         drawn = means > 0
         if drawn.any():
             shape = 1.0 / cv**2
-            out[drawn] = self.model.stream("projects").gamma(shape, means[drawn] / shape)
+            scale = means[drawn] / shape
+            out[drawn] = scale * self.model.stream("projects").standard_gamma(shape, scale.size)
         return out
 
     def _stage_mean(self, stage: int) -> float:
@@ -375,7 +385,9 @@ class Hyperscaler(Firm):
         soon = self.p_mw[self.months_to_power() <= self.delivery_lead_months].sum()
         return self.energized_mw + float(soon)
 
-    def gpus_wanted(self, on_order_h100e: float, gpu_price_per_h100e) -> np.ndarray | float:
+    def gpus_wanted(
+        self, on_order_h100e: float, gpu_price_per_h100e, aim=None
+    ) -> np.ndarray | float:
         """Orders in H100e (a number, or one per candidate GPU price).
 
         The fleet aimed for a planning horizon ahead (:meth:`fleet_aimed_for`) less
@@ -383,9 +395,11 @@ class Hyperscaler(Firm):
         expected when the order arrives (:meth:`power_at_arrival_mw`), so GPUs do not
         pile up waiting for power. Where power binds, vintages that Salter's rule
         would replace count neither in the fleet nor against the power: the cloud
-        orders their replacements."""
+        orders their replacements. ``aim``: that fleet at this price, if the caller
+        has it already."""
         price = np.asarray(gpu_price_per_h100e, dtype=float)
-        aim = self.fleet_aimed_for(self.cfg.planning_horizon_months, price)
+        if aim is None:
+            aim = self.fleet_aimed_for(self.cfg.planning_horizon_months, price)
         kw_new = self.new_kw_per_h100e
         waiting = self.inventory_h100e + on_order_h100e
         pending_mw = self.inventory_mw + on_order_h100e * kw_new / 1000.0
@@ -423,7 +437,10 @@ class Hyperscaler(Firm):
             price, kw_per_h100e_new, lead + self.model.cfg.gpu.delivery_lead_months
         )
         on_order = sum(v.backlog.get(self.unique_id, 0.0) for v in vendors)
-        want = self.gpus_wanted(on_order, price)
+        # the fleet it aims for a planning horizon ahead, at this price: its GPU orders
+        # and its halls plan for the same one (nothing it reads changes in between)
+        aim = float(self.fleet_aimed_for(self.cfg.planning_horizon_months, price))
+        want = self.gpus_wanted(on_order, price, aim)
         # never order more than it can finance (cash, credit, the parent's free cash flow)
         self.accrue_parent_funding()
         # its funds do not change while it orders and plans: read once for the GPUs and
@@ -434,16 +451,20 @@ class Hyperscaler(Firm):
         for v, share in zip(vendors, vendor_split, strict=True):
             v.take_order(self.unique_id, want * share)
         self.orders_h100e = want
-        self.plan_data_centres(on_order + want, funds)
+        self.plan_data_centres(on_order + want, funds, aim)
 
-    def power_needed_mw(self, on_order_h100e: float, funds: float | None = None) -> float:
+    def power_needed_mw(
+        self, on_order_h100e: float, funds: float | None = None, aim: float | None = None
+    ) -> float:
         """MW for the fleet it aims for a planning horizon ahead, or for what is
         installed, waiting and on order if that is more. The growth beyond what is on
         order is planned only as far as the cloud can finance it, GPUs and building
-        together (:meth:`fundable_growth_h100e`; ``funds``: :meth:`funds`, if the
-        caller has it already)."""
+        together (:meth:`fundable_growth_h100e`; ``funds``: :meth:`funds`, and ``aim``:
+        :meth:`fleet_aimed_for` at the planning horizon and the new GPU price, if the
+        caller has them already)."""
         fleet = self.installed_h100e + self.inventory_h100e + on_order_h100e
-        aim = float(self.fleet_aimed_for(self.cfg.planning_horizon_months, self.new_gpu_price))
+        if aim is None:
+            aim = float(self.fleet_aimed_for(self.cfg.planning_horizon_months, self.new_gpu_price))
         grow = min(max(aim - fleet, 0.0), self.fundable_growth_h100e(on_order_h100e, funds))
         on_order_mw = on_order_h100e * self.new_kw_per_h100e / 1000.0
         return (
@@ -461,12 +482,14 @@ class Hyperscaler(Firm):
         available = self.financing_available(on_order_h100e * self.new_gpu_price, funds)
         return available / per_h100e if per_h100e > 0 else 0.0
 
-    def plan_data_centres(self, on_order_h100e: float, funds: float | None = None) -> None:
+    def plan_data_centres(
+        self, on_order_h100e: float, funds: float | None = None, aim: float | None = None
+    ) -> None:
         """Start projects so that energized plus pipeline MW cover the power needed
         with ``power_headroom`` (power is planned for the growth expected over a build); defer (cancel) projects still in permitting, youngest
-        first, when energized plus pipeline exceed it by twice the headroom. ``funds``:
-        :meth:`funds`, if the caller has it already."""
-        need = self.power_needed_mw(on_order_h100e, funds)
+        first, when energized plus pipeline exceed it by twice the headroom. ``funds``
+        and ``aim``: as for :meth:`power_needed_mw`."""
+        need = self.power_needed_mw(on_order_h100e, funds, aim)
         have = self.energized_mw + self.pipeline_mw
         headroom = self.dc.power_headroom
         gap = need * (1.0 + headroom) - have

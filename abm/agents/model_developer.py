@@ -209,6 +209,11 @@ class ModelDeveloper(Firm):
         self.active = 0.0  # active parameters of the model it serves
         self._bound_memo: tuple = (None, 0.0)  # (active, serving_bound)
         self._throughput_memo: tuple = (None, 0.0)  # ((months, active), tokens_per_gpu_second)
+        # active parameters of the reference model (reference_quality in month 0): its
+        # throughput is the yardstick every month's is scaled from (config constants)
+        self._reference_active = float(
+            serving.active_params(cfg.reference_quality, 1.0, model.cfg.serving)
+        )
         self.serving_active = 0.0  # active parameters of the model it served this month
         self.served_tokens_per_second = 0.0  # per H100e, this month (set by plan_serving)
         self.bound_tokens_per_second = 0.0  # its hardware bound, the same month
@@ -265,10 +270,10 @@ class ModelDeveloper(Firm):
         # (planning, pricing, margins): computed once per (month, size)
         key = (months, self.active_params(months))
         if self._throughput_memo[0] != key:
-            c, sc = self.cfg, self.model.cfg.serving
+            c = self.cfg
             practical = serving.practical_tokens_per_second(
                 key[1],
-                float(serving.active_params(c.reference_quality, 1.0, sc)),
+                self._reference_active,
                 c.tokens_per_gpu_hour,
                 c.serving_algo_gain_per_year,
                 months / 12.0,

@@ -8,6 +8,7 @@ functions over their arrays, in this file, because they are the startups' own ru
 
 from __future__ import annotations
 
+import statistics
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,13 +62,9 @@ class WrapperStartup(Firm):
         self.revenue = 0.0
         self.token_cost = 0.0
 
-    def start_step(self) -> None:
-        self.token_orders = self.tokens_sold = self.revenue = self.token_cost = 0.0
-        self.ask = self.raised = 0.0
-
     # ---------------------------------------------------------------- the month
-    # (its orders, sales, revenue and token cost are set for all startups at once by
-    # take_orders, sell, earn and paid_supplier below)
+    # (its month starts, and its orders, sales, revenue and token cost are set, for all
+    # startups at once by start_step, take_orders, sell, earn and paid_supplier below)
     def follow_supplier_price(self, supplier_price: float) -> None:
         """Retail price = supplier price x (1 + markup): a wholesale change passes through."""
         self.price = supplier_price * (1.0 + self.markup)
@@ -124,6 +121,13 @@ class WrapperStartup(Firm):
 
 # ------------------------------------------------------------------ the population's rules
 # the month's trades, for every startup (one loop each, no call per startup)
+def start_step(startups: list[WrapperStartup]) -> None:
+    """A new month: no orders, sales, revenue, token cost, ask or round yet."""
+    for s in startups:
+        s.token_orders = s.tokens_sold = s.revenue = s.token_cost = 0.0
+        s.ask = s.raised = 0.0
+
+
 def take_orders(startups: list[WrapperStartup], mtok: list[float]) -> None:
     """Each startup's users' orders this month (mtok), which it passes on to its supplier."""
     for s, q in zip(startups, mtok, strict=True):
@@ -162,11 +166,18 @@ def supplier_probabilities(model: ComputeMarket) -> np.ndarray:
 
 def pick_supplier(model: ComputeMarket, probabilities: np.ndarray | None = None) -> ModelDeveloper:
     """A founder picks a lab the way users choose models: logit on quality and price
-    (``probabilities``: :func:`supplier_probabilities`, if already computed this month)."""
+    (``probabilities``: :func:`supplier_probabilities`, if already computed this month).
+
+    The draw is ``Generator.choice(len(labs), p=probabilities)`` taken by its own steps
+    (the shares' running sum, normalised, searched at one uniform draw: the same lab and
+    the same use of the stream, a test checks it), without its checks that the shares
+    are probabilities, which cost more than the draw; logit shares are."""
     if probabilities is None:
         probabilities = supplier_probabilities(model)
-    labs = model.labs
-    return labs[int(model.stream("startups").choice(len(labs), p=probabilities))]
+    cdf = np.cumsum(probabilities)
+    cdf /= cdf[-1]
+    u = model.stream("startups").random()
+    return model.labs[int(cdf.searchsorted(u, side="right"))]
 
 
 def found(
@@ -241,8 +252,9 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     # profit, WrapperStartup.planned_net_burn) and planned spending (burn and tokens)
     net = burn - (revenue - token_cost)
     reserve = payout_reserve(vc, np.maximum(net, peak), burn + token_cost)
-    for s, b in zip(startups, net.tolist(), strict=True):
-        s.remember_burn(b)
+    for s, b in zip(startups, net.tolist(), strict=True):  # Firm.remember_burn, in one loop
+        s.burn_plans.append(b)
+        s.peak_burn = max(max(s.burn_plans), 0.0)
     free = np.array([s.debt <= 0 for s in startups])
     excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
     pick = np.flatnonzero(excess > 0)
@@ -308,7 +320,9 @@ def founders(model: ComputeMarket, startups: list[WrapperStartup]) -> int:
     are funded."""
     sc = model.cfg.startups
     cover = [(s.revenue - s.token_cost) / s.burn for s in startups if s.burn > 0]
-    attract = min(max(float(np.median(cover)), 0.0), 3.0) if cover else 1.0  # (np.clip, faster)
+    # statistics.median: np.median's float (the middle value, or the mean of the middle
+    # two, (a + b) / 2) without its conversion of the list to an array
+    attract = min(max(statistics.median(cover), 0.0), 3.0) if cover else 1.0  # (np.clip, faster)
     return int(model.stream("startups").poisson(sc.entry_rate_per_month * attract))
 
 

@@ -158,7 +158,7 @@ def _budget_root(
     4 eps), so it returns SciPy's float to the last bit (a test checks it), with the
     function written inline: a Python call per evaluation, and
     ``scipy.optimize.brentq``'s per-call checks, cost more than the root itself."""
-    exp, xtol, rtol = math.exp, 1e-14, _RTOL
+    exp, isnan, xtol, rtol = math.exp, math.isnan, 1e-14, _RTOL
     neg_e, spread = -e, 1.0 - tail  # the equation's constants, once: the same floats
     xpre, xcur, fpre, fcur = xa, xb, fa, fb
     xblk = fblk = spre = scur = 0.0
@@ -177,18 +177,19 @@ def _budget_root(
         if abs(fblk) < abs(fcur):
             xpre, xcur, xblk = xcur, xblk, xcur
             fpre, fcur, fblk = fcur, fblk, fcur
-        delta = (xtol + rtol * abs(xcur)) / 2
-        sbis = (xblk - xcur) / 2
-        if fcur == 0.0 or abs(sbis) < delta:
+        delta = (xtol + rtol * abs(xcur)) / 2.0
+        sbis = (xblk - xcur) / 2.0
+        abs_sbis, abs_spre = abs(sbis), abs(spre)  # each read twice below
+        if fcur == 0.0 or abs_sbis < delta:
             return xcur
-        if abs(spre) > delta and abs(fcur) < abs(fpre):
+        if abs_spre > delta and abs(fcur) < abs(fpre):
             if xpre == xblk:  # interpolate
                 stry = -fcur * (xcur - xpre) / (fcur - fpre)
             else:  # extrapolate
                 dpre = (fpre - fcur) / (xpre - xcur)
                 dblk = (fblk - fcur) / (xblk - xcur)
                 stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
-            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):  # good short step
+            if 2.0 * abs(stry) < min(abs_spre, 3.0 * abs_sbis - delta):  # good short step
                 spre, scur = scur, stry
             else:  # bisect
                 spre = scur = sbis
@@ -198,9 +199,9 @@ def _budget_root(
         if abs(scur) > delta:
             xcur += scur
         else:
-            xcur += delta if sbis > 0 else -delta
+            xcur += delta if sbis > 0.0 else -delta
         fcur = exp(xcur) * (exp(neg_e * xcur) - tail) / spread - kappa
-        if math.isnan(fcur):  # as SciPy's wrapper does
+        if isnan(fcur):  # as SciPy's wrapper does
             raise ValueError(f"brentq: the function is NaN at {xcur!r}")
     raise RuntimeError("brentq: no convergence in 100 iterations")
 

@@ -30,6 +30,8 @@ graph and payers that have ``unique_id`` and ``borrow()``; no Mesa needed.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Protocol
 
 import numpy as np
@@ -60,6 +62,25 @@ def pay(ledger: Ledger, payer: Payer, payee: Hashable, amount: float, kind: str)
         payer.borrow(short)
     ledger.transfer(payer.unique_id, payee, amount, kind)
     return amount
+
+
+def pay_in_turn(
+    ledger: Ledger, payer: Payer, payees: Sequence[Hashable], amounts: Sequence[float], kind: str
+) -> None:
+    """:func:`pay` of each amount to its payee, one after another. While the payer's cash
+    covers each in turn, no draw on its credit line comes between them and they are one
+    ledger call (:meth:`Ledger.transfer_each`, the same sums); else each is :func:`pay`."""
+    cash = ledger.balance(payer.unique_id)
+    for amount in amounts:
+        if not amount >= 0.0 or amount - cash > 0.0:  # a bad amount, or a draw: one by one
+            break
+        cash -= amount  # the balance transfer_each leaves, payment by payment
+    else:
+        if payer.unique_id not in payees:
+            ledger.transfer_each(payer.unique_id, payees, amounts, kind)
+            return
+    for payee, amount in zip(payees, amounts, strict=True):
+        pay(ledger, payer, payee, amount, kind)
 
 
 def spend(ledger: Ledger, payer: Payer, payee: Hashable, amount: float, kind: str) -> float:
@@ -131,10 +152,10 @@ def deliver_many(
     if isinstance(payers, str):
         ledger.transfer_many(payers, sellers, values, kind)
     elif len({p.unique_id for p in payers}) < len(payers):  # a payer listed twice: in turn
-        for p, seller, v in zip(
-            payers, sellers, np.asarray(values, dtype=float).tolist(), strict=True
-        ):
-            pay(ledger, p, seller, v, kind)
+        rows = zip(payers, sellers, np.asarray(values, dtype=float).tolist(), strict=True)
+        for payer, run in groupby(rows, key=itemgetter(0)):  # each payer's run of bills
+            _, payees, amounts = zip(*run, strict=True)
+            pay_in_turn(ledger, payer, payees, amounts, kind)
     else:
         ids = [p.unique_id for p in payers]
         short = np.asarray(values, dtype=float) - ledger.balances(ids)

@@ -282,3 +282,22 @@ def test_an_obligation_draws_on_headroom_first_and_records_what_it_could_not_pay
     assert firm.over_limit == pytest.approx(over_limit)
     assert firm.cash == pytest.approx(max(cash - amount, 0.0))
     assert model.ledger.total() == 0.0
+
+
+@pytest.mark.parametrize("cash", [1e6, 450.0, 0.0])
+def test_bills_paid_in_turn_match_pay_one_by_one(cash):
+    """pay_in_turn: the same ledger (to the bit) and the same draws on the credit line as
+    pay() of each bill in turn, whether the cash covers them all, some or none."""
+    from abm.market.settlement import pay_in_turn
+
+    bills = [300.0, 0.0, 125.5, 210.25]
+    payees = [VENDOR, OTHER_CLOUD, VENDOR, OTHER_CLOUD]
+    (one, (_, p1, _)), (turn, (_, p2, _)) = books(0.0, cash, 0.0), books(0.0, cash, 0.0)
+    for payee, bill in zip(payees, bills, strict=True):
+        pay(one, p1, payee, bill, "compute")
+    pay_in_turn(turn, p2, payees, bills, "compute")
+    keys = [VENDOR, CLOUD, OTHER_CLOUD, "lenders"]
+    assert one.balances(keys).tolist() == turn.balances(keys).tolist()
+    assert one.operating(keys).tolist() == turn.operating(keys).tolist()
+    assert one.step_volume == turn.step_volume and dict(one.step_flows) == dict(turn.step_flows)
+    assert p1.debt == p2.debt
