@@ -252,9 +252,8 @@ def pay_out(model: ComputeMarket, startups: list[WrapperStartup]) -> float:
     # profit, WrapperStartup.planned_net_burn) and planned spending (burn and tokens)
     net = burn - (revenue - token_cost)
     reserve = payout_reserve(vc, np.maximum(net, peak), burn + token_cost)
-    for s, b in zip(startups, net.tolist(), strict=True):  # Firm.remember_burn, in one loop
-        s.burn_plans.append(b)
-        s.peak_burn = max(max(s.burn_plans), 0.0)
+    for s, b in zip(startups, net.tolist(), strict=True):
+        s.remember_burn(b)
     free = np.array([s.debt <= 0 for s in startups])
     excess = np.where(free, np.maximum(model.ledger.balances(ids) - reserve, 0.0), 0.0)
     pick = np.flatnonzero(excess > 0)
@@ -344,6 +343,5 @@ def set_markups(
     """Each startup keeps the markup implied by the retail price it chose over its
     supplier's old price, applied to the supplier's new price."""
     markup = np.maximum(retail / supplier_price - 1.0, 0.0)
-    price = new_supplier_price * (1.0 + markup)  # WrapperStartup.set_markup, all at once
-    for s, m, p in zip(startups, markup.tolist(), price.tolist(), strict=True):
-        s.markup, s.price = m, p
+    for s, m, p in zip(startups, markup.tolist(), new_supplier_price.tolist(), strict=True):
+        s.set_markup(m, p)

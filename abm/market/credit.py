@@ -188,7 +188,7 @@ def close_month(model) -> int:
             f.pay_interest()
     ebitda = model.ledger.operating([f.unique_id for f in firms])
     for f, e in zip(firms, ebitda.tolist(), strict=True):
-        f.ebitda_months.append(e)  # Firm.close_books, in one loop
+        f.close_books(e)
     defaults = 0
     for f in [f for f in firms if f.over_limit > 0]:
         f.over_limit = 0.0
