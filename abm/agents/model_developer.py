@@ -166,14 +166,10 @@ class ModelDeveloper(Firm):
         self.expected_share = 0.0  # its share of it
         growth = cfg.expected_growth_prior_per_year
         self.expected_growth = math.log(growth) / 12.0  # monthly log growth of the market
-        # the frontier's pace it expects (quality a month): the mean rise of the best
-        # quality over one model generation (a training window and a model's life), the
-        # algorithmic trend before the run
-        self.frontier_trend = math.log10(cfg.training_algo_gain_per_year) / 12.0
-        generation = max(int(round(cfg.training_window_months + cfg.model_life_months)), 1)
-        self.frontier_changes: deque[float] = deque(
-            [self.frontier_trend] * generation, maxlen=generation
-        )
+        # what it sees of its frontier rivals at the month's end: each one's quality, the
+        # share of a window's compute its models hold, and its training programme ($ a
+        # month): see observe_rivals
+        self.rivals: list[tuple[float, float, float]] = []
         self.investor_growth = 0.0  # log revenue growth per year investors extrapolate
         # -- issue 11b: expect. Expected compute price: a level and a trend (log $ per
         # GPU-h, log change per month), the hardware roadmap its prior in month 0 only
@@ -375,13 +371,9 @@ class ModelDeveloper(Firm):
         """Staff are paid out of cash."""
         self.staff_paid = spend(self.model.ledger, self, "households", self.staff_cost, "lab_staff")
 
-    def observe_market(self, market_revenue: float, frontier_change: float) -> None:
+    def observe_market(self, market_revenue: float) -> None:
         """Update its beliefs: the labs' revenue, its share of it and the market's growth
-        (adaptive expectations), and how fast the frontier's quality moves: the mean
-        monthly rise over one model generation (a training window and a model's life).
-        Frontier models are released every few months, and a shortage can stall every
-        lab's runs at once, so a lab reads the pace over a whole generation: a quiet
-        month is not a slowdown of its rivals."""
+        (adaptive expectations)."""
         mc, w = self.cfg, self.cfg.expectation_weight
         cap = math.log(mc.max_expected_growth_per_year) / 12.0
         if self.last_market_revenue > 0 and market_revenue > 0:
@@ -392,9 +384,42 @@ class ModelDeveloper(Firm):
             share = self.group_revenue / market_revenue
             self.expected_market = (1 - w) * self.expected_market + w * market_revenue
             self.expected_share = (1 - w) * self.expected_share + w * share
-        self.frontier_changes.append(max(frontier_change, 0.0))
-        self.frontier_trend = sum(self.frontier_changes) / len(self.frontier_changes)
         self.last_market_revenue = market_revenue
+
+    @property
+    def programme(self) -> float:
+        """$ a month: what it spent on training over the last training window, as its
+        rivals see it (cloud contracts and cluster build-outs are reported). The mean of
+        a window, not last month's bill, so that a month of rationed compute does not
+        read as a change of plan."""
+        window = int(self.cfg.training_window_months)
+        recent = list(self.training_spend)[-window:]
+        return sum(recent) / len(recent) if recent else 0.0
+
+    def observe_rivals(self, rivals: list[tuple[float, float, float]]) -> None:
+        """What it sees of its frontier rivals: for each, ``(quality, run_share,
+        programme)`` (:attr:`programme`)."""
+        self.rivals = rivals
+
+    def frontier_move(self, months: float) -> float:
+        """How far (log10 effective compute) it expects its rivals to move the frontier
+        by the time its next model is half way through its life: each rival keeps its
+        current programme, and the model it then serves comes from a run centred at
+        ``months`` (at this lab's expected compute price and that month's algorithms).
+        A rival's quality never falls, and a rival without a programme stays where it is
+        (fictitious play: each player best-responds to its rivals' observed strategies,
+        Brown 1951; Fudenberg & Levine 1998)."""
+        if not self.rivals:
+            return 0.0
+        mc = self.cfg
+        algo = mc.training_algo_gain_per_year ** (months / 12.0)
+        per_dollar = mc.training_window_months * algo / self.expected_compute_price(months)
+        now = max(q for q, _, _ in self.rivals)
+        later = max(
+            max(q, math.log10(run_share * b * per_dollar)) if b > 0 else q
+            for q, run_share, b in self.rivals
+        )
+        return later - now
 
     # -- issue 11b: expect
     @property
@@ -457,9 +482,9 @@ class ModelDeveloper(Firm):
         """The scale ($ per month over a training window) of a run started now that
         maximises the present value its model earns in the lab's own logit demand system
         less the run's cost (:func:`best_training_budget`), against the share it would
-        keep without a new model while its rivals move the frontier on at the pace of the
-        last generation over the run and half the model's life (:func:`defended_share`).
-        Zero for open-weight hosts."""
+        keep without a new model once its rivals' programmes have moved the frontier on,
+        half way through the new model's life (:meth:`frontier_move`,
+        :func:`defended_share`). Zero for open-weight hosts."""
         mc = self.cfg
         if not self.is_frontier or mc.model_life_months <= 0:
             return 0.0
@@ -473,8 +498,9 @@ class ModelDeveloper(Firm):
             * self.expected_margin(price, mid)
             * self.expected_market
         )
-        gamma = self.model.cfg.end_users.quality_sensitivity / math.log(10.0)
-        rival_gain = gamma * math.log(10.0) * self.frontier_trend * (w + life / 2.0)
+        beta = self.model.cfg.end_users.quality_sensitivity  # logit utility per log10
+        gamma = beta / math.log(10.0)
+        rival_gain = beta * self.frontier_move(mid + life / 2.0)
         share = defended_share(self.expected_share, rival_gain)
         return best_training_budget(value, share, gamma, w, self.keep_up(mid))
 
@@ -613,6 +639,8 @@ def expect_initial_market(model) -> None:
         lab.expected_market, lab.last_market_revenue = total, total
         lab.expected_share = r / total if total > 0 else 0.0
         lab.investor_growth = model.cfg.vc.normal_return
+    observe_rivals(model.labs)
+    for lab in model.labs:
         if not lab.is_frontier:
             continue
         lab.plan_training(0.0)
@@ -790,27 +818,36 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
 
 def train_and_plan(model) -> list[ModelDeveloper]:
     """The labs' month end, up to asking investors: training runs add to quality,
-    open-weight hosts follow the frontier, every lab pays staff, updates its beliefs,
-    plans its next training budget and, if that leaves it short, asks for a round
-    (``lab.ask``). Returns the labs; :func:`budget_training` follows the rounds."""
+    open-weight hosts follow the frontier, every lab pays staff, updates its beliefs
+    (of the market and of its rivals' programmes, all as they stood before anyone
+    plans), plans its next training budget and, if that leaves it short, asks for a
+    round (``lab.ask``). Returns the labs; :func:`budget_training` follows the rounds."""
     labs = model.labs
     mc = model.cfg.model_developers
     algo = mc.training_algo_gain_per_year ** (model.month / 12.0)
-    before = max(lab.quality for lab in labs)
     for lab in labs:
         lab.train(algo)
     best_frontier = max((lab.quality for lab in labs if lab.is_frontier), default=None)
     market_revenue = sum(lab.revenue for lab in labs)
-    change = max(lab.quality for lab in labs) - before
+    observe_rivals(labs)
     for lab in labs:
         if best_frontier is not None:
             lab.follow_open_frontier(best_frontier)
         lab.pay_staff()
-        lab.observe_market(market_revenue, change)
+        lab.observe_market(market_revenue)
         lab.observe_compute_price(model.month)
         lab.plan_training(model.month + 1)
         lab.ask_for_round(model.month + 1)
     return labs
+
+
+def observe_rivals(labs: list[ModelDeveloper]) -> None:
+    """Show each frontier lab its frontier rivals as they stand now: their quality,
+    run share and programme (:attr:`ModelDeveloper.programme`)."""
+    frontier = [lab for lab in labs if lab.is_frontier]
+    seen = [(lab.quality, lab.run_share, lab.programme) for lab in frontier]
+    for i, lab in enumerate(frontier):
+        lab.observe_rivals(seen[:i] + seen[i + 1 :])
 
 
 def budget_training(model) -> None:

@@ -165,14 +165,15 @@ def test_debt_is_repaid_out_of_cash_before_the_budget_is_set():
 
 
 # ---------------------------------------------------------------- training as investment
-def test_one_lab_trains_where_its_next_model_earns_most_over_its_cost():
-    """A single frontier lab against open-weight hosts: the budget maximises the present
-    value of its share of the market's margin less the run's cost, found here by brute
-    force over a dense grid of budgets from the primitives."""
-    m, lab = frontier_lab(**{"model_developers.frontier_count": 1})
+def test_a_lab_trains_where_its_next_model_earns_most_over_its_cost():
+    """A frontier lab with one rival: the budget maximises the present value of its share
+    of the market's margin less the run's cost, found here by brute force over a dense
+    grid of budgets from the primitives, with the share it would keep once its rival's
+    programme has moved the frontier on, half way through the new model's life."""
+    m, lab = frontier_lab(**{"model_developers.frontier_count": 2})
     mc, months = lab.cfg, 0.0
     lab.expected_market, lab.expected_share = 2e9, 0.3
-    lab.expected_growth, lab.frontier_trend = 0.02, 0.03
+    lab.expected_growth = 0.02
     w, life = mc.training_window_months, mc.model_life_months
     k = 0.02 - math.log(1 + mc.discount_rate_per_year) / 12
     annuity = (math.exp(k * (w + life)) - math.exp(k * w)) / k
@@ -180,11 +181,24 @@ def test_one_lab_trains_where_its_next_model_earns_most_over_its_cost():
     per_month = (gpu.perf_gain_per_generation / gpu.cost_growth_per_generation) ** (
         1 / gpu.release_interval_months
     )
-    price = m.cfg.hyperscalers.initial_compute_price / per_month ** (w / 2)
+    p0 = m.cfg.hyperscalers.initial_compute_price
+    price = p0 / per_month ** (w / 2)
     margin = 1 - lab.serving_cost_per_mtok(price, w / 2) / lab.price
     value = annuity * margin * 2e9
     beta = m.cfg.end_users.quality_sensitivity
-    odds = 0.3 / (0.7 * math.exp(beta * 0.03 * (w + life / 2)))  # rivals move on meanwhile
+    # the rival (quality 7.0) spends $50M a month; the model it serves half way through
+    # this lab's next model's life comes from a run centred w/2 + life/2 from now
+    at = w / 2 + life / 2
+    rival_q = math.log10(
+        mc.final_run_share
+        * w
+        * 50e6
+        * mc.training_algo_gain_per_year ** (at / 12)
+        / (p0 / per_month**at)
+    )
+    assert rival_q > 7.0
+    lab.observe_rivals([(7.0, mc.final_run_share, 50e6)])
+    odds = 0.3 / (0.7 * math.exp(beta * (rival_q - 7.0)))
     # the budget whose run only matches today's model, at mid-run algorithms
     algo = mc.training_algo_gain_per_year ** (w / 2 / 12)
     keep_up = price * 10**lab.quality / (mc.final_run_share * w * algo)
@@ -196,26 +210,44 @@ def test_one_lab_trains_where_its_next_model_earns_most_over_its_cost():
     assert lab.training_plan(months) == pytest.approx(best, rel=1e-3)
 
 
-def test_a_lab_reads_the_frontiers_pace_over_a_model_generation():
-    """A frontier that rose steadily and then stalls for six months (a shortage holds
-    every lab's runs back): the lab expects the mean pace of the last generation
-    (training window + model life = 24 months), 18/24 of the old pace, not the pace of
-    the quiet months. A short memory (0.8 a month) would have read 0.8**6 = 26% of it,
-    and planned its training as if its rivals had nearly stopped."""
+def test_a_lab_expects_the_frontier_to_move_as_far_as_its_rivals_programmes_take_it():
+    """The frontier's expected move, from the primitives: a rival's model at the horizon
+    is what its programme buys then (effective compute = run share x window x budget /
+    price x algorithms); the move is the best of those (or of today's models, which never
+    get worse) over the best rival today. A rival without a programme stays put."""
     m, lab = frontier_lab()
     mc = lab.cfg
-    generation = int(mc.training_window_months + mc.model_life_months)
-    assert generation == 24
-    pace = 0.04  # log10 a month
-    for _ in range(generation):
-        lab.observe_market(1e9, pace)
-    assert lab.frontier_trend == pytest.approx(pace, rel=1e-12)
-    for _ in range(6):
-        lab.observe_market(1e9, 0.0)
-    assert lab.frontier_trend == pytest.approx(pace * 18 / 24, rel=1e-12)
-    for _ in range(generation):  # a generation later the stall has left its memory
-        lab.observe_market(1e9, 0.0)
-    assert lab.frontier_trend == 0.0
+    w, share, at = mc.training_window_months, mc.final_run_share, 9.0
+    algo = mc.training_algo_gain_per_year ** (at / 12)
+    price = lab.expected_compute_price(at)
+
+    def buys(q):  # $ a month whose run at month ``at`` makes a model of quality q
+        return 10**q * price / (share * w * algo)
+
+    lab.observe_rivals([(8.0, share, 0.0), (7.5, share, 0.0)])
+    assert lab.frontier_move(at) == 0.0  # nobody trains: nothing moves
+    lab.observe_rivals([(8.0, share, 0.0), (7.5, share, buys(7.9))])
+    assert lab.frontier_move(at) == 0.0  # the trailing rival's run stays behind the best
+    lab.observe_rivals([(8.0, share, 0.0), (7.5, share, buys(8.3))])
+    assert lab.frontier_move(at) == pytest.approx(0.3, abs=1e-12)  # it overtakes
+    lab.observe_rivals([(8.0, share, buys(8.6)), (7.5, share, buys(8.3))])
+    assert lab.frontier_move(at) == pytest.approx(0.6, abs=1e-12)
+    lab.observe_rivals([])
+    assert lab.frontier_move(at) == 0.0  # a monopolist fears no rival
+
+
+def test_rivals_see_a_labs_spending_over_a_training_window_not_one_month():
+    """A month of rationed compute (nothing spent on training) moves what rivals read of
+    a lab's programme by 1/W, not to zero: a shortage that stalls every lab's runs at
+    once is not read as every rival giving up."""
+    m, lab = frontier_lab()
+    w = lab.cfg.training_window_months
+    lab.training_spend.extend([60e6] * lab.training_spend.maxlen)
+    assert lab.programme == pytest.approx(60e6)
+    lab.training_spend.append(0.0)
+    assert lab.programme == pytest.approx(60e6 * (w - 1) / w)
+    lab.training_spend.extend([30e6] * w)  # spending older than a window is forgotten
+    assert lab.programme == pytest.approx(30e6)
 
 
 def _profit(value, defended, gamma, window, keep_up, budget):

@@ -74,6 +74,19 @@ def test_labs_train_about_what_they_earn_in_2024(baseline):
     assert 0.8 < ratio < 2.0
 
 
+def test_the_labs_never_stop_training_all_at_once_after_their_first_runs(baseline):
+    """Labs expect their rivals to keep the training programmes they are seen to run
+    (docs/model.md 3.3.8): a laggard facing a strong leader may pause, but the labs do
+    not all stop at once while nothing has changed for any of them. The rule of round 5,
+    which expected rivals to keep the last generation's pace of the frontier, had every
+    lab start no run for seven months from November 2024 (seed 1): by May 2025 the labs'
+    training had fallen to nothing (under 1e-9 of its mean over the year before). Now the
+    lowest month is over half that mean in each of seeds 1-5."""
+    spend = baseline.set_index("date")["training_spend"]
+    year_before = spend.rolling(12).mean().shift(1)
+    assert (spend / year_before)["2023-07":].min() > 0.1
+
+
 def test_the_venture_pool_is_never_overdrawn_and_the_startup_cap_never_binds(baseline):
     assert (baseline["vc_pool"] >= -1e-6).all()
     cap = load_config(None).startups.max_count
