@@ -155,7 +155,7 @@ def test_report_is_written_with_every_target_present(report):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 11, open calibration misses: 2024 token volume (~1,380T a month against "
+    reason="issue 11, open calibration misses: 2024 token volume (~1,400T a month against "
     "9.7-97T: every token is sold at API prices, with no flat-fee subscriptions, so 2024 "
     "spend needs ~10x the tokens) is beyond half a decade, and only 8 of 18 targets are "
     "inside with five seeds",
