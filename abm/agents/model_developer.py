@@ -388,10 +388,10 @@ class ModelDeveloper(Firm):
 
     @property
     def programme(self) -> float:
-        """$ a month: what it spent on training over the last training window, as its
-        rivals see it (cloud contracts and cluster build-outs are reported). The mean of
-        a window, not last month's bill, so that a month of rationed compute does not
-        read as a change of plan."""
+        """$ a month: what it spent on training over the last training window (or the
+        model's life, if shorter), as its rivals see it (cloud contracts and cluster
+        build-outs are reported). The mean of a window, not last month's bill, so that a
+        month of rationed compute does not read as a change of plan."""
         window = int(self.cfg.training_window_months)
         recent = list(self.training_spend)[-window:]
         return sum(recent) / len(recent) if recent else 0.0

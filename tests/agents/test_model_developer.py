@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from support import set_cash
 
-from abm.agents.model_developer import DISTILLED, FRONTIER, OPEN_WEIGHT, training_gpu_hours
+from abm.agents.model_developer import (
+    DISTILLED,
+    FRONTIER,
+    OPEN_WEIGHT,
+    observe_rivals,
+    training_gpu_hours,
+)
 
 from .conftest import small_market
 
@@ -232,8 +238,24 @@ def test_a_lab_expects_the_frontier_to_move_as_far_as_its_rivals_programmes_take
     assert lab.frontier_move(at) == pytest.approx(0.3, abs=1e-12)  # it overtakes
     lab.observe_rivals([(8.0, share, buys(8.6)), (7.5, share, buys(8.3))])
     assert lab.frontier_move(at) == pytest.approx(0.6, abs=1e-12)
+    lab.observe_rivals([(8.0, share, buys(7.0))])
+    assert lab.frontier_move(at) == 0.0  # a small programme cannot make a model worse
     lab.observe_rivals([])
     assert lab.frontier_move(at) == 0.0  # a monopolist fears no rival
+
+
+def test_each_lab_sees_its_frontier_rivals_and_not_itself():
+    """observe_rivals hands every frontier lab the others' (quality, run share,
+    programme), all taken before anyone plans, and never its own."""
+    m, _ = frontier_lab(**{"model_developers.frontier_count": 3})
+    frontier = [lab for lab in m.labs if lab.is_frontier]
+    for k, lab in enumerate(frontier):
+        lab.training_spend.extend([(k + 1) * 1e8] * lab.training_spend.maxlen)
+    observe_rivals(m.labs)
+    for lab in frontier:
+        others = [(r.quality, r.run_share, r.programme) for r in frontier if r is not lab]
+        assert lab.rivals == others
+        assert (lab.quality, lab.run_share, lab.programme) not in lab.rivals
 
 
 def test_rivals_see_a_labs_spending_over_a_training_window_not_one_month():
