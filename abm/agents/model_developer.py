@@ -818,10 +818,12 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
 
 def train_and_plan(model) -> list[ModelDeveloper]:
     """The labs' month end, up to asking investors: training runs add to quality,
-    open-weight hosts follow the frontier, every lab pays staff, updates its beliefs
-    (of the market and of its rivals' programmes, all as they stood before anyone
-    plans), plans its next training budget and, if that leaves it short, asks for a
-    round (``lab.ask``). Returns the labs; :func:`budget_training` follows the rounds."""
+    open-weight hosts follow the frontier, every lab pays staff and every distilled
+    tier sweeps its month to its parent; then, with the month's money where it belongs,
+    every lab updates its beliefs (of the market and of its rivals' programmes, all as
+    they stood before anyone plans), plans its next training budget and, if that leaves
+    it short, asks for a round (``lab.ask``). No lab's plan depends on where it stands
+    in ``model.labs``. Returns the labs; :func:`budget_training` follows the rounds."""
     labs = model.labs
     mc = model.cfg.model_developers
     algo = mc.training_algo_gain_per_year ** (model.month / 12.0)
@@ -834,6 +836,7 @@ def train_and_plan(model) -> list[ModelDeveloper]:
         if best_frontier is not None:
             lab.follow_open_frontier(best_frontier)
         lab.pay_staff()
+    for lab in labs:
         lab.observe_market(market_revenue)
         lab.observe_compute_price(model.month)
         lab.plan_training(model.month + 1)

@@ -13,6 +13,7 @@ from abm.agents.model_developer import (
     DISTILLED,
     FRONTIER,
     OPEN_WEIGHT,
+    ModelDeveloper,
     observe_rivals,
     training_gpu_hours,
 )
@@ -485,3 +486,21 @@ def test_a_tier_sweeps_its_profit_to_its_parent_and_its_parent_covers_its_loss()
     assert m.ledger.step_flows["tier_loss"] == 5e6
     assert lab.cash == pytest.approx(parent_cash + 7e6 - 5e6)
     assert m.ledger.error() < 1e-3
+
+
+def test_a_lab_asks_investors_after_its_tiers_have_swept_their_month_to_it(monkeypatch):
+    """The labs' month end settles money before anyone plans: when a frontier lab sizes
+    its round, its distilled tiers have already paid it their month's profit (or drawn
+    their loss from it), whatever the order of ``model.labs`` (the tiers come last)."""
+    m, _ = frontier_lab()
+    seen = []
+    ask = ModelDeveloper.ask_for_round
+
+    def watched(self, months):
+        seen.append([t.cash for t in self.tiers])
+        return ask(self, months)
+
+    monkeypatch.setattr(ModelDeveloper, "ask_for_round", watched)
+    m.run(6)
+    tiers_cash = [c for month in seen for c in month]
+    assert tiers_cash and max(abs(c) for c in tiers_cash) == 0.0
