@@ -74,7 +74,7 @@ def test_a_frozen_pool_funds_nothing():
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 11, open calibration miss: deployed VC is ~$15B in 2023 and ~$43B in 2024 "
+    reason="issue 11, open calibration miss: deployed VC is ~$15B in 2023 and ~$42B in 2024 "
     "(seeds 1-5) against $23-36B and $45-70B of generative-AI VC; labs raise 18 months of "
     "their planned burn, and no lab trains in the first one to three months of 2023, when the "
     "market is too small for a run to pay over one model's life",
