@@ -40,6 +40,8 @@ def _grow(a: np.ndarray, values) -> np.ndarray:
 
 
 HOURS_PER_YEAR = 8760.0
+# a guard, not a calibration: GPUs wanted below this share of the fleet are rounding residue
+RESIDUE = 1e-9
 
 
 def user_cost(
@@ -415,6 +417,9 @@ class Hyperscaler(Firm):
             wanted = np.where(binds, np.maximum(replacing, fits), wanted)
         else:
             wanted = np.minimum(wanted, fits)
+        # a want within a billionth of the fleet is the rounding residue of a fleet at
+        # its aim less itself (its size and sign follow the order sums were taken in)
+        wanted = np.where(wanted > RESIDUE * (self.installed_h100e + waiting), wanted, 0.0)
         return wanted if price.ndim else float(wanted)
 
     def order_and_plan(
@@ -425,13 +430,17 @@ class Hyperscaler(Firm):
         vendor_split: np.ndarray,
         vendor_prices: np.ndarray,
         kw_per_h100e_new: float,
+        queue_months: float,
     ) -> None:
         """This month's plan: the compute asked of it (``demand``, GPU-h) and the demand
         signal it forecasts from; GPU orders split across vendors (``vendor_split``),
-        then data-centre projects for the fleet it aims for when they would be built."""
+        then data-centre projects for the fleet it aims for when they would be built.
+        ``queue_months``: the vendors' backlog, in months of output weighted by the
+        split, as it stood when the month's orders opened (clouds order at the same
+        time: none sees the orders its rivals place this month)."""
         self.demand = demand
         self.update_forecast(signal)
-        lead = float(vendor_split @ [v.backlog_months for v in vendors])
+        lead = queue_months
         price = float(vendor_split @ vendor_prices)
         self.observe_new_gpus(
             price, kw_per_h100e_new, lead + self.model.cfg.gpu.delivery_lead_months
@@ -1036,6 +1045,9 @@ def order_gpus_and_plan(model, shares: np.ndarray) -> None:
     vendor_prices = np.array([v.price_per_h100e for v in model.vendors])
     split = vendor_split(model.vendors, vendor_prices, model.cfg.hyperscalers)
     newest_kw = float(np.dot(split, [v.power_kw / v.perf for v in model.vendors]))
+    # the queue every cloud reads, before any of this month's orders: orders are placed
+    # together, so a cloud's place in the list does not lengthen the queue it sees
+    queue = float(split @ [v.backlog_months for v in model.vendors])
     seen = asked
     if model.cfg.hyperscalers.information_sharing and requests.size:
         # the labs' total needs (end demand) at each cloud's share of the fleet,
@@ -1045,8 +1057,9 @@ def order_gpus_and_plan(model, shares: np.ndarray) -> None:
     for h, demand, signal in zip(model.hyperscalers, asked, seen, strict=True):
         own = h.plan_own_workloads(model.month)
         h.order_and_plan(
-            float(demand), float(signal) + own, model.vendors, split, vendor_prices, newest_kw
-        )
+            float(demand), float(signal) + own, model.vendors, split, vendor_prices, newest_kw,
+            queue,
+        )  # fmt: skip
 
 
 def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:

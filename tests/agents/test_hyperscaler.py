@@ -43,6 +43,17 @@ def test_gpus_are_installed_oldest_first_and_only_into_energized_mw():
     )
 
 
+def test_a_fleet_at_its_aim_orders_nothing_not_its_rounding_residue():
+    """The fleet aimed for less the fleet, when they are the same to the last bits, is
+    rounding residue whose sign follows the order sums were taken in: no order."""
+    h = small_market().hyperscalers[0]
+    h.energized_mw = h.used_mw + 10_000.0  # power does not bind
+    fleet = h.installed_h100e + h.inventory_h100e
+    price = h.new_gpu_price
+    assert h.gpus_wanted(0.0, price, fleet * (1.0 + 1e-13)) == 0.0
+    assert h.gpus_wanted(0.0, price, fleet * (1.0 + 1e-6)) == pytest.approx(fleet * 1e-6)
+
+
 def test_nothing_is_installed_without_free_energized_mw():
     h = small_market().hyperscalers[0]
     h.energized_mw = h.used_mw
