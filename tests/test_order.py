@@ -1,8 +1,9 @@
 """The model's results do not depend on where an agent stands in its list.
 
 Clouds order GPUs together (none reads a queue its rivals lengthened this month),
+same-month deliveries are installed by compute per MW (not by the vendors' order),
 and a fleet at its aim orders nothing rather than its rounding residue. Reversing
-the clouds within each kind then leaves every metric as it was, to
+the vendors, or the clouds within each kind, then leaves every metric as it was, to
 rounding: sums taken in another order differ in the last bits, so the comparison is
 to a relative 1e-9 over three years (a month of rounding is ~1e-16; the old rules
 moved metrics by 1e-4 or more within the first months).
@@ -46,9 +47,10 @@ def _metrics(over: dict, reverse=None) -> pd.DataFrame:
 @pytest.mark.parametrize(
     ("over", "reverse"),
     [
+        (SMALL, lambda m: m.vendors.reverse()),
         ({**SMALL, **FIXED_STAGES}, lambda m: _reverse_within(m.hyperscalers, lambda h: h.kind)),
     ],
-    ids=["clouds"],
+    ids=["vendors", "clouds"],
 )
 def test_reversing_an_agent_list_changes_no_metric(over, reverse):
     base, turned = _metrics(over), _metrics(over, reverse)

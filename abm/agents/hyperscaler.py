@@ -537,11 +537,16 @@ class Hyperscaler(Firm):
 
     def install_gpus(self) -> float:
         """Install waiting GPUs, oldest first, only into energized MW. Returns H100e installed.
-        A cohort keeps its delivery month: it has aged and depreciated while it waited."""
+        A cohort keeps its delivery month: it has aged and depreciated while it waited.
+        Cohorts delivered in the same month (one per vendor) go in by compute per MW,
+        the least kW per H100e first: where power binds, the cloud fills its MW with
+        the GPUs that earn most on them (Salter's ranking), whichever vendor shipped first."""
         free_kw = max(self.energized_mw - self.used_mw, 0.0) * 1000.0
         installed = 0.0
         cohorts = []  # (units, perf, kw, vintage, depreciation) of each cohort installed
-        for i in range(self.inv_units.size):
+        # oldest first, then least kW per H100e (np.lexsort: the last key is the first)
+        order = np.lexsort((self.inv_kw / self.inv_perf, self.inv_vintage)).tolist()
+        for i in order:
             if free_kw <= 0:
                 break
             n = min(self.inv_units[i], free_kw / self.inv_kw[i])
