@@ -400,7 +400,8 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     positive = sum(max(p, 0.0) for p in profit.values())
     out["vendor_profit_share"] = _ratio(max(profit["vendor"], 0.0), positive)
 
-    lead = vendors[0]
+    # the first [[gpu.vendors]] of the config, wherever it stands in the list
+    lead = next(v for v in vendors if v.cfg is m.cfg.gpu.vendors[0])
     out["lead_vendor_revenue"] = lead.revenue
     out["lead_vendor_gross_profit"] = lead.revenue - lead.cogs
     out["lead_vendor_shipments"] = lead.shipped_units

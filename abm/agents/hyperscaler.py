@@ -40,6 +40,8 @@ def _grow(a: np.ndarray, values) -> np.ndarray:
 
 
 HOURS_PER_YEAR = 8760.0
+# a guard, not a calibration: GPUs wanted below this share of the fleet are rounding residue
+RESIDUE = 1e-9
 
 
 def user_cost(
@@ -415,6 +417,9 @@ class Hyperscaler(Firm):
             wanted = np.where(binds, np.maximum(replacing, fits), wanted)
         else:
             wanted = np.minimum(wanted, fits)
+        # a want within a billionth of the fleet is the rounding residue of a fleet at
+        # its aim less itself (its size and sign follow the order sums were taken in)
+        wanted = np.where(wanted > RESIDUE * (self.installed_h100e + waiting), wanted, 0.0)
         return wanted if price.ndim else float(wanted)
 
     def order_and_plan(
@@ -425,13 +430,17 @@ class Hyperscaler(Firm):
         vendor_split: np.ndarray,
         vendor_prices: np.ndarray,
         kw_per_h100e_new: float,
+        queue_months: float,
     ) -> None:
         """This month's plan: the compute asked of it (``demand``, GPU-h) and the demand
         signal it forecasts from; GPU orders split across vendors (``vendor_split``),
-        then data-centre projects for the fleet it aims for when they would be built."""
+        then data-centre projects for the fleet it aims for when they would be built.
+        ``queue_months``: the vendors' backlog, in months of output weighted by the
+        split, as it stood when the month's orders opened (clouds order at the same
+        time: none sees the orders its rivals place this month)."""
         self.demand = demand
         self.update_forecast(signal)
-        lead = float(vendor_split @ [v.backlog_months for v in vendors])
+        lead = queue_months
         price = float(vendor_split @ vendor_prices)
         self.observe_new_gpus(
             price, kw_per_h100e_new, lead + self.model.cfg.gpu.delivery_lead_months
@@ -528,11 +537,16 @@ class Hyperscaler(Firm):
 
     def install_gpus(self) -> float:
         """Install waiting GPUs, oldest first, only into energized MW. Returns H100e installed.
-        A cohort keeps its delivery month: it has aged and depreciated while it waited."""
+        A cohort keeps its delivery month: it has aged and depreciated while it waited.
+        Cohorts delivered in the same month (one per vendor) go in by compute per MW,
+        the least kW per H100e first: where power binds, the cloud fills its MW with
+        the GPUs that earn most on them (Salter's ranking), whichever vendor shipped first."""
         free_kw = max(self.energized_mw - self.used_mw, 0.0) * 1000.0
         installed = 0.0
         cohorts = []  # (units, perf, kw, vintage, depreciation) of each cohort installed
-        for i in range(self.inv_units.size):
+        # oldest first, then least kW per H100e (np.lexsort: the last key is the first)
+        order = np.lexsort((self.inv_kw / self.inv_perf, self.inv_vintage)).tolist()
+        for i in order:
             if free_kw <= 0:
                 break
             n = min(self.inv_units[i], free_kw / self.inv_kw[i])
@@ -1036,6 +1050,9 @@ def order_gpus_and_plan(model, shares: np.ndarray) -> None:
     vendor_prices = np.array([v.price_per_h100e for v in model.vendors])
     split = vendor_split(model.vendors, vendor_prices, model.cfg.hyperscalers)
     newest_kw = float(np.dot(split, [v.power_kw / v.perf for v in model.vendors]))
+    # the queue every cloud reads, before any of this month's orders: orders are placed
+    # together, so a cloud's place in the list does not lengthen the queue it sees
+    queue = float(split @ [v.backlog_months for v in model.vendors])
     seen = asked
     if model.cfg.hyperscalers.information_sharing and requests.size:
         # the labs' total needs (end demand) at each cloud's share of the fleet,
@@ -1045,8 +1062,9 @@ def order_gpus_and_plan(model, shares: np.ndarray) -> None:
     for h, demand, signal in zip(model.hyperscalers, asked, seen, strict=True):
         own = h.plan_own_workloads(model.month)
         h.order_and_plan(
-            float(demand), float(signal) + own, model.vendors, split, vendor_prices, newest_kw
-        )
+            float(demand), float(signal) + own, model.vendors, split, vendor_prices, newest_kw,
+            queue,
+        )  # fmt: skip
 
 
 def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:

@@ -818,8 +818,8 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
 
 def train_and_plan(model) -> list[ModelDeveloper]:
     """The labs' month end, up to asking investors: training runs add to quality,
-    open-weight hosts follow the frontier, every lab pays staff and every distilled
-    tier sweeps its month to its parent; then, with the month's money where it belongs,
+    open-weight hosts follow the frontier, every distilled tier sweeps its month to its
+    parent and then every lab pays staff; then, with the month's money where it belongs,
     every lab updates its beliefs (of the market and of its rivals' programmes, all as
     they stood before anyone plans), plans its next training budget and, if that leaves
     it short, asks for a round (``lab.ask``). No lab's plan depends on where it stands
@@ -835,7 +835,14 @@ def train_and_plan(model) -> list[ModelDeveloper]:
     for lab in labs:
         if best_frontier is not None:
             lab.follow_open_frontier(best_frontier)
-        lab.pay_staff()
+    # every tier sweeps its month to its parent before any lab pays staff: staff are
+    # paid out of the group's cash, wherever the tiers stand in the list
+    for lab in labs:
+        if lab.kind == DISTILLED:
+            lab.pay_staff()  # a tier's month end: the sweep
+    for lab in labs:
+        if lab.kind != DISTILLED:
+            lab.pay_staff()
     for lab in labs:
         lab.observe_market(market_revenue)
         lab.observe_compute_price(model.month)

@@ -26,6 +26,7 @@ def test_gpus_are_installed_oldest_first_and_only_into_energized_mw():
     h.energized_mw = h.used_mw + 1.0  # 1000 kW free
     fleet, cohorts = h.installed_h100e, h.units.size
     h.receive_gpus(400.0, 1.0, 1.6, 100.0)  # older: fits in full (640 kW)
+    h.model.steps = 1  # delivered a month later
     h.receive_gpus(400.0, 2.5, 2.24, 200.0)  # newer: 360 kW left for it
     second = 360.0 / 2.24
     installed = h.install_gpus()
@@ -34,13 +35,43 @@ def test_gpus_are_installed_oldest_first_and_only_into_energized_mw():
     assert h.used_mw == pytest.approx(h.energized_mw)
     np.testing.assert_allclose(h.inv_units, [400.0 - second])
     np.testing.assert_allclose(h.inv_perf, [2.5])
-    # each installation is a cohort of this month, depreciated from its purchase value
+    # each installation is a cohort of its delivery month, depreciated from its purchase value
     assert h.units.size == cohorts + 2
-    np.testing.assert_allclose(h.vintage[-2:], [0.0, 0.0])
+    np.testing.assert_allclose(h.vintage[-2:], [0.0, 1.0])
     life = h.cfg.depreciation_months
     np.testing.assert_allclose(
         h.depreciation_per_month[-2:], [400.0 * 100.0 / life, second * 200.0 / life]
     )
+
+
+@pytest.mark.parametrize("first", ["lean", "hungry"])
+def test_gpus_delivered_the_same_month_go_in_by_compute_per_mw_whichever_came_first(first):
+    """Two vendors' deliveries of one month (0.9 and 1.6 kW per H100e) compete for 1000 kW:
+    the cloud installs the GPUs that do most per MW first, whatever order the vendors
+    shipped in (the vendors' list order used to decide)."""
+    h = small_market().hyperscalers[0]
+    h.inv_units = h.inv_perf = h.inv_kw = h.inv_value = h.inv_vintage = np.zeros(0)
+    h.energized_mw = h.used_mw + 1.0
+    fleet = h.installed_h100e
+    lean, hungry = (400.0, 2.5, 2.24, 200.0), (400.0, 1.0, 1.6, 100.0)
+    for cohort in (lean, hungry) if first == "lean" else (hungry, lean):
+        h.receive_gpus(*cohort)
+    h.install_gpus()
+    # all 400 lean parts (896 kW), then 104 kW of the hungry ones
+    assert h.installed_h100e - fleet == pytest.approx(400.0 * 2.5 + 104.0 / 1.6)
+    np.testing.assert_allclose(h.inv_units, [400.0 - 104.0 / 1.6])
+    np.testing.assert_allclose(h.inv_perf, [1.0])
+
+
+def test_a_fleet_at_its_aim_orders_nothing_not_its_rounding_residue():
+    """The fleet aimed for less the fleet, when they are the same to the last bits, is
+    rounding residue whose sign follows the order sums were taken in: no order."""
+    h = small_market().hyperscalers[0]
+    h.energized_mw = h.used_mw + 10_000.0  # power does not bind
+    fleet = h.installed_h100e + h.inventory_h100e
+    price = h.new_gpu_price
+    assert h.gpus_wanted(0.0, price, fleet * (1.0 + 1e-13)) == 0.0
+    assert h.gpus_wanted(0.0, price, fleet * (1.0 + 1e-6)) == pytest.approx(fleet * 1e-6)
 
 
 def test_nothing_is_installed_without_free_energized_mw():

@@ -15,6 +15,7 @@ from abm.agents.model_developer import (
     OPEN_WEIGHT,
     ModelDeveloper,
     observe_rivals,
+    train_and_plan,
     training_gpu_hours,
 )
 
@@ -504,3 +505,21 @@ def test_a_lab_asks_investors_after_its_tiers_have_swept_their_month_to_it(monke
     m.run(6)
     tiers_cash = [c for month in seen for c in month]
     assert tiers_cash and max(abs(c) for c in tiers_cash) == 0.0
+
+
+@pytest.mark.parametrize("tiers_first", [False, True])
+def test_a_lab_pays_staff_out_of_its_tiers_month_wherever_they_stand(tiers_first):
+    """Staff are paid out of cash; a lab whose own account is empty but whose tier earned
+    the month pays them in full, because every tier sweeps to its parent before any lab
+    pays staff -- whether the tiers stand after their parents in ``model.labs`` (as
+    built) or before them (when the parent paying first found no cash)."""
+    m, lab = frontier_lab()
+    if tiers_first:
+        m.labs.sort(key=lambda x: x.kind != "distilled")
+    m.ledger.start_step()
+    set_cash(m, lab, 0.0)
+    tier = tiers_of(m, lab)[0]
+    m.ledger.transfer("households", tier.unique_id, 2.0 * lab.staff_cost, "user_spend")
+    train_and_plan(m)
+    assert lab.staff_paid == pytest.approx(lab.staff_cost)
+    assert tier.cash == 0.0
