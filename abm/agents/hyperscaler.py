@@ -1062,9 +1062,14 @@ def order_gpus_and_plan(model, shares: np.ndarray) -> None:
     for h, demand, signal in zip(model.hyperscalers, asked, seen, strict=True):
         own = h.plan_own_workloads(model.month)
         h.order_and_plan(
-            float(demand), float(signal) + own, model.vendors, split, vendor_prices, newest_kw,
+            float(demand),
+            float(signal) + own,
+            model.vendors,
+            split,
+            vendor_prices,
+            newest_kw,
             queue,
-        )  # fmt: skip
+        )
 
 
 def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
