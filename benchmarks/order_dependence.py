@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from abm.config import load_config
-from abm.validation.calibration import evaluate
+from abm.validation.calibration import evaluate, per_step_rows
 
 REPO = Path(__file__).resolve().parents[1]
 YEARLY = {  # column: (how a year is formed, scale)
@@ -183,10 +183,7 @@ def run_one(config, seed: int, steps: int, role: str | None) -> pd.DataFrame:
         if role == "startups":
             model.startups.sort(key=lambda s: -s.unique_id)
         model.step()
-    df = model.datacollector.get_model_vars_dataframe().iloc[1:].reset_index(drop=True)
-    df.insert(0, "step", np.arange(1, steps + 1))
-    df.insert(0, "seed", seed)
-    return df
+    return per_step_rows(model.datacollector.get_model_vars_dataframe(), seed)
 
 
 def yearly_table(runs: pd.DataFrame) -> pd.DataFrame:

@@ -33,9 +33,14 @@ def run_one(config: Config, seed: int, steps: int) -> pd.DataFrame:
     """One run: every metric (the targets' columns among them), one row per step (row 0 dropped)."""
     from abm.runs import run
 
-    result = run(config, seed=seed, steps=steps)
-    df = result.metrics.iloc[1:].reset_index(drop=True)
-    df.insert(0, "step", np.arange(1, steps + 1))
+    return per_step_rows(run(config, seed=seed, steps=steps).metrics, seed)
+
+
+def per_step_rows(metrics: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """A run's per-step metrics as the report reads them: row 0 (the state before the
+    first month) dropped, then ``seed`` and ``step`` (1, 2, ...) as the first columns."""
+    df = metrics.iloc[1:].reset_index(drop=True)
+    df.insert(0, "step", np.arange(1, len(df) + 1))
     df.insert(0, "seed", seed)
     return df
 
