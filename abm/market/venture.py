@@ -79,8 +79,12 @@ def offered_rounds(
     total = float(asks.sum())
     if total <= 0 or deploy <= total:
         return asks
-    # in logs, bounded: a firm takes at most its limit, so a factor beyond e^300 is moot
-    upsized = asks * math.exp(min(elasticity * math.log(deploy / total), 300.0))
+    # in logs, bounded: a firm takes at most its limit, so a factor beyond e^300 is moot;
+    # a ratio beyond the float range (asks of a few 1e-309 $) is taken as a difference of
+    # logs, so that an elasticity of 0 still leaves the asks as they are (0 x inf is NaN)
+    ratio = deploy / total
+    log_ratio = math.log(ratio) if math.isfinite(ratio) else math.log(deploy) - math.log(total)
+    upsized = asks * math.exp(min(elasticity * log_ratio, 300.0))
     return np.minimum(upsized, np.maximum(np.asarray(limits, dtype=float), asks))
 
 
