@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +51,35 @@ def flows_digest(flows: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+def machine() -> dict[str, str]:
+    """What made a run: the processor, Python and the numerical libraries. The model is
+    deterministic on one machine, but the last bit of a library's math can differ
+    between processors, and a run amplifies a last-bit difference within a few
+    months, so a golden run is exact only where this matches."""
+    import numpy as np
+    import pandas
+    import scipy
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:  # numpy's own record of the processor features it dispatches on (private)
+        found = np._core._multiarray_umath.__cpu_features__
+    except AttributeError:
+        found = {}
+    return {
+        "cpu": cpu,
+        "simd": " ".join(k for k, on in sorted(found.items()) if on and k.startswith(("AVX", "X86"))),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pandas.__version__,
+    }
+
+
 def main() -> None:
     digests = {}
     for name, config in RUNS.items():
@@ -57,6 +88,7 @@ def main() -> None:
         digests[name] = digest
         print(f"{name}: {len(metrics)} rows, flows {digest[:12]}")
     (HERE / "flows_digests.json").write_text(json.dumps(digests, indent=2) + "\n")
+    (HERE / "machine.json").write_text(json.dumps(machine(), indent=2) + "\n")
 
 
 if __name__ == "__main__":
