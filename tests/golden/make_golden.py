@@ -72,7 +72,9 @@ def machine() -> dict[str, str]:
         found = {}
     return {
         "cpu": cpu,
-        "simd": " ".join(k for k, on in sorted(found.items()) if on and k.startswith(("AVX", "X86"))),
+        "simd": " ".join(
+            k for k, on in sorted(found.items()) if on and k.startswith(("AVX", "X86"))
+        ),
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "scipy": scipy.__version__,
