@@ -73,7 +73,8 @@ def observe_retail_market(
     nest = None
     if uc.nested_choice and col_ids.size:
         # -- nest: capability classes, numbered in order (frontier, tiers, open weights)
-        lab_nest = np.unique([lab.capability_class for lab in labs], return_inverse=True)[1]
+        classes = [getattr(lab, "capability_class", 0) for lab in labs]  # 0: frontier
+        lab_nest = np.unique(classes, return_inverse=True)[1]
         nest = lab_nest.reshape(-1)[source]
         n_nests = int(lab_nest.max()) + 1
         lab_quality = quality[: len(labs)]
@@ -82,7 +83,10 @@ def observe_retail_market(
             uc.class_quality_sensitivity - uc.quality_sensitivity,
         )  # fmt: skip
         util = base[None, :] + np.asarray(app_affinity, dtype=float)[:, None] * app_bonus
-        choice = nested_choice(util + crowding, nest, nest_u, uc.nest_dissimilarity)
+        # crowding times lambda: within a nest utilities count 1/lambda times, and the
+        # apps' joint appeal (their nests' inclusive values) must not grow with their number
+        lam = uc.nest_dissimilarity
+        choice = nested_choice(util + lam * crowding, nest, nest_u, lam)
     elif col_ids.size:
         choice = np.vstack([softmax(base + app_bonus * a + crowding) for a in app_affinity])
     else:
