@@ -1307,8 +1307,8 @@ class EndUserConfig(_Section):
     nest_dissimilarity: float = _p(
         "lambda, 0-1",
         "assumption: models of one class are close substitutes (frontier labs cut prices "
-        "after each other in 2024); nested-logit estimates of differentiated products put "
-        "lambda = 1 - sigma mostly at 0.1-0.5 (Berry 1994; Verboven 1996)",
+        "after each other in 2024); no estimate for LLMs (Fradkin 2025 is descriptive: "
+        "substitution, market expansion and multihoming on OpenRouter)",
         "nested-logit dissimilarity within a class: 1 is the plain logit, smaller makes "
         "models of one class closer substitutes",
         gt=0,
