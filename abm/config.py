@@ -1287,6 +1287,33 @@ class EndUserConfig(_Section):
         ge=0,
         le=100,
     )
+    # -- nest: capability classes
+    nested_choice: bool = _switch(
+        False,
+        "nested logit over capability classes (frontier, each distilled tier, open "
+        "weights); false: the plain logit (class_quality_sensitivity and "
+        "nest_dissimilarity unused)",
+    )
+    class_quality_sensitivity: float = _p(
+        "logit weight per quality unit",
+        "assumption: users whose work needs a frontier-class model do not drop to a small "
+        "one for a 20x discount (OpenRouter/a16z 2025: proprietary models ~70% of tokens, "
+        "low price elasticity; Fradkin 2025: vertical differentiation)",
+        "weight on a capability class's mean quality when choosing a class (nested "
+        "logit); quality_sensitivity stays the weight on quality within a class",
+        ge=0,
+        le=100,
+    )
+    nest_dissimilarity: float = _p(
+        "lambda, 0-1",
+        "assumption: models of one class are close substitutes (frontier labs cut prices "
+        "after each other in 2024); no estimate for LLMs (Fradkin 2025 is descriptive: "
+        "substitution, market expansion and multihoming on OpenRouter)",
+        "nested-logit dissimilarity within a class: 1 is the plain logit, smaller makes "
+        "models of one class closer substitutes",
+        gt=0,
+        le=1,
+    )
     value_per_quality: float = _p(
         "log value per quality unit",
         "assumption: a 10x-compute model makes tasks ~1.35x as valuable",

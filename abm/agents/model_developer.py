@@ -68,6 +68,18 @@ def pv_factor(life: float, delay: float, growth: float, discount: float) -> floa
     return (math.exp(k * (delay + life)) - math.exp(k * delay)) / k
 
 
+def within_class_quality_weight(uc) -> float:
+    """Logit utility per quality unit between a frontier lab's model and its rivals'
+    as users weigh it: ``quality_sensitivity``, divided by the nest dissimilarity
+    lambda under the nested logit (its rivals are in its capability class, where
+    utilities count 1/lambda times)."""
+    return (
+        uc.quality_sensitivity / uc.nest_dissimilarity
+        if uc.nested_choice
+        else uc.quality_sensitivity
+    )
+
+
 def defended_share(share: float, rival_gain: float) -> float:
     """A lab's logit share once its rivals' models have gained ``rival_gain`` in
     utility and its own has not moved (what it stands to defend)."""
@@ -237,6 +249,14 @@ class ModelDeveloper(Firm):
     @property
     def is_frontier(self) -> bool:
         return self.kind == FRONTIER
+
+    # -- nest: capability classes
+    @property
+    def capability_class(self) -> int:
+        """Its nest in users' nested logit: 0 frontier, a distilled tier its rank (1, 2,
+        ...), open weights after every tier (a large number; the market numbers the
+        classes present in order)."""
+        return 0 if self.kind == FRONTIER else 1000
 
     # -- issue 11: serving
     def active_params(self, months: float) -> float:
@@ -498,7 +518,7 @@ class ModelDeveloper(Firm):
             * self.expected_margin(price, mid)
             * self.expected_market
         )
-        beta = self.model.cfg.end_users.quality_sensitivity  # logit utility per log10
+        beta = within_class_quality_weight(self.model.cfg.end_users)  # utility per log10
         gamma = beta / math.log(10.0)
         rival_gain = beta * self.frontier_move(mid + life / 2.0)
         share = defended_share(self.expected_share, rival_gain)
@@ -687,6 +707,10 @@ class DistilledTier(ModelDeveloper):
         # the lowest ``fixed_size_tiers`` tiers keep their first size for good
         self.fixed_size = rank > sc.distilled_tiers - sc.fixed_size_tiers
 
+    @property
+    def capability_class(self) -> int:
+        return self.rank
+
     def start_step(self) -> None:
         super().start_step()
         self.profit_swept = 0.0
@@ -784,7 +808,7 @@ def post_token_prices(model, market, ratios: np.ndarray) -> None:
     membership = OwnAndSupplier([-1] * n_labs + supplier.tolist())
     quantity = expected_sales(
         market.choice, curves, log_x_grid, col_x, membership, ratios, uc.price_sensitivity,
-        curve_of,
+        curve_of, market.nest, uc.nest_dissimilarity,
     )  # fmt: skip
     shares = cloud_shares(
         np.array([h.price for h in model.hyperscalers]),

@@ -112,6 +112,49 @@ def softmax(util: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+# -- nest: capability classes
+def nested_choice(util, nest, nest_utility, dissimilarity: float):
+    """Nested logit choice probabilities (McFadden 1978; Ben-Akiva 1973): columns
+    grouped into nests (capability classes), close substitutes within a nest and poor
+    ones across nests.
+
+    ``util[..., j]``: column j's utility (rows: one per buyer group, or a vector);
+    ``nest[j]``: its nest (0..K-1); ``nest_utility[k]``: nest k's own utility (the
+    class term, the same for all its columns); ``dissimilarity`` lambda in (0, 1]:
+    within a nest a column is chosen by a logit on ``util / lambda``, and a nest by a
+    logit on ``nest_utility + lambda * IV`` with ``IV = ln sum_j exp(util_j / lambda)``
+    its inclusive value. lambda = 1 with equal nest utilities is the plain logit
+    (:func:`softmax`); a column of utility -inf is never chosen, an empty nest never.
+    Equivalent to a random taste for each nest shared by its columns (Cardell 1997;
+    Berry 1994: sigma = 1 - lambda)."""
+    util = np.asarray(util, dtype=float)
+    nest = np.asarray(nest, dtype=np.intp)
+    nest_utility = np.asarray(nest_utility, dtype=float)
+    n_nests = nest_utility.size
+    member = nest[None, :] == np.arange(n_nests)[:, None]  # nests x columns
+    z = util / dissimilarity
+    # each nest's largest scaled utility, for stable exponentials (-inf: empty)
+    top = np.where(member, z[..., None, :], -np.inf).max(axis=-1)
+    top_safe = np.where(np.isfinite(top), top, 0.0)
+    w = np.exp(z - top_safe[..., nest])  # within-nest weights, scaled by the nest's top
+    sums = w @ member.T.astype(float)  # each nest's sum of weights
+    with np.errstate(divide="ignore"):
+        inclusive = top_safe + np.log(sums)  # -inf for a nest no one can choose
+    nest_prob = softmax(nest_utility + dissimilarity * inclusive)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        within = np.where(sums[..., nest] > 0, w / sums[..., nest], 0.0)
+    return nest_prob[..., nest] * within
+
+
+def class_utility(quality, nest, n_nests: int, weight: float) -> np.ndarray:
+    """Each nest's class term: ``weight`` times the mean quality of its models
+    (``quality[j]``, one entry per model; 0 for an empty nest)."""
+    quality = np.asarray(quality, dtype=float)
+    count = np.bincount(nest, minlength=n_nests).astype(float)
+    total = np.bincount(nest, weights=quality, minlength=n_nests)
+    return weight * np.divide(total, count, out=np.zeros(n_nests), where=count > 0)
+
+
 def bass_hazard(p: float, q: float, adopted_share, dt_years: float):
     """Probability that a non-adopter adopts within ``dt_years`` (Bass 1969, p and q per year)."""
     return 1.0 - np.exp(-(p + q * np.asarray(adopted_share, dtype=float)) * dt_years)
@@ -392,6 +435,8 @@ def expected_sales(
     ratios,
     price_sensitivity,
     curve_of=None,
+    nest=None,
+    dissimilarity: float = 1.0,
 ):
     """Quantity each price setter expects to sell at each candidate price ratio.
 
@@ -409,12 +454,27 @@ def expected_sales(
     Returns ``quantity[f, c]``: the long-run expected sales of firm f if it alone set
     ``ratios[c]`` times its price -- logit shares re-normalised, then each segment's
     demand curve at the moved price.
+
+    With ``nest`` (the nest of each column; firm f's own column is column f, and the
+    columns a firm moves are all in its nest) the shares are those of the nested
+    logit of :func:`nested_choice` with dissimilarity ``dissimilarity`` (lambda): a
+    price ratio r scales the moved columns' within-nest weight by ``d = r**(-price_
+    sensitivity / lambda)``, so the firm's nest's weight sum by ``g = 1 - m + m d``
+    (m: the moved columns' share of their nest), the nest's logit weight by
+    ``g**lambda`` and a moved column's share by ``d g**(lambda - 1) / (1 - P_k + P_k
+    g**lambda)`` (P_k: the nest's share). lambda = 1 gives the plain logit's
+    re-normalisation; ``nest=None`` computes it as the plain logit always has.
     """
     ratios = np.asarray(ratios, dtype=float)
     log_r = np.log(ratios)
     n_firms = membership.shape[0]
     out = np.zeros((n_firms, ratios.size))
-    damp = ratios ** (-price_sensitivity)  # how a price move scales a column's logit weight
+    nested = nest is not None
+    # how a price move scales a column's (within-nest) logit weight
+    damp = ratios ** (-price_sensitivity / dissimilarity if nested else -price_sensitivity)
+    if nested:
+        nest = np.asarray(nest, dtype=np.intp)
+        member = (nest[None, :] == np.arange(int(nest.max()) + 1)[:, None]).astype(float)
     log_x = np.log(np.maximum(col_x, 1e-300))
     lx = log_x[:, None] + log_r[None, :]
     if curves.ndim == 2:  # one curve for every column
@@ -431,6 +491,16 @@ def expected_sales(
         q[q < 1e-200] = 0.0
         moved_share = membership @ p  # share of the firm's columns today
         num = membership @ (p[:, None] * q)  # firms x candidates
+        if nested:
+            nest_share = (member @ p)[nest[:n_firms]][:, None]  # each firm's nest's share
+            m = np.divide(
+                moved_share[:, None], nest_share, out=np.zeros_like(nest_share),
+                where=nest_share > 0,
+            )  # fmt: skip
+            g = 1.0 - m + m * damp[None, :]
+            factor = damp[None, :] * g ** (dissimilarity - 1.0)
+            out += num * factor / (1.0 - nest_share + nest_share * g**dissimilarity)
+            continue
         denom = 1.0 - moved_share[:, None] + moved_share[:, None] * damp[None, :]
         out += num * damp[None, :] / denom
     return out

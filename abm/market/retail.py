@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from abm.market.demand import choice_utility, softmax
+from abm.market.demand import choice_utility, class_utility, nested_choice, softmax
 
 if TYPE_CHECKING:
     from abm.config import EndUserConfig, ModelDeveloperConfig, StartupConfig
@@ -32,6 +32,8 @@ class RetailMarket:
     choice: np.ndarray  # [segment, column] logit choice probabilities of re-choosing users
     source: np.ndarray  # index (in the labs list) of the lab whose tokens the column sells
     n_labs: int  # the first n_labs columns are the labs' direct channel
+    # -- nest: capability classes
+    nest: np.ndarray | None = None  # each column's capability class (None: plain logit)
 
     @property
     def n_cols(self) -> int:
@@ -68,11 +70,27 @@ def observe_retail_market(
     base = choice_utility(quality, price, uc.quality_sensitivity, uc.price_sensitivity)
     if not mc.direct_sales and startups:
         base[: len(labs)] = -np.inf  # labs sell only wholesale: users reach them through apps
-    choice = (
-        np.vstack([softmax(base + app_bonus * a + crowding) for a in app_affinity])
-        if col_ids.size
-        else np.zeros((len(app_affinity), 0))
-    )
+    nest = None
+    if uc.nested_choice and col_ids.size:
+        # -- nest: capability classes, numbered in order (frontier, tiers, open weights)
+        classes = [getattr(lab, "capability_class", 0) for lab in labs]  # 0: frontier
+        lab_nest = np.unique(classes, return_inverse=True)[1]
+        nest = lab_nest.reshape(-1)[source]
+        n_nests = int(lab_nest.max()) + 1
+        lab_quality = quality[: len(labs)]
+        nest_u = class_utility(
+            lab_quality, nest[: len(labs)], n_nests,
+            uc.class_quality_sensitivity - uc.quality_sensitivity,
+        )  # fmt: skip
+        util = base[None, :] + np.asarray(app_affinity, dtype=float)[:, None] * app_bonus
+        # crowding times lambda: within a nest utilities count 1/lambda times, and the
+        # apps' joint appeal (their nests' inclusive values) must not grow with their number
+        lam = uc.nest_dissimilarity
+        choice = nested_choice(util + lam * crowding, nest, nest_u, lam)
+    elif col_ids.size:
+        choice = np.vstack([softmax(base + app_bonus * a + crowding) for a in app_affinity])
+    else:
+        choice = np.zeros((len(app_affinity), 0))
     col_of = np.full(int(col_ids.max()) + 1 if col_ids.size else 1, -1, dtype=np.int64)
     col_of[col_ids] = np.arange(col_ids.size)
     quality_factor = np.exp(uc.value_per_quality * (quality - mc.reference_quality))
@@ -85,4 +103,5 @@ def observe_retail_market(
         choice=choice,
         source=source,
         n_labs=len(labs),
+        nest=nest,
     )
