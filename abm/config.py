@@ -567,6 +567,32 @@ class HyperscalerConfig(_Section):
         False,
         "clouds forecast from the labs' total compute needs, not their own order stream",
     )
+    # -- 2023 shortage: spillover in the load
+    load_counts_spillover: bool = _switch(
+        False,
+        "a cloud's load (utilisation pricing) counts the labs' compute it sold, demand "
+        "spilled over from full rivals included, when that is more than the labs asked of it",
+    )
+    # -- 2023 shortage: contracts first
+    own_workloads_after_serving: bool = _switch(
+        False,
+        "the labs' serving (contracted, latency-bound) runs before the parents' own "
+        "workloads, which run before training; false: own workloads run first",
+    )
+    # -- 2023 shortage: the parents' own budgets by fleet
+    own_ai_by_fleet_share: bool = _switch(
+        False,
+        "each parent's own AI budget in proportion to its cloud's share of the January 2023 "
+        "fleet (as its cash is), instead of the same for every parent",
+    )
+    # -- 2023 shortage: the parents' transfer price
+    own_ai_transfer_price: Literal["posted", "user_cost"] = _switch(
+        "posted",
+        "the price at which a parent's own workloads are planned and charged: the cloud's "
+        "posted price, or the user cost of capital of a new GPU (capacity bought for the "
+        "parent's own products, priced at cost)",
+        unit="mode",
+    )
     # -- issue 11: cloud
     cost_of_capital: float = _p(
         "fraction per year",
@@ -661,6 +687,40 @@ class NeocloudConfig(_Section):
         "fastest growth of a neocloud's fleet",
         ge=0,
         le=1,
+    )
+
+
+# -- 2023 shortage: own-use buyers
+class OwnUseConfig(_Section):
+    """Buyers of the vendors' GPUs outside the modelled compute market: owner-operators
+    whose fleets serve their own products, not the modelled labs and users (Chinese
+    platforms under US export controls, Tesla and xAI, enterprises and governments
+    buying through server makers). ``initial_budget_per_year = 0``: none."""
+
+    initial_budget_per_year: float = _p(
+        "$ per year",
+        "0 in the baseline (off until adopted); when on, 7e9 is calibrated: about a fifth "
+        "of 2023 H100 shipments, the own-use buyers' share of Omdia's named 2023 buyers "
+        "(Tencent 50k, Baidu 30k, Alibaba 25k, ByteDance 20k, Tesla 15k of ~650k named: "
+        "Meta, Microsoft 150k; Google, Amazon, Oracle 50k; CoreWeave 40k; Lambda 20k)",
+        "their GPU budget in January 2023 (0: no own-use buyers)",
+        ge=0,
+        le=MAX_DOLLARS,
+    )
+    budget_growth_per_year: float = _p(
+        "x per year",
+        "assumption, as the big four's parents' own AI budgets; Omdia 2024: ByteDance and "
+        "Tencent ~230k Hopper each, Tesla and xAI ~200k, against ~140k in 2023",
+        "early growth of their budget (logistic toward the ceiling)",
+        ge=1.0,
+        le=100.0,
+    )
+    budget_ceiling_per_year: float = _p(
+        "$ per year",
+        "assumption: about one big-four parent's own AI ceiling",
+        "where their budget levels off",
+        ge=0,
+        le=MAX_DOLLARS,
     )
 
 
@@ -1287,7 +1347,7 @@ class EndUserConfig(_Section):
         ge=0,
         le=100,
     )
-    # -- nest: capability classes
+    # -- issue 11, nested choice: capability classes
     nested_choice: bool = _switch(
         False,
         "nested logit over capability classes (frontier, each distilled tier, open "
@@ -1560,6 +1620,7 @@ class Config(_Section):
     datacenters: DataCentreConfig
     hyperscalers: HyperscalerConfig
     neoclouds: NeocloudConfig  # -- issue 11: cloud
+    own_use: OwnUseConfig  # -- 2023 shortage: own-use buyers
     model_developers: ModelDeveloperConfig
     startups: StartupConfig
     vc: VCConfig

@@ -23,6 +23,7 @@ SECTORS = (
     "foundry_components",  # wafers, packaging, memory, building materials and equipment
     "lenders",
     "parent_companies",  # the big four's parents: their non-AI cash flow funds AI build-out
+    "own_use_owners",  # -- 2023 shortage: owners of the own-use buyers' fleets (abm.agents.own_use)
 )
 
 # -- issue 11: credit

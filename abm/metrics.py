@@ -34,7 +34,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "vendor_backlog_months": ("months", "vendors' order backlog over monthly output"),
     "gpu_orders": (
         "GPUs per month",
-        "GPUs ordered by hyperscalers, in parts of the current generation",
+        "GPUs ordered by the clouds (not the own-use buyers), in parts of the current generation",
     ),
     "gpu_shipments": ("GPUs per month", "GPUs shipped"),
     "gpu_inventory": ("H100e", "GPUs delivered but not installed (waiting for energized MW)"),
@@ -135,7 +135,10 @@ METRICS: dict[str, tuple[str, str]] = {
     ),
     "lead_vendor_gross_profit": ("$ per month", "the dominant vendor's revenue less cost of goods"),
     "lead_vendor_shipments": ("GPUs per month", "parts the dominant vendor shipped"),
-    "gpu_orders_h100e": ("H100e per month", "GPUs ordered by the clouds, all vendors"),
+    "gpu_orders_h100e": (
+        "H100e per month",
+        "GPUs ordered by the clouds (not the own-use buyers), all vendors",
+    ),
     "gpu_shipments_h100e": ("H100e per month", "GPUs shipped, all vendors"),
     "frontier_list_price": ("$ per million tokens", "posted price of the best model"),
     # -- issue 11: integration
@@ -145,6 +148,13 @@ METRICS: dict[str, tuple[str, str]] = {
         "assistants); not in compute_sold",
     ),
     "own_ai_spend": ("$ per month", "what the parents paid their clouds for it"),
+    # -- 2023 shortage: own-use buyers
+    "own_use_gpus_h100e": (
+        "H100e per month",
+        "GPUs shipped to own-use buyers outside the modelled market (in gpu_shipments, "
+        "not in installed_gpus)",
+    ),
+    "own_use_spend": ("$ per month", "what the own-use buyers paid the vendors"),
     # -- issue 11: cloud
     "user_cost": (
         "$ per GPU-hour",
@@ -298,10 +308,16 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         sum(v.backlog_h100e for v in vendors), sum(v.capacity_h100e for v in vendors)
     )
     perf_now = _mean([v.perf for v in vendors])
-    out["gpu_orders"] = sum(v.orders_h100e for v in vendors) / perf_now
+    # the clouds' orders: the own-use buyers' are theirs (own_use_gpus_h100e ships them)
+    own_orders = m.own_use.orders_h100e if m.own_use is not None else 0.0
+    clouds_orders = sum(v.orders_h100e for v in vendors) - own_orders
+    out["gpu_orders"] = clouds_orders / perf_now
     out["gpu_shipments"] = units
     out["gpu_inventory"] = sum(h.inventory_h100e for h in clouds)
     out["installed_gpus"] = sum(h.installed_h100e for h in clouds)
+    own_use = m.own_use
+    out["own_use_gpus_h100e"] = own_use.received_h100e if own_use is not None else 0.0
+    out["own_use_spend"] = own_use.spend if own_use is not None else 0.0
 
     # compute
     c_rev = sum(h.revenue for h in clouds)
@@ -405,7 +421,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["lead_vendor_revenue"] = lead.revenue
     out["lead_vendor_gross_profit"] = lead.revenue - lead.cogs
     out["lead_vendor_shipments"] = lead.shipped_units
-    out["gpu_orders_h100e"] = sum(v.orders_h100e for v in vendors)
+    out["gpu_orders_h100e"] = clouds_orders
     out["gpu_shipments_h100e"] = h100e
     out["frontier_list_price"] = max(labs, key=lambda lab: lab.quality).price
 

@@ -27,6 +27,7 @@ from abm.agents.hyperscaler import (
     found_clouds,
     order_gpus_and_plan,
     post_compute_prices,
+    vendor_split,
 )
 from abm.agents.model_developer import (
     ModelDeveloper,
@@ -37,6 +38,7 @@ from abm.agents.model_developer import (
     post_token_prices,
     train_and_plan,
 )
+from abm.agents.own_use import found_own_use
 from abm.agents.vendor import GPUVendor, post_gpu_prices, ship_gpus
 from abm.config import Config, config_with_overrides, load_config
 from abm.ledger import Ledger
@@ -121,6 +123,9 @@ class ComputeMarket(mesa.Model):
         self.startups: list[startup.WrapperStartup] = []
         self.exited: list[startup.WrapperStartup] = []  # startups that closed this month
         self._build_market()
+        # -- 2023 shortage: own-use buyers (None unless configured), founded last: every other
+        # agent keeps the id it has without them
+        self.own_use = found_own_use(self)
         self.quality_bar = max(lab.quality for lab in self.labs)  # best model at step 0
         self.datacollector = MetricsCollector(
             model_reporters={name: _reporter(name) for name in METRICS}
@@ -181,6 +186,8 @@ class ComputeMarket(mesa.Model):
         self.supply.start_step(self.steps)
         for a in (*self.vendors, *self.hyperscalers, *self.labs):
             a.start_step()
+        if self.own_use is not None:
+            self.own_use.start_step()
         startup.start_step(self.startups)
         self.counters = {"entries": 0, "exits": 0, "acquisitions": 0, "defaults": 0}
         self.exited = []
@@ -192,7 +199,10 @@ class ComputeMarket(mesa.Model):
         self.firms_total_token_orders(market, orders)
         shares = self.cloud_shares()  # how labs split compute at this month's posted prices
         self.labs_plan_compute(shares)
+        own_use_queue = self._own_use_queue()  # the queue before this month's orders
         order_gpus_and_plan(self, shares)
+        if self.own_use is not None:
+            self.own_use.order(self.month, self.vendors, *own_use_queue)
         # 3. supply, upstream to downstream
         deliveries = ship_gpus(self)
         for h in self.hyperscalers:
@@ -243,6 +253,16 @@ class ComputeMarket(mesa.Model):
         for lab in self.labs:
             expected = lab.expected_compute_price(self.month)  # -- issue 11b: expect
             lab.plan_compute(self.month, lab.training_budget, posted, expected, lab.cash)
+
+    def _own_use_queue(self) -> tuple:
+        """How the own-use buyers split orders across vendors, the vendors' prices per
+        H100e and their queue (months of backlog, by that split), read before any order
+        of the month (as the clouds read them)."""
+        if self.own_use is None:
+            return ()
+        prices = np.array([v.price_per_h100e for v in self.vendors])
+        split = vendor_split(self.vendors, prices, self.cfg.hyperscalers)
+        return split, prices, float(split @ [v.backlog_months for v in self.vendors])
 
     # ------------------------------------------------------------------ 3. supply
     def serve_tokens(self, market: RetailMarket, orders: np.ndarray) -> np.ndarray:
@@ -334,6 +354,8 @@ class ComputeMarket(mesa.Model):
         # clouds pay the vendor for GPUs delivered; the vendor pays the foundry
         for v, h, units in deliveries:
             value = units * v.price
+            if h is self.own_use:  # -- 2023 shortage: their owners pay for their GPUs
+                h.fund(value)
             deliver(ledger, graph, v.unique_id, h, units, value, "gpu_sales")
             h.bought_gpus(value)
             v.sold_gpus(units, value)

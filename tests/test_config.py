@@ -290,6 +290,7 @@ def test_a_config_without_extends_names_every_missing_key(tmp_path):
     expected += [
         "hyperscalers",
         "neoclouds",
+        "own_use",
         "model_developers",
         "startups",
         "vc",

@@ -145,6 +145,8 @@ class Hyperscaler(Firm):
             [sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)]
         )
         self.parent_available = 0.0  # $ of its parent's cash flow free for AI, not yet drawn
+        self.own_scale = 1.0  # its parent's own AI budget over the per-cloud mean
+        self.unmet = 0.0  # GPU-h: its share of the labs' demand no cloud could serve
         self.own_demand = self.own_used = self.own_revenue = 0.0  # its parent's own workloads
         # buildings in service: book depreciation per month and the month each was
         # energized (the January 2023 halls are booked as new)
@@ -592,13 +594,25 @@ class Hyperscaler(Firm):
         if start <= 0 or top <= 0:
             return 0.0
         g = math.log(c.own_ai_spend_growth_per_year) * months / 12.0
-        return top / (1.0 + (top / start - 1.0) * math.exp(-g)) / 12.0
+        return self.own_scale * top / (1.0 + (top / start - 1.0) * math.exp(-g)) / 12.0
 
     def plan_own_workloads(self, months: float) -> float:
         """GPU-h its own workloads ask this month: the budget at its own posted price
         (the internal transfer price), so cheaper compute runs more of them."""
-        self.own_demand = self.own_ai_budget(months) / self.price if self.price > 0 else 0.0
+        price = self.transfer_price
+        self.own_demand = self.own_ai_budget(months) / price if price > 0 else 0.0
         return self.own_demand
+
+    @property
+    def transfer_price(self) -> float:
+        """$ per GPU-h its parent's own workloads are planned and charged at: the posted
+        price, or (``own_ai_transfer_price = "user_cost"``) the user cost of a new GPU:
+        capacity the parent buys for its own products, at cost (Hirshleifer 1956: the
+        transfer price that keeps an integrated firm's divisions from under-using
+        capacity the firm itself plans is its marginal cost)."""
+        if self.cfg.own_ai_transfer_price == "user_cost":
+            return self.user_cost
+        return self.price
 
     def market_capacity(self, capacity: float) -> float:
         """GPU-h of ``capacity`` left for the market: its parent's own workloads run first."""
@@ -611,7 +625,7 @@ class Hyperscaler(Firm):
 
     def charge_parent(self) -> None:
         """The parent pays for the compute its products used, at the posted price."""
-        self.own_revenue = value = self.own_used * self.price
+        self.own_revenue = value = self.own_used * self.transfer_price
         if value > 0:
             self.model.ledger.transfer("parent_companies", self.unique_id, value, "own_ai_compute")
             self.revenue += value
@@ -680,7 +694,12 @@ class Hyperscaler(Firm):
                     )[0]
                 )
             return
-        load = (self.demand + self.own_demand) / capacity if capacity > 0 else 2.0
+        asked = self.demand
+        if self.cfg.load_counts_spillover:
+            # -- 2023 shortage: the labs' demand it faced: what it sold (demand spilled over from
+            # full rivals included) plus its share of what no cloud could serve
+            asked = max(asked, self.sold + self.unmet)
+        load = (asked + self.own_demand) / capacity if capacity > 0 else 2.0
         self.price = partial_adjustment(
             self.price,
             self.price_target(load),
@@ -986,6 +1005,8 @@ def _found_group(model, rng, hc: HyperscalerConfig, entry) -> list[Hyperscaler]:
         )  # fmt: skip
         clouds.append(h)
         h.open_account("households", hc.initial_cash * shares[i] * hc.count)
+        if hc.own_ai_by_fleet_share:  # -- 2023 shortage: the parent's own workloads, as its cash
+            h.own_scale = float(shares[i] * hc.count)
         for v in model.vendors:
             model.supply.connect(v.unique_id, h.unique_id)
     return clouds
@@ -1082,13 +1103,26 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     (:func:`cloud_shares` at this month's prices). Returns GPU-h filled by [lab, cloud]."""
     serving = np.array([lab.serving_request for lab in model.labs])
     training = np.array([lab.training_request for lab in model.labs])
-    capacities = np.array([h.serve_own_workloads(h.gpu_hours) for h in model.hyperscalers])
+    after_serving = model.cfg.hyperscalers.own_workloads_after_serving
+    if after_serving:  # -- 2023 shortage: the labs' serving contracts before the parents' own work
+        capacities = np.array([h.gpu_hours for h in model.hyperscalers])
+    else:
+        capacities = np.array([h.serve_own_workloads(h.gpu_hours) for h in model.hyperscalers])
     if model.cfg.hyperscalers.fixed_compute_price is not None:
         capacities = np.full(len(model.hyperscalers), np.inf)  # a passive layer never rations
-    served, _ = allocate_with_spillover(serving[:, None] * shares[None, :], capacities)
+    served, unserved = allocate_with_spillover(serving[:, None] * shares[None, :], capacities)
     left = np.maximum(capacities - served.sum(axis=0), 0.0)
-    trained, _ = allocate_with_spillover(training[:, None] * shares[None, :], left)
+    if after_serving:
+        left = np.array(
+            [h.serve_own_workloads(c) for h, c in zip(model.hyperscalers, left, strict=True)]
+        )
+        capacities = served.sum(axis=0) + left  # what the market had: all but own work
+    trained, untrained = allocate_with_spillover(training[:, None] * shares[None, :], left)
     filled = served + trained
+    # -- 2023 shortage: demand no cloud could serve, as the labs split their requests
+    unmet = (float(unserved.sum()) + float(untrained.sum())) * shares
+    for h, u in zip(model.hyperscalers, unmet.tolist(), strict=True):
+        h.unmet = u
     # each lab's row summed in one call (a row's sum, as row.sum() adds it)
     for lab, used in zip(model.labs, filled.sum(axis=1).tolist(), strict=True):
         lab.use_compute(used, model.month)

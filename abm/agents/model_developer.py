@@ -250,7 +250,7 @@ class ModelDeveloper(Firm):
     def is_frontier(self) -> bool:
         return self.kind == FRONTIER
 
-    # -- nest: capability classes
+    # -- issue 11, nested choice: capability classes
     @property
     def capability_class(self) -> int:
         """Its nest in users' nested logit: 0 frontier, a distilled tier its rank (1, 2,

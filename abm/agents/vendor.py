@@ -206,6 +206,10 @@ def post_gpu_prices(model, ratios: np.ndarray) -> None:
     split = vendor_split(vendors, prices, hc)  # vendor moving x candidates x vendors
     avg = (split * prices).sum(axis=-1)
     wanted = sum(h.gpus_wanted(o, avg) for h, o in zip(clouds, on_order, strict=True))
+    if model.own_use is not None:  # -- 2023 shortage: own-use buyers order next month too
+        own = model.own_use
+        lead = float(vendor_split(vendors, base, hc) @ [v.backlog_months for v in vendors])
+        wanted = wanted + own.gpus_wanted(model.month + 1, avg, own.on_order(vendors), lead)
     orders = wanted * split[idx, :, idx]
     for v, row in zip(vendors, orders, strict=True):
         v.set_price(ratios, row)
@@ -215,6 +219,8 @@ def ship_gpus(model) -> list[tuple[GPUVendor, object, float]]:
     """Vendors ship (rationed when short); clouds take the parts into inventory."""
     deliveries = []
     by_id = {h.unique_id: h for h in model.hyperscalers}
+    if model.own_use is not None:
+        by_id[model.own_use.unique_id] = model.own_use
     for v in model.vendors:
         for buyer, units in v.allocate_output():
             h = by_id[buyer]

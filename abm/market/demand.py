@@ -112,7 +112,7 @@ def softmax(util: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-# -- nest: capability classes
+# -- issue 11, nested choice: capability classes
 def nested_choice(util, nest, nest_utility, dissimilarity: float):
     """Nested logit choice probabilities (McFadden 1978; Ben-Akiva 1973): columns
     grouped into nests (capability classes), close substitutes within a nest and poor

@@ -32,7 +32,7 @@ class RetailMarket:
     choice: np.ndarray  # [segment, column] logit choice probabilities of re-choosing users
     source: np.ndarray  # index (in the labs list) of the lab whose tokens the column sells
     n_labs: int  # the first n_labs columns are the labs' direct channel
-    # -- nest: capability classes
+    # -- issue 11, nested choice: capability classes
     nest: np.ndarray | None = None  # each column's capability class (None: plain logit)
 
     @property
@@ -72,7 +72,7 @@ def observe_retail_market(
         base[: len(labs)] = -np.inf  # labs sell only wholesale: users reach them through apps
     nest = None
     if uc.nested_choice and col_ids.size:
-        # -- nest: capability classes, numbered in order (frontier, tiers, open weights)
+        # -- issue 11, nested choice: capability classes, numbered in order (frontier, tiers, open weights)
         classes = [getattr(lab, "capability_class", 0) for lab in labs]  # 0: frontier
         lab_nest = np.unique(classes, return_inverse=True)[1]
         nest = lab_nest.reshape(-1)[source]

@@ -1,0 +1,98 @@
+"""The 2023-shortage switches of issue 11, round 8 (own-use GPU buyers, the parents' own
+workloads at cost and by fleet share, loads that count spillover, serving before own
+work; docs/model.md 3.3.12, 3.3.16, 3.3.18, 3.3.19; docs/validation.md, H100 rental
+price), switched on here: they are off in the baseline, where the golden runs check
+that they change nothing."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from abm import ComputeMarket, load_config
+from abm.invariants import violations
+
+ON = {
+    "own_use.initial_budget_per_year": 7e9,
+    "hyperscalers.own_ai_transfer_price": "user_cost",
+    "hyperscalers.own_ai_by_fleet_share": True,
+    "hyperscalers.load_counts_spillover": True,
+    "hyperscalers.own_workloads_after_serving": True,
+}
+STEPS = 18
+
+
+@pytest.fixture(scope="module")
+def run_on():
+    """18 months with every switch on, the invariants checked after every step, and the
+    vendors' total orders recorded beside the own-use buyers' each month."""
+    model = ComputeMarket(config=load_config(overrides=ON), rng=3)
+    broken, orders = [], []
+    for _ in range(STEPS):
+        model.step()
+        broken += [f"step {model.steps}: {v}" for v in violations(model)]
+        orders.append((sum(v.orders_h100e for v in model.vendors), model.own_use.orders_h100e))
+    return model, model.datacollector.get_model_vars_dataframe(), broken, orders
+
+
+def test_the_baseline_has_every_switch_off():
+    cfg = load_config()
+    assert cfg.own_use.initial_budget_per_year == 0
+    hc = cfg.hyperscalers
+    assert hc.own_ai_transfer_price == "posted"
+    assert not (hc.own_ai_by_fleet_share or hc.load_counts_spillover)
+    assert not hc.own_workloads_after_serving
+    assert ComputeMarket(rng=1).own_use is None
+
+
+def test_switched_on_the_run_keeps_its_invariants(run_on):
+    _, _, broken, _ = run_on
+    assert broken == []
+
+
+def test_own_use_buyers_receive_gpus_and_pay_for_them(run_on):
+    model, df, _, _ = run_on
+    got = df["own_use_gpus_h100e"].iloc[1:]
+    assert (got > 0).all()
+    assert model.own_use.fleet_h100e == pytest.approx(got.sum())
+    assert (df["own_use_spend"].iloc[1:] > 0).all()
+    # in shipments, not in the clouds' installed base
+    assert (df["gpu_shipments_h100e"].iloc[1:] >= got - 1e-6).all()
+
+
+def test_gpu_orders_count_the_clouds_orders_only(run_on):
+    _, df, _, orders = run_on
+    clouds = [total - own for total, own in orders]
+    assert df["gpu_orders_h100e"].iloc[1:].tolist() == pytest.approx(clouds)
+
+
+def test_parents_pay_the_user_cost_for_their_own_workloads(run_on):
+    model, _, _, _ = run_on
+    for h in model.hyperscalers:
+        if h.own_used > 0:
+            assert h.own_revenue / h.own_used == pytest.approx(h.user_cost)
+
+
+def test_own_budgets_follow_the_fleet_shares(run_on):
+    model, _, _, _ = run_on
+    big = [h for h in model.hyperscalers if h.kind == "hyperscaler"]
+    assert len({h.own_scale for h in big}) == len(big)  # one scale per cloud's fleet share
+    assert math.fsum(h.own_scale for h in big) == pytest.approx(len(big))
+
+
+@pytest.mark.parametrize("key", sorted(ON))
+def test_each_switch_alone_runs_and_changes_the_run(key):
+    """Each switch on its own keeps the invariants and moves the run away from the
+    baseline's (it is not a dead switch)."""
+    base = ComputeMarket(rng=3)
+    model = ComputeMarket(config=load_config(overrides={key: ON[key]}), rng=3)
+    broken = []
+    for _ in range(6):
+        base.step()
+        model.step()
+        broken += [f"step {model.steps}: {v}" for v in violations(model)]
+    assert broken == []
+    a = base.datacollector.get_model_vars_dataframe()
+    b = model.datacollector.get_model_vars_dataframe()
+    assert not a["utilization"].equals(b["utilization"])
