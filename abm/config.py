@@ -361,6 +361,66 @@ class RegionConfig(_Section):
     )
 
 
+class ColocationConfig(_Section):
+    """The wholesale colocation market: developers deliver powered shells that every
+    cloud can lease for its projects, with the lease region's shorter durations, at an
+    asking rent; deliveries are finite (what the market builds), allocated pro rata to
+    the clouds' requests, and what no cloud leases stays vacant for later months.
+    Off unless ``enabled`` (then the neoclouds build in ``neocloud_regions``)."""
+
+    enabled: bool = _switch(
+        False,
+        "the finite colocation market that every cloud may lease powered shells from; "
+        "false: none, and the neoclouds build in [neoclouds] regions",
+    )
+
+    supply_path: list[Annotated[list[float], Field(min_length=2, max_length=2)]] = _p(
+        "[month, MW per year] pairs",
+        "primary North American markets (CBRE North America Data Center Trends): supply "
+        "+26% to 5,174.1 MW in 2023 (~1,070 MW delivered), +34% to 6,922.6 MW in 2024 "
+        "(~1,750 MW); 6,350 MW under construction at end-2024 (3,077.8 a year earlier), "
+        "delivered over ~2 years (~3,175 MW a year)",
+        "new powered shells the market delivers, linear between points",
+        min_length=1,
+    )
+    growth_per_year: float = _p(
+        "fraction per year",
+        "LBNL 2024 United States Data Center Energy Usage Report: US data-centre use "
+        "176 TWh (2023) to 325-580 TWh (2028), 13-27% a year; the middle",
+        "growth of deliveries after the last point of the path",
+        ge=0,
+        le=10,
+    )
+    rent_per_kw_month: float = _p(
+        "$ per kW-month",
+        "CBRE H2 2024: primary-market asking rent ~$184 (250-500 kW, N+1/Tier III); "
+        "$163.44 in H2 2023",
+        "asking rent of a leased shell, power not included",
+        ge=0,
+        le=1e4,
+    )
+    lease_months: float = _p(
+        "months",
+        "assumption: wholesale leases of 10-15 years (CBRE; Digital Realty, Equinix 10-K)",
+        "term a lease commits the tenant to (its premium over owning is paid that long)",
+        gt=0,
+        le=600,
+    )
+    region: str = _p(
+        "region name",
+        "colo: a shell already powered, fit-out in months (CoreWeave S-1 2025)",
+        "region whose stage durations a leased project goes through",
+    )
+    neocloud_regions: list[str] = _p(
+        "region names",
+        "assumption: what a neocloud cannot lease it builds greenfield (Crusoe Abilene, "
+        "CoreWeave Lancaster)",
+        "where the neoclouds build their own halls when the market is enabled (instead "
+        "of [neoclouds] regions, whose colo region stands for unlimited leased shells)",
+        min_length=1,
+    )
+
+
 class DataCentreConfig(_Section):
     cost_per_mw: float = _p(
         "$ per MW",
@@ -399,6 +459,11 @@ class DataCentreConfig(_Section):
     )
     regions: dict[str, RegionConfig] = _p(
         "table per region", "see each key", "build regions by name", min_length=1
+    )
+    colocation: ColocationConfig | None = _switch(
+        None,
+        "the wholesale colocation market clouds lease powered shells from (unset, or "
+        "not enabled: none)",
     )
 
 
@@ -514,6 +579,13 @@ class HyperscalerConfig(_Section):
         "book depreciation life of GPUs, from delivery (retirement is economic: Salter)",
         gt=0,
         le=MAX_MONTHS,
+    )
+    salter_over_time: bool = _switch(
+        False,
+        "Salter's rule over time where power binds: a vintage is replaced or displaced "
+        "only if the new GPUs' rent per MW over the months until a hall under way powers "
+        "them beats the vintage's over the book life it has left (docs/model.md 3.3.15); "
+        "false: the static rule, rent per MW now against rent per MW now",
     )
     forecast_smoothing: float = _p(
         "weight", "assumption", "weight of the latest demand in the forecast level", ge=0, le=1

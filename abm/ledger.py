@@ -24,6 +24,7 @@ SECTORS = (
     "lenders",
     "parent_companies",  # the big four's parents: their non-AI cash flow funds AI build-out
     "own_use_owners",  # -- 2023 shortage: owners of the own-use buyers' fleets (abm.agents.own_use)
+    "colocation",  # wholesale colocation developers: rent of leased shells
 )
 
 # -- issue 11: credit
@@ -37,6 +38,7 @@ OPERATING: dict[str, tuple[bool, bool]] = {  # kind: (a cost to the payer, incom
     "compute": (True, True),  # training compute included: R&D is expensed
     "own_ai_compute": (True, True),  # the parents' own workloads, at the posted price
     "energy_opex": (True, True),
+    "colo_lease": (True, True),  # rent of leased shells: an operating cost (ASC 842)
     "foundry": (True, True),  # the vendor's cost of goods
     "gpu_sales": (False, True),  # the vendor's revenue, the cloud's capital spending
     "lab_staff": (True, True),

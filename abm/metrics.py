@@ -166,6 +166,17 @@ METRICS: dict[str, tuple[str, str]] = {
     "compute_price_neocloud": ("$ per GPU-hour", "neoclouds' mean posted compute price"),
     "building_depreciation": ("$ per month", "all clouds' depreciation of data-centre buildings"),
     "gpus_scrapped": ("H100e per month", "GPUs retired by all clouds (Salter's rule)"),
+    "colo_leased_mw": (
+        "MW",
+        "energized MW the clouds lease from the colocation market (0 unless datacenters.colocation.enabled)",
+    ),
+    "colo_lease_cost": ("$ per month", "rent the clouds paid for leased shells"),
+    "colo_delivered_mw": (
+        "MW per month",
+        "shells the colocation market delivered (0 unless datacenters.colocation.enabled)",
+    ),
+    "colo_requested_mw": ("MW per month", "shells the clouds asked the colocation market for"),
+    "colo_vacant_mw": ("MW", "delivered shells no cloud has leased"),
     "dc_projects_cancelled": ("projects per month", "projects cancelled in permitting"),
     # -- issue 11: credit
     "defaults": ("count per month", "firms that defaulted (could not pay, borrow or raise)"),
@@ -398,7 +409,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     # layers
     profit = {
         "vendor": v_rev - v_cogs,
-        "hyperscalers": c_rev - sum(h.energy_cost + h.depreciation for h in clouds),
+        "hyperscalers": c_rev - sum(h.energy_cost + h.depreciation + h.lease_cost for h in clouds),
         "model_devs": lab_rev - serving,
         "startups": startup_profit,
     }
@@ -437,6 +448,12 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["installed_neocloud"] = sum(h.installed_h100e for h in neo)
     out["compute_price_neocloud"] = _mean([h.price for h in neo]) if neo else 0.0
     out["building_depreciation"] = sum(h.building_depreciation for h in clouds)
+    out["colo_leased_mw"] = sum(float(h.l_mw.sum()) for h in clouds)
+    out["colo_lease_cost"] = sum(h.lease_cost for h in clouds)
+    colo = m.colocation
+    out["colo_delivered_mw"] = colo.delivered_mw if colo is not None else 0.0
+    out["colo_requested_mw"] = colo.requested_mw if colo is not None else 0.0
+    out["colo_vacant_mw"] = colo.vacant_mw if colo is not None else 0.0
     out["gpus_scrapped"] = sum(h.scrapped_h100e for h in clouds)
     out["dc_projects_cancelled"] = float(sum(h.projects_cancelled for h in clouds))
     # -- issue 11: credit

@@ -24,6 +24,7 @@ from abm.agents.end_users import NO_PROVIDER, EndUserSegment, choose_and_order, 
 from abm.agents.hyperscaler import (
     Hyperscaler,
     clear_compute_market,
+    colocation_on,
     found_clouds,
     order_gpus_and_plan,
     post_compute_prices,
@@ -43,6 +44,7 @@ from abm.agents.vendor import GPUVendor, post_gpu_prices, ship_gpus
 from abm.config import Config, config_with_overrides, load_config
 from abm.ledger import Ledger
 from abm.market import credit
+from abm.market.colocation import ColocationMarket
 from abm.market.pricing import candidate_ratios
 from abm.market.retail import RetailMarket, observe_retail_market
 from abm.market.settlement import deliver, deliver_many
@@ -140,6 +142,8 @@ class ComputeMarket(mesa.Model):
         self.vendors = [GPUVendor(self, v, cfg.gpu) for v in cfg.gpu.vendors]
         for v in self.vendors:
             v.open_account("households", 0.0)
+        colo = colocation_on(cfg.datacenters)  # off in the baseline
+        self.colocation = None if colo is None else ColocationMarket(colo)
         self.hyperscalers = found_clouds(self, rng)
         self.labs = found_labs(self, rng)
         self.segments = found_segments(self)

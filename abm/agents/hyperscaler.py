@@ -59,6 +59,24 @@ def user_cost(
     return installed_price * capital_charge / (HOURS_PER_YEAR * utilization) + running_cost
 
 
+def colocation_on(dc):
+    """The colocation market's parameters if it is enabled, else None (no market)."""
+    colo = dc.colocation
+    return colo if colo is not None and colo.enabled else None
+
+
+def rent_months(months, charge_per_year: float):
+    """What a stream of today's quasi-rent lasting ``months`` is worth, in months of
+    it: the rent falls and is discounted at the capital charge ``k = r + delta +
+    omega`` (per year; cost of capital, wear and obsolescence), ``(1 - e^(-k m)) / k``
+    with k per month (``m`` itself if k is 0). Salter's rule weighs a vintage's rent
+    over the life it has left against a new GPU's over the months it would otherwise
+    wait for power."""
+    m = np.asarray(months, dtype=float)
+    k = charge_per_year / 12.0
+    return m if k <= 0 else -np.expm1(-k * m) / k
+
+
 def obsolescence_per_year(gpu) -> float:
     """omega: the yearly fall of the price of a unit of compute that the vendors'
     public roadmap implies (price per part grows ``cost_growth_per_generation``,
@@ -144,6 +162,25 @@ class Hyperscaler(Firm):
         self._months_after_stage = self.dc.lead_time_multiplier * np.array(
             [sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)]
         )
+        # leased colocation shells (prototype, branch power): the lease region's stage
+        # means, the MW energised in leased shells (one entry per month they came in),
+        # the month's request to the market and the rent paid
+        self.colo = colocation_on(dc)
+        lease_region = self.region if self.colo is None else dc.regions[self.colo.region]
+        self._lease_cv = lease_region.duration_cv
+        self._lease_means = np.array(
+            [
+                lease_region.permitting_months,
+                lease_region.interconnection_months,
+                lease_region.construction_months,
+            ]
+        )
+        self._months_after_lease_stage = self.dc.lead_time_multiplier * np.array(
+            [self._lease_means[k + 1 :].sum() for k in range(3)]
+        )
+        self.l_mw = np.zeros(0)
+        self.lease_request = self.own_gap = self.lease_cost = 0.0
+        self.p_leased = np.zeros(0, dtype=bool)
         self.parent_available = 0.0  # $ of its parent's cash flow free for AI, not yet drawn
         self.own_scale = 1.0  # its parent's own AI budget over the per-cloud mean
         self.unmet = 0.0  # GPU-h: its share of the labs' demand no cloud could serve
@@ -155,6 +192,7 @@ class Hyperscaler(Firm):
         # projects already under way in January 2023, at random points of their build;
         # a hall part-built is part-paid (progress payments, time to build)
         self.p_mw = np.zeros(0)
+        self.p_leased = np.zeros(0, dtype=bool)
         self.p_stage = np.zeros(0, dtype=np.int64)
         self.p_left = np.zeros(0)  # months left in the current stage
         self.p_cost = np.zeros(0)  # $ of construction still to pay
@@ -275,10 +313,11 @@ class Hyperscaler(Firm):
             mw * self.dc.cost_per_mw * r.cost_multiplier * (1.0 + r.labour_share * r.labour_premium)
         )
 
-    def _draw_duration(self, mean: float, n: int | None = None):
-        """Gamma-distributed stage durations (months) with the region's mean and CV."""
+    def _draw_duration(self, mean: float, n: int | None = None, cv: float | None = None):
+        """Gamma-distributed stage durations (months) with the region's mean and CV
+        (``cv``: another region's, for a leased shell)."""
         mean = mean * self.dc.lead_time_multiplier
-        cv = self.region.duration_cv
+        cv = self.region.duration_cv if cv is None else cv
         size = 1 if n is None else n
         if mean <= 0:
             out = np.zeros(size)
@@ -289,7 +328,7 @@ class Hyperscaler(Firm):
             out = self.model.stream("projects").gamma(shape, mean / shape, size)
         return float(out[0]) if n is None else out
 
-    def _draw_durations(self, means: np.ndarray) -> np.ndarray:
+    def _draw_durations(self, means: np.ndarray, cv: float | None = None) -> np.ndarray:
         """:meth:`_draw_duration` for several projects at once (an array of means):
         element ``k`` is the ``k``-th draw, as if drawn one project at a time (a Gamma
         draw is a standard Gamma of the shape times the scale, element by element, which
@@ -297,7 +336,7 @@ class Hyperscaler(Firm):
         arguments, and that costs several times the draws); projects with no mean draw
         nothing."""
         means = means * self.dc.lead_time_multiplier
-        cv = self.region.duration_cv
+        cv = self.region.duration_cv if cv is None else cv
         if cv <= 0:
             return np.where(means > 0, means, 0.0)
         out = np.zeros(means.size)
@@ -314,14 +353,26 @@ class Hyperscaler(Firm):
 
     def months_to_power(self) -> np.ndarray:
         """Expected months until each project is energized: what is left of its stage
-        plus the region's mean duration of the stages after it."""
-        return self.p_left + self._months_after_stage[self.p_stage]
+        plus the region's mean duration of the stages after it (a leased shell's: the
+        lease region's)."""
+        after = self._months_after_stage[self.p_stage]
+        if self.p_leased.any():
+            after = np.where(self.p_leased, self._months_after_lease_stage[self.p_stage], after)
+        return self.p_left + after
 
-    def _add_projects(self, stage: int, mw: float, n: int = 1) -> None:
+    def _add_projects(self, stage: int, mw: float, n: int = 1, leased: bool = False) -> None:
+        """``n`` projects of ``mw`` MW entering ``stage``; ``leased``: shells leased from
+        the colocation market (the lease region's durations, nothing to build or pay
+        for but the rent once energised)."""
         self.p_mw = _grow(self.p_mw, np.full(n, mw))
+        self.p_leased = _grow(self.p_leased, np.full(n, leased))
         self.p_stage = _grow(self.p_stage, np.full(n, stage))
-        self.p_left = _grow(self.p_left, self._draw_duration(self._stage_mean(stage), n))
-        self.p_cost = _grow(self.p_cost, np.full(n, self._project_cost(mw)))
+        if leased:
+            left = self._draw_duration(self._lease_means[stage], n, self._lease_cv)
+        else:
+            left = self._draw_duration(self._stage_mean(stage), n)
+        self.p_left = _grow(self.p_left, left)
+        self.p_cost = _grow(self.p_cost, np.full(n, 0.0 if leased else self._project_cost(mw)))
 
     def start_step(self) -> None:
         self.demand = self.sold = self.revenue = self.energy_cost = 0.0
@@ -504,6 +555,17 @@ class Hyperscaler(Firm):
         have = self.energized_mw + self.pipeline_mw
         headroom = self.dc.power_headroom
         gap = need * (1.0 + headroom) - have
+        self.lease_request = self.own_gap = 0.0
+        if self.colo is not None and self.lease_pays():
+            # ask the colocation market for the MW its own pipeline will not power
+            # within a lease's time to power, or for its whole gap if that is more;
+            # what the market cannot supply it builds itself (:func:`lease_shells`)
+            soon = self.p_mw[self.months_to_power() <= self.lease_months_to_power()].sum()
+            short = need - self.energized_mw - float(soon)
+            self.lease_request = max(gap, short, 0.0)
+            self.own_gap = max(gap, 0.0)
+            self.cancel_projects(have - need * (1.0 + 2.0 * headroom))
+            return
         n = (
             min(math.ceil(gap / self.dc.project_size_mw), self.dc.max_starts_per_month)
             if gap > 0
@@ -514,12 +576,55 @@ class Hyperscaler(Firm):
         self.projects_started = n
         self.cancel_projects(have - need * (1.0 + 2.0 * headroom))
 
+    def lease_months_to_power(self) -> float:
+        """Mean months from signing a lease until the shell is energised for it."""
+        return self.dc.lead_time_multiplier * float(self._lease_means.sum())
+
+    def lease_pays(self) -> bool:
+        """Whether leasing a shell beats building one: the new GPUs' rent net of their
+        capital charge (:meth:`quasi_rent_per_mw`) over the months a lease brings power
+        forward, valued as Salter's rule values rents (:func:`rent_months` at the
+        capital charge), against the lease's premium over owning the hall (the asking
+        rent less the owned hall's user cost, ``r + 1/life`` of its price, over the
+        lease term at the cost of capital). A cloud with dear capital may find the
+        lease cheaper than owning; then any months saved decide."""
+        c, colo = self.cfg, self.colo
+        hours = self.model.cfg.simulation.hours_per_month
+        net = float(self.quasi_rent_per_mw(self.new_kw_per_h100e, self.new_gpu_price)) * hours
+        if net <= 0:
+            return False
+        own_months = self.dc.lead_time_multiplier * float(self._stage_means.sum())
+        k = self.capital_charge
+        gain = net * float(
+            rent_months(own_months, k) - rent_months(self.lease_months_to_power(), k)
+        )
+        owned = self._project_cost(1.0) * (c.cost_of_capital + 12.0 / self.b_life) / 12.0
+        premium = (colo.rent_per_kw_month * 1000.0 - owned) * float(
+            rent_months(colo.lease_months, c.cost_of_capital)
+        )
+        return gain > premium
+
+    def start_own_projects(self, leased_mw: float) -> None:
+        """After the colocation market has allocated: a lease for ``leased_mw`` (one
+        project in the lease region), and its own halls for the rest of its gap."""
+        if leased_mw > 0:
+            self._add_projects(PERMITTING, leased_mw, 1, leased=True)
+        rest = self.own_gap - leased_mw
+        n = (
+            min(math.ceil(rest / self.dc.project_size_mw), self.dc.max_starts_per_month)
+            if rest > 0
+            else 0
+        )
+        if n:
+            self._add_projects(PERMITTING, self.dc.project_size_mw, n)
+        self.projects_started = n
+
     def cancel_projects(self, excess_mw: float) -> None:
         """Cancel permitting-stage projects, those with most permitting left first,
         as long as their MW fit within ``excess_mw`` (nothing has been paid for them)."""
         if excess_mw <= 0:
             return
-        early = np.nonzero(self.p_stage == PERMITTING)[0]
+        early = np.nonzero((self.p_stage == PERMITTING) & ~self.p_leased)[0]
         order = early[np.argsort(-self.p_left[early], kind="stable")]
         drop = order[np.cumsum(self.p_mw[order]) <= excess_mw]
         if drop.size:
@@ -527,6 +632,7 @@ class Hyperscaler(Firm):
             keep[drop] = False
             self.p_mw, self.p_stage = self.p_mw[keep], self.p_stage[keep]
             self.p_left, self.p_cost = self.p_left[keep], self.p_cost[keep]
+            self.p_leased = self.p_leased[keep]
             self.projects_cancelled = int(drop.size)
 
     # ---------------------------------------------------------------- step 3: supply
@@ -720,6 +826,9 @@ class Hyperscaler(Firm):
         self.building_capex = labour + materials
         written_off = self.retire()
         self.book_depreciation(written_off)
+        if self.colo is not None:  # the rent of the leased shells energised
+            self.lease_cost = float(self.l_mw.sum()) * 1000.0 * self.colo.rent_per_kw_month
+            pay(ledger, self, "colocation", self.lease_cost, "colo_lease")
         self.draw_on_parent(self.debt)  # the parent pays cash in, up to what it owes
         reserve = 3.0 * (self.gpu_capex + self.building_capex)
         self.repaid(repay_debt(ledger, self, self.debt, reserve, share=0.2))
@@ -774,12 +883,22 @@ class Hyperscaler(Firm):
             if moving.size:
                 # one draw per moving project, in index order: the same draws as one by one
                 self.p_stage[moving] += 1
-                self.p_left[moving] += self._draw_durations(self._stage_means[self.p_stage[moving]])
+                own = moving[~self.p_leased[moving]]
+                if own.size:
+                    self.p_left[own] += self._draw_durations(self._stage_means[self.p_stage[own]])
+                shells = moving[self.p_leased[moving]]
+                if shells.size:  # leased shells: the lease region's durations
+                    self.p_left[shells] += self._draw_durations(
+                        self._lease_means[self.p_stage[shells]], self._lease_cv
+                    )
             if finishing.any():
                 mw = float(self.p_mw[finishing].sum())
                 self.energized_mw += mw
+                leased_mw = float(self.p_mw[finishing & self.p_leased].sum())
+                if leased_mw > 0:  # rented, not owned: no building on its books
+                    self.l_mw = _grow(self.l_mw, leased_mw)
                 self.b_depreciation = _grow(
-                    self.b_depreciation, self._project_cost(mw) / self.b_life
+                    self.b_depreciation, self._project_cost(mw - leased_mw) / self.b_life
                 )
                 self.b_vintage = _grow(self.b_vintage, self.model.steps)
                 self.projects_completed += int(finishing.sum())
@@ -790,6 +909,7 @@ class Hyperscaler(Firm):
         keep = self.p_mw > 0
         self.p_mw, self.p_stage = self.p_mw[keep], self.p_stage[keep]
         self.p_left, self.p_cost = self.p_left[keep], self.p_cost[keep]
+        self.p_leased = self.p_leased[keep]
         total = float(pay.sum())
         r = self.region
         labour = (
@@ -815,34 +935,75 @@ class Hyperscaler(Firm):
         """Vintages whose revenue per GPU-hour does not cover their own running cost."""
         return self.price < self.running_cost(self._fleet().kw_per_h100e)
 
-    def replaceable(self) -> np.ndarray:
-        """Salter's rule where power binds: vintages whose quasi-rent per MW is below
-        what a new GPU would earn on that MW net of its annualised price."""
-        new = self.quasi_rent_per_mw(self.new_kw_per_h100e, self.new_gpu_price)
-        return self.quasi_rent_per_mw(self._fleet().kw_per_h100e) < new
+    def remaining_life(self) -> np.ndarray:
+        """Months each installed vintage has left of the useful life the cloud expects of
+        it: its book life from delivery (5-6 years in the clouds' filings), 0 past it."""
+        return np.maximum(self.cfg.depreciation_months - (self.model.steps - self.vintage), 0.0)
 
-    def displaced(self) -> np.ndarray:
-        """Where power binds and GPUs already delivered wait for it: vintages that earn
-        less per MW than the waiting GPUs would. Their price is sunk, so only the
-        quasi-rents count (the dispatch half of Salter's rule; the investment half,
-        with the new GPU's capital charge, is :meth:`replaceable`, used when ordering)."""
+    def months_to_host(self, mw: float, after: float = 0.0) -> float:
+        """Expected months, counted from ``after`` months ahead, until the projects under
+        way that are not powered by then bring ``mw`` MW more (in the order they are
+        expected to be energised); where they hold less, the rest waits for a project
+        started now (the region's mean time to power). ``mw`` 0: the next project."""
+        t = self.months_to_power()
+        later = t > after
+        order = np.argsort(t[later], kind="stable")
+        t, cum = t[later][order], np.cumsum(self.p_mw[later][order])
+        i = int(np.searchsorted(cum, mw, side="left"))  # the first project reaching mw
+        if i < cum.size:
+            done = float(t[i])
+        else:  # the pipeline is short: the rest waits for a project started now
+            new_project = self.dc.lead_time_multiplier * float(self._stage_means.sum())
+            done = max(new_project, float(t[-1]) if t.size else 0.0)
+        return max(done - after, 0.0)
+
+    def keep_value_per_mw(self) -> np.ndarray:
+        """What each installed vintage would still earn on its MW if kept: today's
+        quasi-rent per MW-hour times :func:`rent_months` of the life it has left."""
+        rent = self.quasi_rent_per_mw(self._fleet().kw_per_h100e)
+        return rent * rent_months(self.remaining_life(), self.capital_charge)
+
+    def replaceable(self) -> np.ndarray:
+        """Salter's rule where power binds, over time: vintages whose rent per MW over the
+        life they have left is below what a new GPU ordered now would earn on that MW,
+        net of its annualised price, until the next hall under way (or one started now)
+        could host it instead (:meth:`months_to_host` after the delivery lead)."""
+        new = self.quasi_rent_per_mw(self.new_kw_per_h100e, self.new_gpu_price)
+        if not self.cfg.salter_over_time:  # the static rule: rent per MW now
+            return self.quasi_rent_per_mw(self._fleet().kw_per_h100e) < new
+        wait = self.months_to_host(0.0, after=self.delivery_lead_months)
+        return self.keep_value_per_mw() < new * rent_months(wait, self.capital_charge)
+
+    def displaced(self, need_mw: float) -> np.ndarray:
+        """Where power binds and GPUs already delivered wait for it: vintages whose rent
+        per MW over the life they have left is below what the waiting GPUs would earn
+        on that MW until the halls under way power ``need_mw`` MW for them. Their price
+        is sunk, so only the quasi-rents count (the dispatch half of Salter's rule; the
+        investment half, with the new GPU's capital charge, is :meth:`replaceable`,
+        used when ordering)."""
         if self.inv_units.size == 0:
             return np.zeros(self.units.size, dtype=bool)
         kw = self.inv_kw / self.inv_perf
         best = float(self.quasi_rent_per_mw(kw).max())
-        return self.quasi_rent_per_mw(self._fleet().kw_per_h100e) < best
+        if not self.cfg.salter_over_time:  # the static rule: rent per MW now
+            return self.quasi_rent_per_mw(self._fleet().kw_per_h100e) < best
+        wait = rent_months(self.months_to_host(need_mw), self.capital_charge)
+        return self.keep_value_per_mw() < best * wait
 
     def retire(self) -> float:
         """Scrap vintages by Salter's rule (1960): any whose revenue no longer covers its
         running cost; and, while GPUs wait for power, vintages displaced by them
-        (lowest quasi-rent per MW first) until the waiting GPUs fit. Returns the $ book
-        value written off."""
+        (:meth:`displaced`; the least worth keeping per MW first) until the waiting GPUs
+        fit. Returns the $ book value written off."""
         scrap = self.uncovered().astype(float)
         need_kw = self.inventory_mw * 1000.0 - max(self.energized_mw - self.used_mw, 0.0) * 1000.0
         if need_kw > 0:
-            candidates = np.nonzero(self.displaced() & (scrap == 0))[0]
-            rents = self.quasi_rent_per_mw(self._fleet().kw_per_h100e[candidates])
-            for i in candidates[np.argsort(rents, kind="stable")]:
+            candidates = np.nonzero(self.displaced(need_kw / 1000.0) & (scrap == 0))[0]
+            if self.cfg.salter_over_time:
+                value = self.keep_value_per_mw()[candidates]
+            else:  # the static rule: lowest quasi-rent per MW first
+                value = self.quasi_rent_per_mw(self._fleet().kw_per_h100e[candidates])
+            for i in candidates[np.argsort(value, kind="stable")]:
                 if need_kw <= 0:
                     break
                 cohort_kw = self.units[i] * self.kw[i]
@@ -898,9 +1059,11 @@ class Hyperscaler(Firm):
         "units", "perf", "kw", "vintage", "depreciation_per_month",
         "inv_units", "inv_perf", "inv_kw", "inv_value", "inv_vintage",
         "b_depreciation", "b_vintage",
-        "p_mw", "p_stage", "p_left", "p_cost",
+        "p_mw", "p_stage", "p_left", "p_cost", "p_leased", "l_mw",
     )  # fmt: skip
-    SCALED = ("units", "depreciation_per_month", "inv_units", "b_depreciation", "p_mw", "p_cost")
+    SCALED = (
+        "units", "depreciation_per_month", "inv_units", "b_depreciation", "p_mw", "p_cost", "l_mw"
+    )  # fmt: skip
 
     @property
     def build_cost_per_mw(self) -> float:
@@ -919,9 +1082,12 @@ class Hyperscaler(Firm):
     def collateral_value(self) -> float:
         """$ its lenders secure loans on: the resale value of its fleet and buildings."""
         # lot_value of its own arrays, without building a lot
+        # leased shells are the landlord's: only its own halls secure its loans
+        own = ~self.p_leased
         return assets_value(
             self.units, self.perf, self.model.steps - self.vintage,
-            self.inv_units, self.inv_perf, self.energized_mw, self.p_mw, self.p_cost,
+            self.inv_units, self.inv_perf, self.energized_mw - float(self.l_mw.sum()),
+            self.p_mw[own], self.p_cost[own],
             self.build_cost_per_mw, new_gpu_price(self.model.vendors),
             self.cfg.depreciation_months,
         )  # fmt: skip
@@ -978,10 +1144,11 @@ def neocloud_config(cfg) -> HyperscalerConfig:
     """The neoclouds' rules: the clouds' own, with the fringe's size, region, cash
     and cost of capital."""
     nc = cfg.neoclouds
+    colo = colocation_on(cfg.datacenters)  # with the market, they build what they cannot lease
     return cfg.hyperscalers.model_copy(
         update={
             "count": nc.count,
-            "regions": nc.regions,
+            "regions": nc.regions if colo is None else colo.neocloud_regions,
             "initial_installed_h100e": nc.initial_installed_h100e,
             "initial_pipeline_mw": nc.initial_pipeline_mw,
             "initial_cash": nc.initial_cash,
@@ -1091,6 +1258,19 @@ def order_gpus_and_plan(model, shares: np.ndarray) -> None:
             newest_kw,
             queue,
         )
+    if model.colocation is not None:
+        lease_shells(model)
+
+
+def lease_shells(model) -> None:
+    """The colocation market allocates this month's shells pro rata to the clouds'
+    requests (:class:`~abm.market.colocation.ColocationMarket`); each cloud signs for
+    what it got and starts its own halls for the rest of its gap."""
+    clouds = model.hyperscalers
+    leased = model.colocation.allocate(model.month, [h.lease_request for h in clouds])
+    for h, mw in zip(clouds, leased.tolist(), strict=True):
+        if h.colo is not None and (h.lease_request > 0 or h.own_gap > 0):
+            h.start_own_projects(mw)
 
 
 def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ def set_projects(h, mw, stage, left, cost) -> None:
     h.p_stage = np.array(stage, dtype=np.int64)
     h.p_left = np.array(left, dtype=float)
     h.p_cost = np.array(cost, dtype=float)
+    h.p_leased = np.zeros(h.p_mw.size, dtype=bool)  # its own halls, none leased
 
 
 # ---------------------------------------------------------------- installing and retiring
