@@ -162,7 +162,7 @@ class Hyperscaler(Firm):
         self._months_after_stage = self.dc.lead_time_multiplier * np.array(
             [sum(self._stage_mean(s) for s in range(k + 1, 3)) for k in range(3)]
         )
-        # leased colocation shells (prototype, branch power): the lease region's stage
+        # leased colocation shells (round 8 prototype, off by default): the lease region's stage
         # means, the MW energised in leased shells (one entry per month they came in),
         # the month's request to the market and the rent paid
         self.colo = colocation_on(dc)
