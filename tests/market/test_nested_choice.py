@@ -1,5 +1,6 @@
-"""The nested logit over capability classes (issue 11, round 8; off in the baseline): the plain logit at lambda = 1,
-and providers' expected sales equal to users' choice at the moved prices."""
+"""The nested logit over capability classes (issue 11, round 8; off in the baseline):
+the plain logit at lambda = 1, and providers' expected sales equal to users' choice at
+the moved prices."""
 
 from __future__ import annotations
 
