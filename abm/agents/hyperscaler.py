@@ -566,15 +566,17 @@ class Hyperscaler(Firm):
             self.own_gap = max(gap, 0.0)
             self.cancel_projects(have - need * (1.0 + 2.0 * headroom))
             return
-        n = (
-            min(math.ceil(gap / self.dc.project_size_mw), self.dc.max_starts_per_month)
-            if gap > 0
-            else 0
-        )
-        if n:
-            self._add_projects(PERMITTING, self.dc.project_size_mw, n)
-        self.projects_started = n
+        self.projects_started = self.start_halls(gap)
         self.cancel_projects(have - need * (1.0 + 2.0 * headroom))
+
+    def start_halls(self, gap_mw: float) -> int:
+        """Start its own projects of the standard size for ``gap_mw`` MW, at most
+        ``max_starts_per_month`` (sites, crews). Returns how many it started."""
+        size = self.dc.project_size_mw
+        n = min(math.ceil(gap_mw / size), self.dc.max_starts_per_month) if gap_mw > 0 else 0
+        if n:
+            self._add_projects(PERMITTING, size, n)
+        return n
 
     def lease_months_to_power(self) -> float:
         """Mean months from signing a lease until the shell is energised for it."""
@@ -609,15 +611,7 @@ class Hyperscaler(Firm):
         project in the lease region), and its own halls for the rest of its gap."""
         if leased_mw > 0:
             self._add_projects(PERMITTING, leased_mw, 1, leased=True)
-        rest = self.own_gap - leased_mw
-        n = (
-            min(math.ceil(rest / self.dc.project_size_mw), self.dc.max_starts_per_month)
-            if rest > 0
-            else 0
-        )
-        if n:
-            self._add_projects(PERMITTING, self.dc.project_size_mw, n)
-        self.projects_started = n
+        self.projects_started = self.start_halls(self.own_gap - leased_mw)
 
     def cancel_projects(self, excess_mw: float) -> None:
         """Cancel permitting-stage projects, those with most permitting left first,
