@@ -356,7 +356,7 @@ class Hyperscaler(Firm):
         plus the region's mean duration of the stages after it (a leased shell's: the
         lease region's)."""
         after = self._months_after_stage[self.p_stage]
-        if self.p_leased.any():
+        if self.colo is not None and self.p_leased.any():
             after = np.where(self.p_leased, self._months_after_lease_stage[self.p_stage], after)
         return self.p_left + after
 
@@ -877,10 +877,11 @@ class Hyperscaler(Firm):
             if moving.size:
                 # one draw per moving project, in index order: the same draws as one by one
                 self.p_stage[moving] += 1
-                own = moving[~self.p_leased[moving]]
+                leased = self.colo is not None  # (no shells without the market: skip the masks)
+                own = moving[~self.p_leased[moving]] if leased else moving
                 if own.size:
                     self.p_left[own] += self._draw_durations(self._stage_means[self.p_stage[own]])
-                shells = moving[self.p_leased[moving]]
+                shells = moving[self.p_leased[moving]] if leased else moving[:0]
                 if shells.size:  # leased shells: the lease region's durations
                     self.p_left[shells] += self._draw_durations(
                         self._lease_means[self.p_stage[shells]], self._lease_cv
@@ -888,7 +889,11 @@ class Hyperscaler(Firm):
             if finishing.any():
                 mw = float(self.p_mw[finishing].sum())
                 self.energized_mw += mw
-                leased_mw = float(self.p_mw[finishing & self.p_leased].sum())
+                leased_mw = (
+                    float(self.p_mw[finishing & self.p_leased].sum())
+                    if self.colo is not None
+                    else 0.0
+                )
                 if leased_mw > 0:  # rented, not owned: no building on its books
                     self.l_mw = _grow(self.l_mw, leased_mw)
                 self.b_depreciation = _grow(
@@ -1294,9 +1299,10 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     trained, untrained = allocate_with_spillover(training[:, None] * shares[None, :], left)
     filled = served + trained
     # -- 2023 shortage: demand no cloud could serve, as the labs split their requests
-    unmet = (float(unserved.sum()) + float(untrained.sum())) * shares
-    for h, u in zip(model.hyperscalers, unmet.tolist(), strict=True):
-        h.unmet = u
+    if model.cfg.hyperscalers.load_counts_spillover:
+        unmet = (float(unserved.sum()) + float(untrained.sum())) * shares
+        for h, u in zip(model.hyperscalers, unmet.tolist(), strict=True):
+            h.unmet = u
     # each lab's row summed in one call (a row's sum, as row.sum() adds it)
     for lab, used in zip(model.labs, filled.sum(axis=1).tolist(), strict=True):
         lab.use_compute(used, model.month)
