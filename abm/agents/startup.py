@@ -15,7 +15,8 @@ import numpy as np
 
 from abm.agents.firm import Firm, payout_reserve
 from abm.config import StartupConfig
-from abm.market.demand import choice_utility, softmax
+from abm.market.demand import choice_utility, nested_choice, softmax
+from abm.market.retail import lab_classes
 from abm.market.settlement import spend_many
 from abm.market.venture import LPS
 
@@ -152,16 +153,27 @@ def paid_supplier(startups: list[WrapperStartup], cost: list[float]) -> None:
         s.token_cost = c
 
 
-def supplier_probabilities(model: ComputeMarket) -> np.ndarray:
-    """The chance a founder picks each lab: logit on quality and price, as users choose."""
+def supplier_utility(model: ComputeMarket) -> np.ndarray:
+    """How much a founder or a startup values building on each lab: the logit utility
+    of its model to users (quality and price), or, with ``end_users.nested_choice``,
+    the log of the lab's nested-logit share, whose differences are what utility
+    differences are in the plain logit (log odds)."""
     uc, labs = model.cfg.end_users, model.labs
+    quality = np.array([lab.quality for lab in labs])
     util = choice_utility(
-        [lab.quality for lab in labs],
-        [lab.price for lab in labs],
-        uc.quality_sensitivity,
-        uc.price_sensitivity,
+        quality, [lab.price for lab in labs], uc.quality_sensitivity, uc.price_sensitivity
     )
-    return softmax(util)
+    if not uc.nested_choice:
+        return util
+    nest, nest_u = lab_classes(labs, quality, uc)
+    with np.errstate(divide="ignore"):
+        return np.log(nested_choice(util, nest, nest_u, uc.nest_dissimilarity))
+
+
+def supplier_probabilities(model: ComputeMarket) -> np.ndarray:
+    """The chance a founder picks each lab, as users choose models: the logit on quality
+    and price, or the nested logit over capability classes (``end_users.nested_choice``)."""
+    return softmax(supplier_utility(model))
 
 
 def pick_supplier(model: ComputeMarket, probabilities: np.ndarray | None = None) -> ModelDeveloper:
@@ -296,15 +308,10 @@ def exit_or_carry_on(
 def review_suppliers(model: ComputeMarket, startups: list[WrapperStartup]) -> None:
     """Some startups review their supplier each month and move to the lab users value
     most, if it beats theirs by a margin worth the switch."""
-    sc, uc, labs = model.cfg.startups, model.cfg.end_users, model.labs
+    sc, labs = model.cfg.startups, model.labs
     if not startups or sc.supplier_switch_probability <= 0:
         return
-    value = choice_utility(
-        [lab.quality for lab in labs],
-        [lab.price for lab in labs],
-        uc.quality_sensitivity,
-        uc.price_sensitivity,
-    )
+    value = supplier_utility(model)
     best = int(np.argmax(value))
     index = {lab.unique_id: i for i, lab in enumerate(labs)}
     reviews = model.stream("startups").random(len(startups)) < sc.supplier_switch_probability

@@ -40,6 +40,17 @@ class RetailMarket:
         return int(self.col_ids.size)
 
 
+def lab_classes(labs: list, quality: np.ndarray, uc: EndUserConfig):
+    """The nested choice's classes (issue 11, round 8): each lab's nest, its capability
+    class numbered in order (frontier, each tier rank, open weights), and each nest's
+    class utility, ``class_quality_sensitivity - quality_sensitivity`` times the mean
+    ``quality`` of its labs (:func:`~abm.market.demand.class_utility`)."""
+    classes = [getattr(lab, "capability_class", 0) for lab in labs]  # 0: frontier
+    nest = np.unique(classes, return_inverse=True)[1].reshape(-1)
+    weight = uc.class_quality_sensitivity - uc.quality_sensitivity
+    return nest, class_utility(quality, nest, int(nest.max()) + 1, weight)
+
+
 def observe_retail_market(
     labs: list,
     startups: list,
@@ -72,16 +83,9 @@ def observe_retail_market(
         base[: len(labs)] = -np.inf  # labs sell only wholesale: users reach them through apps
     nest = None
     if uc.nested_choice and col_ids.size:
-        # -- issue 11, nested choice: capability classes, numbered in order (frontier, tiers, open weights)
-        classes = [getattr(lab, "capability_class", 0) for lab in labs]  # 0: frontier
-        lab_nest = np.unique(classes, return_inverse=True)[1]
-        nest = lab_nest.reshape(-1)[source]
-        n_nests = int(lab_nest.max()) + 1
-        lab_quality = quality[: len(labs)]
-        nest_u = class_utility(
-            lab_quality, nest[: len(labs)], n_nests,
-            uc.class_quality_sensitivity - uc.quality_sensitivity,
-        )  # fmt: skip
+        # -- issue 11, nested choice: a column is in its source lab's capability class
+        lab_nest, nest_u = lab_classes(labs, quality[: len(labs)], uc)
+        nest = lab_nest[source]
         util = base[None, :] + np.asarray(app_affinity, dtype=float)[:, None] * app_bonus
         # crowding times lambda: within a nest utilities count 1/lambda times, and the
         # apps' joint appeal (their nests' inclusive values) must not grow with their number

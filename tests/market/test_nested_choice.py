@@ -61,3 +61,34 @@ def test_expected_sales_are_the_nested_shares_at_the_moved_prices(lam):
         for i, r in enumerate(ratios):
             want = shares(np.where(moved, price * r, price))[0][moved].sum()
             assert got[f, i] == pytest.approx(want, rel=1e-12, abs=1e-15)
+
+
+def test_founders_pick_suppliers_as_users_choose_models_under_the_nested_switch():
+    """With the nested choice on, a founder's chance of building on a lab is the lab's
+    share under the users' nested logit over capability classes (worked out here from
+    the formula: class share times share within the class), not the plain logit's."""
+    from abm import ComputeMarket
+    from abm.agents.startup import supplier_probabilities
+
+    lam, b, qs, ps = 0.5, 8.0, 3.0, 2.0
+    over = {
+        "end_users.simulated_users": 200,
+        "end_users.nested_choice": True,
+        "end_users.nest_dissimilarity": lam,
+        "end_users.class_quality_sensitivity": b,
+    }
+    m = ComputeMarket(rng=3, **over)
+    labs = m.labs
+    q = np.array([lab.quality for lab in labs])
+    u = qs * q - ps * np.log([lab.price for lab in labs])
+    classes = sorted({lab.capability_class for lab in labs})
+    cls = np.array([classes.index(lab.capability_class) for lab in labs])
+    inclusive = np.array([np.log(np.exp(u[cls == k] / lam).sum()) for k in range(len(classes))])
+    class_term = np.array([(b - qs) * q[cls == k].mean() for k in range(len(classes))])
+    class_share = np.exp(class_term + lam * inclusive)
+    class_share /= class_share.sum()
+    within = np.exp(u / lam) / np.exp(inclusive[cls])
+    want = class_share[cls] * within
+    np.testing.assert_allclose(supplier_probabilities(m), want, rtol=1e-10)
+    # and it is not the plain logit the founders used before
+    assert not np.allclose(want, softmax(u), rtol=1e-3)
