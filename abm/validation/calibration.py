@@ -274,9 +274,14 @@ def plot_report(
 
 
 def write_report(
-    runs: pd.DataFrame, out: Path, config_source: str = "", wall: float = 0.0
+    runs: pd.DataFrame,
+    out: Path,
+    config_source: str = "",
+    wall: float = 0.0,
+    overrides: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Write the table (CSV and Markdown), the figure, the runs and a manifest to ``out``."""
+    """Write the table (CSV and Markdown), the figure, the runs and a manifest to ``out``;
+    ``overrides``: the config values the runs changed (recorded in both)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table = evaluate(runs)
@@ -284,7 +289,9 @@ def write_report(
     seeds = sorted(int(s) for s in runs["seed"].unique())
     md = [
         "# Calibration: the baseline against 2023-2024 targets\n",
-        f"Config `{config_source}`, seeds {seeds}, {runs['step'].max()} monthly steps "
+        f"Config `{config_source}`"
+        + "".join(f", `{k} = {v!r}`" for k, v in (overrides or {}).items())
+        + f", seeds {seeds}, {runs['step'].max()} monthly steps "
         f"({runs['date'].iloc[0]} to {runs['date'].iloc[-1]}).\n",
         summary_line(table) + ".\n",
         markdown_table(table),
@@ -297,6 +304,7 @@ def write_report(
     runs.to_parquet(out / "runs.parquet", index=False)
     manifest: dict[str, Any] = {
         "config_file": config_source,
+        "overrides": dict(overrides or {}),
         "seeds": seeds,
         "steps": int(runs["step"].max()),
         "targets": [t.key for t in TARGETS],
@@ -323,5 +331,9 @@ def calibration_report(
     t0 = time.perf_counter()
     runs = run_seeds(cfg, range(FIRST_SEED, FIRST_SEED + seeds), steps)
     return write_report(
-        runs, Path(out), str(config or "configs/baseline.toml"), time.perf_counter() - t0
+        runs,
+        Path(out),
+        str(config or "configs/baseline.toml"),
+        time.perf_counter() - t0,
+        overrides,
     )

@@ -225,6 +225,34 @@ def test_abm_validate_writes_the_report(tmp_path, capsys):
     assert len(pd.read_csv(out / "calibration.csv")) == len(TARGETS)
 
 
+@pytest.mark.slow
+def test_abm_validate_reports_a_switch_turned_on_and_records_it(tmp_path, capsys):
+    """``--set`` reruns the report with a config value changed (here the nested choice,
+    off in the baseline), and the report says so; a bad key stops before anything runs."""
+    import json
+
+    out, plain = tmp_path / "on", tmp_path / "off"
+    base = ["validate", "--seeds", "1", "--steps", "24"]
+    assert main([*base, "--out", str(plain)]) == 0
+    assert main([*base, "--set", "end_users.nested_choice=true", "--out", str(out)]) == 0
+    manifest = json.loads((out / "calibration.json").read_text())
+    assert manifest["overrides"] == {"end_users.nested_choice": True}
+    assert json.loads((plain / "calibration.json").read_text())["overrides"] == {}
+    assert "`end_users.nested_choice = True`" in (out / "calibration.md").read_text()
+    volume = [
+        pd.read_csv(d / "calibration.csv").set_index("key").loc["tokens_spring_2024", "model_mean"]
+        for d in (plain, out)
+    ]
+    assert volume[1] < 0.5 * volume[0]  # users move to frontier-class models
+    capsys.readouterr()
+    bad = tmp_path / "bad"
+    assert main([*base, "--set", "end_users.nested_choise=true", "--out", str(bad)]) == 2
+    assert "end_users.nested_choise" in capsys.readouterr().err
+    assert not bad.exists()
+    assert main([*base, "--hypotheses", "--set", "end_users.nested_choice=true"]) == 2
+    assert "--set" in capsys.readouterr().err
+
+
 def test_abm_validate_refuses_runs_too_short_for_the_targets(tmp_path, capsys):
     assert main(["validate", "--steps", "12", "--out", str(tmp_path / "x")]) == 2
     assert "24 months" in capsys.readouterr().err
