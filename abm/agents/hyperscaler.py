@@ -77,6 +77,19 @@ def rent_months(months, charge_per_year: float):
     return m if k <= 0 else -np.expm1(-k * m) / k
 
 
+def logistic_budget(
+    start: float, top: float, growth_per_year: float, months: float, scale: float = 1.0
+) -> float:
+    """$ per month of a yearly budget on a logistic path: ``start`` a year at month 0,
+    growing at first ``growth_per_year`` (x per year), levelling off at ``top`` a year
+    (0 if either is 0), times ``scale``. The parents' own AI budgets (3.3.16) and the
+    own-use buyers' follow it."""
+    if start <= 0 or top <= 0:
+        return 0.0
+    g = math.log(growth_per_year) * months / 12.0
+    return scale * top / (1.0 + (top / start - 1.0) * math.exp(-g)) / 12.0
+
+
 def obsolescence_per_year(gpu) -> float:
     """omega: the yearly fall of the price of a unit of compute that the vendors'
     public roadmap implies (price per part grows ``cost_growth_per_generation``,
@@ -180,7 +193,6 @@ class Hyperscaler(Firm):
         )
         self.l_mw = np.zeros(0)
         self.lease_request = self.own_gap = self.lease_cost = 0.0
-        self.p_leased = np.zeros(0, dtype=bool)
         self.parent_available = 0.0  # $ of its parent's cash flow free for AI, not yet drawn
         self.own_scale = 1.0  # its parent's own AI budget over the per-cloud mean
         self.unmet = 0.0  # GPU-h: its share of the labs' demand no cloud could serve
@@ -578,6 +590,10 @@ class Hyperscaler(Firm):
             self._add_projects(PERMITTING, size, n)
         return n
 
+    def new_project_months_to_power(self) -> float:
+        """Mean months from starting one of its own projects until it is energised."""
+        return self.dc.lead_time_multiplier * float(self._stage_means.sum())
+
     def lease_months_to_power(self) -> float:
         """Mean months from signing a lease until the shell is energised for it."""
         return self.dc.lead_time_multiplier * float(self._lease_means.sum())
@@ -595,7 +611,7 @@ class Hyperscaler(Firm):
         net = float(self.quasi_rent_per_mw(self.new_kw_per_h100e, self.new_gpu_price)) * hours
         if net <= 0:
             return False
-        own_months = self.dc.lead_time_multiplier * float(self._stage_means.sum())
+        own_months = self.new_project_months_to_power()
         k = self.capital_charge
         gain = net * float(
             rent_months(own_months, k) - rent_months(self.lease_months_to_power(), k)
@@ -690,11 +706,13 @@ class Hyperscaler(Firm):
         assistants): a logistic path from ``own_ai_spend_initial`` toward
         ``own_ai_spend_ceiling``, growing at first ``own_ai_spend_growth_per_year``."""
         c = self.cfg
-        start, top = c.own_ai_spend_initial, c.own_ai_spend_ceiling
-        if start <= 0 or top <= 0:
-            return 0.0
-        g = math.log(c.own_ai_spend_growth_per_year) * months / 12.0
-        return self.own_scale * top / (1.0 + (top / start - 1.0) * math.exp(-g)) / 12.0
+        return logistic_budget(
+            c.own_ai_spend_initial,
+            c.own_ai_spend_ceiling,
+            c.own_ai_spend_growth_per_year,
+            months,
+            self.own_scale,
+        )
 
     def plan_own_workloads(self, months: float) -> float:
         """GPU-h its own workloads ask this month: the budget at its own posted price
@@ -952,8 +970,7 @@ class Hyperscaler(Firm):
         if i < cum.size:
             done = float(t[i])
         else:  # the pipeline is short: the rest waits for a project started now
-            new_project = self.dc.lead_time_multiplier * float(self._stage_means.sum())
-            done = max(new_project, float(t[-1]) if t.size else 0.0)
+            done = max(self.new_project_months_to_power(), float(t[-1]) if t.size else 0.0)
         return max(done - after, 0.0)
 
     def keep_value_per_mw(self) -> np.ndarray:

@@ -11,12 +11,12 @@ clouds' fleets do not.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from abm.agents.firm import Firm
+from abm.agents.hyperscaler import logistic_budget, vendor_split
 from abm.config import OwnUseConfig
 
 SECTOR = "own_use_owners"  # the ledger sector that funds them (their parents' cash flow)
@@ -42,11 +42,9 @@ class OwnUseBuyers(Firm):
         toward ``budget_ceiling_per_year``, growing at first ``budget_growth_per_year``
         (the same form as the big four's parents' own AI budget, 3.3.16)."""
         c = self.cfg
-        start, top = c.initial_budget_per_year, c.budget_ceiling_per_year
-        if start <= 0 or top <= 0:
-            return 0.0
-        g = math.log(c.budget_growth_per_year) * months / 12.0
-        return top / (1.0 + (top / start - 1.0) * math.exp(-g)) / 12.0
+        return logistic_budget(
+            c.initial_budget_per_year, c.budget_ceiling_per_year, c.budget_growth_per_year, months
+        )
 
     def gpus_wanted(self, months: float, price_per_h100e, on_order: float, lead: float):
         """H100e they order this month at ``price_per_h100e`` (a number or candidates).
@@ -113,8 +111,6 @@ def found_own_use(model) -> OwnUseBuyers | None:
     cfg = model.cfg.own_use
     if cfg.initial_budget_per_year <= 0:
         return None
-    from abm.agents.hyperscaler import vendor_split
-
     buyer = OwnUseBuyers(model, cfg)
     buyer.open_account(SECTOR, 0.0)
     prices = np.array([v.price_per_h100e for v in model.vendors])
