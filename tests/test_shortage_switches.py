@@ -1,8 +1,8 @@
 """The 2023-shortage switches of issue 11, round 8 (own-use GPU buyers, the parents' own
 workloads at cost and by fleet share, loads that count spillover, serving before own
 work; docs/model.md 3.3.12, 3.3.16, 3.3.18, 3.3.19; docs/validation.md, H100 rental
-price), switched on here: they are off in the baseline, where the golden runs check
-that they change nothing."""
+price), all switched on here. Since round 9 the baseline has every one on but the
+own-use buyers; each is also switched back to its old value alone, to show it is live."""
 
 from __future__ import annotations
 
@@ -36,13 +36,22 @@ def run_on():
     return model, model.datacollector.get_model_vars_dataframe(), broken, orders
 
 
-def test_the_baseline_has_every_switch_off():
+OFF = {
+    "own_use.initial_budget_per_year": 0.0,
+    "hyperscalers.own_ai_transfer_price": "posted",
+    "hyperscalers.own_ai_by_fleet_share": False,
+    "hyperscalers.load_counts_spillover": False,
+    "hyperscalers.own_workloads_after_serving": False,
+}
+
+
+def test_the_baseline_has_the_adopted_switches_on_and_no_own_use_buyers():
     cfg = load_config()
     assert cfg.own_use.initial_budget_per_year == 0
     hc = cfg.hyperscalers
-    assert hc.own_ai_transfer_price == "posted"
-    assert not (hc.own_ai_by_fleet_share or hc.load_counts_spillover)
-    assert not hc.own_workloads_after_serving
+    assert hc.own_ai_transfer_price == "user_cost"
+    assert hc.own_ai_by_fleet_share and hc.load_counts_spillover
+    assert hc.own_workloads_after_serving
     assert ComputeMarket(rng=1).own_use is None
 
 
@@ -83,10 +92,12 @@ def test_own_budgets_follow_the_fleet_shares(run_on):
 
 @pytest.mark.parametrize("key", sorted(ON))
 def test_each_switch_alone_runs_and_changes_the_run(key):
-    """Each switch on its own keeps the invariants and moves the run away from the
+    """Each switch flipped on its own from the baseline's value (the own-use buyers on,
+    each adopted rule back off) keeps the invariants and moves the run away from the
     baseline's (it is not a dead switch)."""
+    flipped = OFF[key] if key.startswith("hyperscalers.") else ON[key]
     base = ComputeMarket(rng=3)
-    model = ComputeMarket(config=load_config(overrides={key: ON[key]}), rng=3)
+    model = ComputeMarket(config=load_config(overrides={key: flipped}), rng=3)
     broken = []
     for _ in range(6):
         base.step()

@@ -153,20 +153,28 @@ def test_report_is_written_with_every_target_present(report):
     assert (out / "calibration.png").stat().st_size > 10_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11, open calibration misses: 2024 token volume (~1,400T a month against "
-    "9.7-97T: users buy the labs' cheapest tiers, 98% of tokens at a mean $0.37 per "
-    "million, so 2024 spend buys ~10x the tokens; the nested choice that moves them to "
-    "frontier-class models is off until its parameters have a source) is beyond half a "
-    "decade, and only 10 of 18 targets are inside with five seeds",
-)
 def test_every_target_is_within_half_a_decade_and_most_are_inside(report):
+    """Round 9: 14 of 18 inside with five seeds (abm validate), all within half a decade;
+    13 with the two seeds here, where VC in 2023 ($21.9B against $23.3-36.4B; $23.9B on
+    five seeds) falls out. The count is held so that a change that loses a target shows;
+    issue 11's bar is the test below."""
     _, table = report
     assert table["order_of_magnitude"].all(), table.loc[
         ~table["order_of_magnitude"], "key"
     ].tolist()
-    assert table["inside"].sum() >= len(table) // 2
+    assert table["inside"].sum() >= 13, table.loc[~table["inside"], "key"].tolist()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 11, open calibration misses (14 of 18 inside): the vendor's 2024 gross "
+    "margin (~0.77 against 0.73-0.75) and H100 shipments (~2.4M against 1.5-2M), and big-4 "
+    "capex in both years (the model's is AI capex only, ~$87B and ~$117B against total capex "
+    "of $140-150B and $226-230B; no cited AI share restates the targets)",
+)
+def test_at_least_sixteen_targets_are_inside(report):
+    _, table = report
+    assert table["inside"].sum() >= 16, table.loc[~table["inside"], "key"].tolist()
 
 
 def _value(table: pd.DataFrame, key: str) -> float:
@@ -228,22 +236,23 @@ def test_abm_validate_writes_the_report(tmp_path, capsys):
 @pytest.mark.slow
 def test_abm_validate_reports_a_switch_turned_on_and_records_it(tmp_path, capsys):
     """``--set`` reruns the report with a config value changed (here the nested choice,
-    off in the baseline), and the report says so; a bad key stops before anything runs."""
+    on in the baseline, switched off), and the report says so; a bad key stops before
+    anything runs."""
     import json
 
     out, plain = tmp_path / "on", tmp_path / "off"
     base = ["validate", "--seeds", "1", "--steps", "24"]
     assert main([*base, "--out", str(plain)]) == 0
-    assert main([*base, "--set", "end_users.nested_choice=true", "--out", str(out)]) == 0
+    assert main([*base, "--set", "end_users.nested_choice=false", "--out", str(out)]) == 0
     manifest = json.loads((out / "calibration.json").read_text())
-    assert manifest["overrides"] == {"end_users.nested_choice": True}
+    assert manifest["overrides"] == {"end_users.nested_choice": False}
     assert json.loads((plain / "calibration.json").read_text())["overrides"] == {}
-    assert "`end_users.nested_choice = True`" in (out / "calibration.md").read_text()
+    assert "`end_users.nested_choice = False`" in (out / "calibration.md").read_text()
     volume = [
         pd.read_csv(d / "calibration.csv").set_index("key").loc["tokens_spring_2024", "model_mean"]
         for d in (plain, out)
     ]
-    assert volume[1] < 0.5 * volume[0]  # users move to frontier-class models
+    assert volume[1] > 2.0 * volume[0]  # the plain logit: users move to the cheapest tiers
     capsys.readouterr()
     bad = tmp_path / "bad"
     assert main([*base, "--set", "end_users.nested_choise=true", "--out", str(bad)]) == 2

@@ -129,16 +129,19 @@ def test_the_budget_check_fails_when_users_ignore_their_budgets(monkeypatch):
 def test_budgets_bind_late_in_the_baseline_and_elasticity_stays_between_one_and_e():
     """Budgets do not bind in 2023-24 (the token targets stand); by 2032 most buyers
     spend their whole budget and the mean elasticity tends to 1 (budget / price), never
-    below it while no user is satiated."""
+    below it while no user is satiated. Above e it rises toward the choke price
+    (``demand_elasticity``): since round 9 users buy frontier-class tokens, dear enough in
+    2023 to bring many near the top of their value range (yearly mean 1.32 in 2023, seed
+    1), so only from 2024 on is the mean within 0.05 of e (every year before round 9)."""
     model, df = run_baseline()
     year = df["date"].str[:4]
     by_year = df.iloc[1:].groupby(year.iloc[1:])
     bound, eps = by_year["budget_bound_share"].mean(), by_year["demand_elasticity"].mean()
     assert bound["2023"] == 0.0 and bound["2024"] == 0.0
     assert bound["2032"] > 0.5 and bound.is_monotonic_increasing
-    assert (eps >= 1.0 - 1e-4).all() and (
-        eps <= model.cfg.end_users.price_elasticity + 0.05
-    ).all()  # satiated users (elasticity 0) are ~1e-5 of buyers
+    e = model.cfg.end_users.price_elasticity
+    assert (eps >= 1.0 - 1e-4).all()  # satiated users (elasticity 0) are ~1e-5 of buyers
+    assert (eps["2024":] <= e + 0.05).all() and e < eps["2023"] < 2 * e
     income = sum(
         s.population_adopted
         * s.cfg.income_per_month

@@ -72,14 +72,22 @@ def test_a_frozen_pool_funds_nothing():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11, open calibration miss: deployed VC is ~$15B in 2023 and ~$42B in 2024 "
-    "(seeds 1-5) against $23-36B and $45-70B of generative-AI VC; labs raise 18 months of "
-    "their planned burn, and no lab trains in the first one to three months of 2023, when the "
-    "market is too small for a run to pay over one model's life",
+@pytest.mark.parametrize(
+    "year",
+    [
+        pytest.param(
+            "2023",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="issue 11, marginal: deployed VC in 2023 is $23.1B on seeds 1-3 against "
+                "$23.3-36.4B of generative-AI VC ($23.9B on seeds 1-5, inside, in abm validate); "
+                "no lab trains in the first months of 2023, when the market is too small for a "
+                "run to pay over one model's life",
+            ),
+        ),
+        "2024",
+    ],
 )
-@pytest.mark.parametrize("year", ["2023", "2024"])
 def test_baseline_yearly_vc_falls_in_the_calibration_range(year):
     totals = []
     for seed in (1, 2, 3):
