@@ -131,7 +131,7 @@ def test_budgets_bind_late_in_the_baseline_and_elasticity_stays_between_one_and_
     spend their whole budget and the mean elasticity tends to 1 (budget / price), never
     below it while no user is satiated. Above e it rises toward the choke price
     (``demand_elasticity``): since round 9 users buy frontier-class tokens, dear enough in
-    2023 to bring many near the top of their value range (yearly mean 1.32 in 2023, seed
+    2023 to bring many near the top of their value range (yearly mean 1.31 in 2023, seed
     1), so only from 2024 on is the mean within 0.05 of e (every year before round 9)."""
     model, df = run_baseline()
     year = df["date"].str[:4]

@@ -1,0 +1,66 @@
+"""The January 2023 compute price that the clouds' own pricing rule keeps (issue 11, item 9).
+
+The baseline starts every cloud at ``hyperscalers.initial_compute_price``. A start is
+consistent when the price the clouds post after the first month, from the load they
+saw in it, equals the price they started at: otherwise the first months show a jump
+or a rationing the start created, not the market. This script finds that fixed point
+by bisection on the first month's mean posted price (volume-weighted, as the
+``compute_price`` metric of month 2), over seeds 1-5, and prints it beside the
+configured value. Usage: ``python benchmarks/initial_price.py [config.toml]``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from abm import ComputeMarket, load_config
+from abm.config import config_with_overrides
+
+SEEDS = (1, 2, 3, 4, 5)
+
+
+def posted_after_first_month(cfg, price: float) -> tuple[float, float]:
+    """Mean over seeds of the price paid in month 2 (posted after month 1) and of the
+    first month's compute shortage, when every cloud starts at ``price``."""
+    cfg = config_with_overrides(cfg, {"hyperscalers.initial_compute_price": price})
+    posted, short = [], []
+    for seed in SEEDS:
+        m = ComputeMarket(cfg, rng=seed)
+        m.step()
+        short.append(m.metrics["compute_shortage"])
+        m.step()
+        posted.append(m.metrics["compute_price"])
+    return float(np.mean(posted)), float(np.mean(short))
+
+
+def fixed_point(cfg, low: float = 2.0, high: float = 10.0, tol: float = 0.005) -> float:
+    """Bisection on ``posted(p) - p``, which is positive at ``low`` and negative at ``high``."""
+    for bound, sign in ((low, 1.0), (high, -1.0)):
+        gap = posted_after_first_month(cfg, bound)[0] - bound
+        if sign * gap <= 0:
+            raise SystemExit(f"no fixed point in [{low}, {high}]: at {bound} the gap is {gap:+.3f}")
+    while high - low > tol:
+        mid = 0.5 * (low + high)
+        if posted_after_first_month(cfg, mid)[0] > mid:
+            low = mid
+        else:
+            high = mid
+    return 0.5 * (low + high)
+
+
+def main(argv: list[str]) -> None:
+    cfg = load_config(argv[0] if argv else None)
+    configured = cfg.hyperscalers.initial_compute_price
+    p = fixed_point(cfg)
+    print("| start ($/GPU-h) | posted after month 1 | shortage in month 1 |")
+    print("|---|---|---|")
+    for start in sorted({round(p, 2), configured}):
+        posted, short = posted_after_first_month(cfg, start)
+        print(f"| {start:.2f} | {posted:.3f} | {short:.3f} |")
+    print(f"fixed point: {p:.2f} $/GPU-h (configured {configured:.2f})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
