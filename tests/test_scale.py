@@ -5,6 +5,21 @@ measures that pair); here a smaller pair keeps the suite fast. Single runs of
 different sizes share their firm-level random draws (common random numbers) but
 the market amplifies small differences within months, so the claim is about the
 mean over seeds.
+
+How many seeds: with the nested choice (round 9) the distilled tiers are a small
+class (about 2% of choosers at the baseline's prices), so at 5,000 users some 15
+simulated users hold a tier and about one a second-rank tier, each with a
+heavy-tailed demand. The tiers' token share of a single 5,000-user run then has a
+sd of 43% of its mean (right-skewed: median 0.078, mean 0.090 at 5,000 against
+0.090 at 50,000, seeds 1-200), and tokens and the mean price follow it (per-seed
+sd of the 5,000/50,000 ratio: tokens 11%, token price 9%; 4% and 3.7% with the
+plain logit). Six seeds, as this test had, fail a 5% check 43% of the time
+(bootstrap over seeds 1-200; seeds 1-6: tokens -5.7%, tier share -31%) although
+the means agree (seeds 1-200: tokens +1.3 +- 0.9%, token price 0.0 +- 0.6%, tier
+share -0.3 +- 3.8%; holders of each tier are a random draw of their segment's
+adopters, mean log demand scale +0.02 against them at 5,000 users, seeds 1-300).
+60 seeds put 5% at over 3 standard errors for every column (0.4% of 60-seed
+draws fail), and the tier share at 20% (its standard error 5.6%).
 """
 
 import numpy as np
@@ -12,7 +27,16 @@ import pytest
 
 from abm import ComputeMarket
 
-COLUMNS = ["tokens", "user_spend", "token_price", "retail_token_price", "compute_price"]
+COLUMNS = [
+    "tokens",
+    "user_spend",
+    "token_price",
+    "retail_token_price",
+    "compute_price",
+    "tier_token_share",
+]
+TOLERANCE = {"tier_token_share": 0.2}  # its standard error over 60 seeds: 5.6%
+SEEDS = range(1, 61)
 
 
 def _means(users: int, seeds) -> np.ndarray:
@@ -28,18 +52,10 @@ def _means(users: int, seeds) -> np.ndarray:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11, round 9 regression, cause not traced: with the nested choice the "
-    "distilled tiers' share of tokens (a small class, so few simulated users choose it) "
-    "differs with the panel: 6.6% at 5,000 users against 9.5% at 50,000 (tokens -5.7%, token price "
-    "+5.6%; seeds 1-6, 12 months); at 10,000 (the baseline) -7.9%, -2.0% and +4.3%, at 20,000 "
-    "within 2.8% but for the tier share (-7.9%); with the plain logit all within 2.1%",
-)
 def test_aggregates_do_not_depend_on_the_simulated_population_size():
-    small, large = _means(5_000, range(1, 7)), _means(50_000, range(1, 7))
+    small, large = _means(5_000, SEEDS), _means(50_000, SEEDS)
     for name, a, b in zip(COLUMNS, small, large, strict=True):
-        assert a == pytest.approx(b, rel=0.05), name
+        assert a == pytest.approx(b, rel=TOLERANCE.get(name, 0.05)), name
 
 
 def test_runs_of_different_sizes_share_their_firm_level_draws():
