@@ -139,6 +139,6 @@ def test_over_2023_24_the_price_at_fixed_capability_falls_at_least_9x_a_year():
     """About 10x a year or more: the tiers distilled from the labs' 2023-24 models reach
     GPT-4 level within two years (20.5x a year over five seeds in round 9's calibration
     report; 18.8x here). At the baseline's 10,000 simulated users: since round 9 the
-    tiers are a small class that 2,000 users represent too coarsely (7.5x at 2,000 in
-    seeds 1 and 2, 18.7x in seed 3; see tests/test_scale.py)."""
+    tiers are a small class that few of 2,000 simulated users hold, so one run at 2,000
+    is noisy (7.5x in seeds 1 and 2, 18.7x in seed 3; see tests/test_scale.py)."""
     assert yearly_fall(2, 24, users=10_000)[0] >= 9.0  # a16z ~10x/yr; Epoch 9-900x/yr
