@@ -1,4 +1,4 @@
-"""The January 2023 compute price that the clouds' own pricing rule keeps (issue 11, item 9).
+"""The January 2023 compute price the clouds' own pricing rule posts back (issue 11, item 9).
 
 The baseline starts every cloud at ``hyperscalers.initial_compute_price``. A start is
 consistent when the price the clouds post after the first month, from the load they

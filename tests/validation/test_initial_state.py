@@ -1,5 +1,5 @@
 """A consistent first month (issue 11, item 9): the clouds' posted compute price in
-January 2023 is the one their own pricing rule keeps, so month 1 shows the market, not
+January 2023 is the one their own pricing rule posts back, so month 1 shows the market, not
 the start. ``benchmarks/initial_price.py`` finds the crossing (4.83 $/GPU-h on seeds
 1-5, 4.84 on seeds 1-10 or 1-20); the baseline starts at 4.85. At the crossing the
 price is consistent on average, but whether a lab starts a run in month 1 is a discrete
@@ -53,7 +53,7 @@ def test_the_start_halves_the_first_months_rationing_and_nothing_jumps():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 11, item 9 open: at the start the rule keeps, month 1 still rations the "
+    reason="issue 11, item 9 open: at the start the rule posts back, month 1 still rations the "
     "labs' first runs in some seeds (seeds 1-10: 0, 0, 0, 0, 16, 51, 28, 0, 35, 60%; seed 42 "
     "58%): the parents' own work at cost takes ~90% of the January 2023 fleet",
 )
