@@ -21,29 +21,44 @@ from abm.config import config_with_overrides
 SEEDS = (1, 2, 3, 4, 5)
 
 
-def posted_after_first_month(cfg, price: float) -> tuple[float, float]:
+def first_months(cfg, price: float, seeds=SEEDS) -> list[dict[str, float]]:
+    """Per seed, when every cloud starts at ``price``: month 1's compute shortage, the
+    frontier list price after month 1 over its start, and the price paid in month 2
+    (posted after month 1)."""
+    cfg = config_with_overrides(cfg, {"hyperscalers.initial_compute_price": price})
+    rows = []
+    for seed in seeds:
+        m = ComputeMarket(cfg, rng=seed)
+        list0 = m.metrics["frontier_list_price"]
+        m.step()
+        row = {"shortage": m.metrics["compute_shortage"]}
+        row["list_moved"] = m.metrics["frontier_list_price"] / list0
+        m.step()
+        row["posted"] = m.metrics["compute_price"]
+        rows.append(row)
+    return rows
+
+
+def posted_after_first_month(cfg, price: float, seeds=SEEDS) -> tuple[float, float]:
     """Mean over seeds of the price paid in month 2 (posted after month 1) and of the
     first month's compute shortage, when every cloud starts at ``price``."""
-    cfg = config_with_overrides(cfg, {"hyperscalers.initial_compute_price": price})
-    posted, short = [], []
-    for seed in SEEDS:
-        m = ComputeMarket(cfg, rng=seed)
-        m.step()
-        short.append(m.metrics["compute_shortage"])
-        m.step()
-        posted.append(m.metrics["compute_price"])
-    return float(np.mean(posted)), float(np.mean(short))
+    rows = first_months(cfg, price, seeds)
+    return float(np.mean([r["posted"] for r in rows])), float(
+        np.mean([r["shortage"] for r in rows])
+    )
 
 
-def fixed_point(cfg, low: float = 2.0, high: float = 10.0, tol: float = 0.005) -> float:
+def fixed_point(
+    cfg, low: float = 2.0, high: float = 10.0, tol: float = 0.005, seeds=SEEDS
+) -> float:
     """Bisection on ``posted(p) - p``, which is positive at ``low`` and negative at ``high``."""
     for bound, sign in ((low, 1.0), (high, -1.0)):
-        gap = posted_after_first_month(cfg, bound)[0] - bound
+        gap = posted_after_first_month(cfg, bound, seeds)[0] - bound
         if sign * gap <= 0:
             raise SystemExit(f"no fixed point in [{low}, {high}]: at {bound} the gap is {gap:+.3f}")
     while high - low > tol:
         mid = 0.5 * (low + high)
-        if posted_after_first_month(cfg, mid)[0] > mid:
+        if posted_after_first_month(cfg, mid, seeds)[0] > mid:
             low = mid
         else:
             high = mid
