@@ -645,11 +645,15 @@ class HyperscalerConfig(_Section):
         "a cloud's load (utilisation pricing) counts the labs' compute it sold, demand "
         "spilled over from full rivals included, when that is more than the labs asked of it",
     )
-    # -- 2023 shortage: contracts first
-    own_workloads_after_serving: bool = _switch(
-        False,
-        "the labs' serving (contracted, latency-bound) runs before the parents' own "
-        "workloads, which run before training; false: own workloads run first",
+    # -- 2023 shortage: who runs first when capacity binds
+    own_workloads_priority: Literal["first", "after_serving", "last"] = _switch(
+        "first",
+        "when the parents' own workloads run on their cloud's fleet: 'first' (before the "
+        "labs); 'after_serving' (after the labs' contracted, latency-bound serving, before "
+        "their training); 'last' (after the labs' serving and training, sold at the posted "
+        "price: own work, planned at cost, takes what is left; its demand still counts in "
+        "the load that sets the price)",
+        unit="mode",
     )
     # -- 2023 shortage: the parents' own budgets by fleet
     own_ai_by_fleet_share: bool = _switch(

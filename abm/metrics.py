@@ -148,6 +148,10 @@ METRICS: dict[str, tuple[str, str]] = {
         "assistants); not in compute_sold",
     ),
     "own_ai_spend": ("$ per month", "what the parents paid their clouds for it"),
+    "own_ai_shortage": (
+        "fraction",
+        "unmet share of the compute the parents' own workloads asked of their clouds",
+    ),
     # -- 2023 shortage: own-use buyers
     "own_use_gpus_h100e": (
         "H100e per month",
@@ -345,6 +349,8 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["own_ai_gpu_hours"] = own
     out["own_ai_spend"] = own_rev
     out["compute_shortage"] = max(0.0, _ratio(demand - sold, demand))
+    own_demand = sum(h.own_demand for h in clouds)
+    out["own_ai_shortage"] = max(0.0, _ratio(own_demand - own, own_demand))
     # the big four only: the calibration target is big-4 capex (neoclouds separately below)
     out["capex"] = sum(h.gpu_capex + h.building_capex for h in clouds if h.kind == "hyperscaler")
     out["dc_capacity_mw"] = sum(h.energized_mw for h in clouds)

@@ -5,7 +5,7 @@ consistent when the price the clouds post after the first month, from the load t
 saw in it, equals the price they started at: otherwise the first months show a jump
 or a rationing the start created, not the market. This script finds that fixed point
 by bisection on the first month's mean posted price (volume-weighted, as the
-``compute_price`` metric of month 2), over seeds 1-5, and prints it beside the
+``compute_price`` metric of month 2), over seeds 1-20, and prints it beside the
 configured value. Usage: ``python benchmarks/initial_price.py [config.toml]``.
 """
 
@@ -18,12 +18,12 @@ import numpy as np
 from abm import ComputeMarket, load_config
 from abm.config import config_with_overrides
 
-SEEDS = (1, 2, 3, 4, 5)
+SEEDS = tuple(range(1, 21))
 
 
 def first_months(cfg, price: float, seeds=SEEDS) -> list[dict[str, float]]:
-    """Per seed, when every cloud starts at ``price``: month 1's compute shortage, the
-    frontier list price after month 1 over its start, and the price paid in month 2
+    """Per seed, when every cloud starts at ``price``: month 1's compute shortage (of the
+    labs' demand, and of the parents' own workloads), the frontier list price after month 1 over its start, and the price paid in month 2
     (posted after month 1)."""
     cfg = config_with_overrides(cfg, {"hyperscalers.initial_compute_price": price})
     rows = []
@@ -31,7 +31,7 @@ def first_months(cfg, price: float, seeds=SEEDS) -> list[dict[str, float]]:
         m = ComputeMarket(cfg, rng=seed)
         list0 = m.metrics["frontier_list_price"]
         m.step()
-        row = {"shortage": m.metrics["compute_shortage"]}
+        row = {"shortage": m.metrics["compute_shortage"], "own": m.metrics["own_ai_shortage"]}
         row["list_moved"] = m.metrics["frontier_list_price"] / list0
         m.step()
         row["posted"] = m.metrics["compute_price"]

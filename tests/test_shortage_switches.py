@@ -1,8 +1,9 @@
 """The 2023-shortage switches of issue 11, round 8 (own-use GPU buyers, the parents' own
-workloads at cost and by fleet share, loads that count spillover, serving before own
-work; docs/model.md 3.3.12, 3.3.16, 3.3.18, 3.3.19; docs/validation.md, H100 rental
-price), all switched on here. Since round 9 the baseline has every one on but the
-own-use buyers; each is also switched back to its old value alone, to show it is live."""
+workloads at cost and by fleet share, loads that count spillover, who runs first when
+capacity binds; docs/model.md 3.3.12, 3.3.16, 3.3.18, 3.3.19; docs/validation.md, H100
+rental price), all switched on here. Since round 9 the baseline has every one on but the
+own-use buyers (since round 10 the parents' own work runs last); each is also switched
+back to its old value alone, to show it is live."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ ON = {
     "hyperscalers.own_ai_transfer_price": "user_cost",
     "hyperscalers.own_ai_by_fleet_share": True,
     "hyperscalers.load_counts_spillover": True,
-    "hyperscalers.own_workloads_after_serving": True,
+    "hyperscalers.own_workloads_priority": "last",
 }
 STEPS = 18
 
@@ -42,7 +43,7 @@ OFF = {
     "hyperscalers.own_ai_transfer_price": "posted",
     "hyperscalers.own_ai_by_fleet_share": False,
     "hyperscalers.load_counts_spillover": False,
-    "hyperscalers.own_workloads_after_serving": False,
+    "hyperscalers.own_workloads_priority": "first",
 }
 
 
@@ -52,7 +53,7 @@ def test_the_baseline_has_the_adopted_switches_on_and_no_own_use_buyers():
     hc = cfg.hyperscalers
     assert hc.own_ai_transfer_price == "user_cost"
     assert hc.own_ai_by_fleet_share and hc.load_counts_spillover
-    assert hc.own_workloads_after_serving
+    assert hc.own_workloads_priority == "last"
     assert ComputeMarket(rng=1).own_use is None
 
 
@@ -109,3 +110,28 @@ def test_each_switch_alone_runs_and_changes_the_run(key):
     a = base.datacollector.get_model_vars_dataframe()
     b = model.datacollector.get_model_vars_dataframe()
     assert not a["utilization"].equals(b["utilization"])
+
+
+def test_own_work_last_leaves_the_labs_unrationed_and_the_parents_short():
+    """In January 2023 the parents' own work at cost asks more than the big four's fleet.
+    Run last, it takes what the labs leave: the labs get all they ask in every seed and
+    the parents' work is rationed; run after the labs' serving, before their training,
+    the labs' training is rationed in the seeds that start a run in month 1."""
+    last_short, after_short = [], []
+    for seed in (5, 6, 10):
+        last = ComputeMarket(rng=seed)
+        after = ComputeMarket(
+            config=load_config(overrides={"hyperscalers.own_workloads_priority": "after_serving"}),
+            rng=seed,
+        )
+        last.step()
+        after.step()
+        last_short.append(last.metrics["compute_shortage"])
+        after_short.append(after.metrics["compute_shortage"])
+        assert last.metrics["own_ai_shortage"] > 0.1
+        used = sum(h.own_used for h in last.hyperscalers)
+        assert used < sum(h.own_demand for h in last.hyperscalers)
+        for h in last.hyperscalers:  # whatever own work got, the labs' sales came first
+            assert h.sold + h.own_used <= h.capacity_gpu_hours * (1 + 1e-9)
+    assert max(last_short) < 1e-9
+    assert min(after_short) > 0.1  # 16%, 51%, 60% in round 9

@@ -733,13 +733,16 @@ class Hyperscaler(Firm):
         return self.price
 
     def market_capacity(self, capacity: float) -> float:
-        """GPU-h of ``capacity`` left for the market: its parent's own workloads run first."""
+        """GPU-h of ``capacity`` the market can have: all of it when its parent's own
+        workloads run last, else what they leave."""
+        if self.cfg.own_workloads_priority == "last":
+            return capacity
         return max(capacity - self.own_demand, 0.0)
 
     def serve_own_workloads(self, capacity: float) -> float:
-        """Own workloads run first on its own fleet. Returns the GPU-h left for the market."""
+        """Its parent's own workloads run on ``capacity`` GPU-h. Returns the GPU-h left."""
         self.own_used = min(self.own_demand, capacity)
-        return self.market_capacity(capacity)
+        return max(capacity - self.own_demand, 0.0)
 
     def charge_parent(self) -> None:
         """The parent pays for the compute its products used, at the posted price."""
@@ -1299,8 +1302,9 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     (:func:`cloud_shares` at this month's prices). Returns GPU-h filled by [lab, cloud]."""
     serving = np.array([lab.serving_request for lab in model.labs])
     training = np.array([lab.training_request for lab in model.labs])
-    after_serving = model.cfg.hyperscalers.own_workloads_after_serving
-    if after_serving:  # -- 2023 shortage: the labs' serving contracts before the parents' own work
+    priority = model.cfg.hyperscalers.own_workloads_priority
+    after_serving, own_last = priority == "after_serving", priority == "last"
+    if after_serving or own_last:  # the labs' serving contracts before the parents' own work
         capacities = np.array([h.gpu_hours for h in model.hyperscalers])
     else:
         capacities = np.array([h.serve_own_workloads(h.gpu_hours) for h in model.hyperscalers])
@@ -1315,14 +1319,20 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
         capacities = served.sum(axis=0) + left  # what the market had: all but own work
     trained, untrained = allocate_with_spillover(training[:, None] * shares[None, :], left)
     filled = served + trained
+    if own_last:  # paying customers first, the parents' own work on what they leave
+        rest = np.maximum(left - trained.sum(axis=0), 0.0)
+        for h, c in zip(model.hyperscalers, rest.tolist(), strict=True):
+            h.serve_own_workloads(c)
     # -- 2023 shortage: demand no cloud could serve, as the labs split their requests
     if model.cfg.hyperscalers.load_counts_spillover:
         unmet = (float(unserved.sum()) + float(untrained.sum())) * shares
         for h, u in zip(model.hyperscalers, unmet.tolist(), strict=True):
             h.unmet = u
     # each lab's row summed in one call (a row's sum, as row.sum() adds it)
-    for lab, used in zip(model.labs, filled.sum(axis=1).tolist(), strict=True):
-        lab.use_compute(used, model.month)
+    for lab, used, for_training in zip(
+        model.labs, filled.sum(axis=1).tolist(), trained.sum(axis=1).tolist(), strict=True
+    ):
+        lab.use_compute(used, model.month, for_training)
     for h, col, cap in zip(model.hyperscalers, filled.T, capacities, strict=True):
         h.sell_compute(float(col.sum()), float(cap))
     return filled

@@ -340,11 +340,19 @@ class ModelDeveloper(Firm):
         )
 
     # ---------------------------------------------------------------- step 3: supply
-    def use_compute(self, received: float, months: float) -> None:
-        """Serving first, training gets the rest. Sets the fill rate of token orders."""
+    def use_compute(self, received: float, months: float, training: float | None = None) -> None:
+        """Serving first, training gets the rest. Sets the fill rate of token orders.
+
+        ``training``: the GPU-h of ``received`` the clouds filled for training (the market
+        clears serving and training apart, so the split is known, not a difference that
+        would leave rounding residue as training); without it, serving is filled first."""
         self.compute_received = received
-        self.serving_gpu_hours = min(received, self.serving_request)
-        self.training_gpu_hours = max(received - self.serving_gpu_hours, 0.0)
+        if training is None:
+            self.serving_gpu_hours = min(received, self.serving_request)
+            self.training_gpu_hours = max(received - self.serving_gpu_hours, 0.0)
+        else:
+            self.training_gpu_hours = training
+            self.serving_gpu_hours = min(max(received - training, 0.0), self.serving_request)
         self.fill = (
             self.serving_gpu_hours / self.serving_request if self.serving_request > 0 else 1.0
         )
