@@ -91,6 +91,12 @@ def around(point: float) -> tuple[float, float]:
     return point / POINT_TOLERANCE, point * POINT_TOLERANCE
 
 
+def _trackers(lowest: float, highest: float) -> tuple[float, float]:
+    """The range stood for by several trackers' point estimates of one quantity: from the
+    lowest divided by 1.25 to the highest times 1.25."""
+    return around(lowest)[0], around(highest)[1]
+
+
 def _fmt(x: float) -> str:
     if x == 0:
         return "0"
@@ -119,6 +125,16 @@ _CAPEX_SCOPE = (
     "buyers)."
 )
 
+# Round 10 restated the shipment targets: the old 2024 range ("1.5-2M, Omdia") traces to an
+# August 2023 production plan for the H100 alone (FT), not to a count of 2024 shipments.
+_SHIPMENTS_SCOPE = (
+    "Model: parts of the dominant vendor's current generation (Hopper until 2025), whatever "
+    "the buyer. Target: the Hopper family (H100, H200, H800, H20), from buyer counts (a "
+    "floor: Oracle, neoclouds, sovereign and enterprise buyers are missing from them) to "
+    "the highest estimate of the total (2023: Omdia's pace read as a point, x 1.25, as the "
+    "second half of 2023 shipped faster than the second quarter; 2024: as published)."
+)
+
 # Venture rounds in the model go to labs and wrapper startups: the generative-AI layers.
 # All-AI totals (Crunchbase ~$42-55B in 2023, ~$100-110B in 2024; the pool's supply is
 # calibrated on them) also count self-driving, robotics, defence, chips and biotech.
@@ -127,7 +143,8 @@ _VC_SCOPE = (
     "deal value (companies building or applying generative models, corporate rounds into labs "
     "included: Microsoft into OpenAI, Amazon and Google into Anthropic); all-AI totals "
     "(~$42-55B in 2023, ~$100-110B in 2024; Crunchbase) also count AI outside the modelled "
-    "layers. A point estimate stands for point/1.25 to point x 1.25."
+    "layers. The trackers draw the generative-AI layer differently; the range runs from the "
+    "lowest tracker's figure / 1.25 to the highest's x 1.25."
 )
 
 
@@ -179,28 +196,31 @@ TARGETS: tuple[Target, ...] = (
     ),
     Target(
         "gpu_shipments_2023",
-        "H100 shipments",
+        "Hopper shipments",
         "2023",
-        1.2,
-        1.5,
+        0.65,
+        around(1.2)[1],
         "M GPUs per year",
         Measure("sum", "lead_vendor_shipments", "2023", scale=1e6),
-        "Omdia estimates",
-        "~1.2-1.5M",
-        "Model: parts of the dominant vendor's current generation (H100 until 2025).",
+        "Omdia: 2023 H100 purchases of the twelve largest buyers (~0.65M, a floor) and "
+        "the Q2 2023 pace (>300k a quarter, ~1.2M a year) read as a point",
+        "~0.65M (named buyers) to ~1.2M (annualised pace)",
+        _SHIPMENTS_SCOPE,
     ),
     Target(
         "gpu_shipments_2024",
-        "H100 shipments",
+        "Hopper shipments",
         "2024",
-        1.5,
-        2.0,
+        1.7,
+        3.2,
         "M GPUs per year",
         Measure("sum", "lead_vendor_shipments", "2024", scale=1e6),
-        "Omdia estimates",
-        "~1.5-2M",
-        "Model: parts of the dominant vendor's current generation; NVIDIA also shipped H200, "
-        "H20 and others in 2024, which the model counts as H100s.",
+        "Omdia via the Financial Times (Dec 2024): 2024 Hopper purchases of the named "
+        "buyers (~1.7M, a floor); NVIDIA GTC (Mar 2025): ~1.3M Hopper to the top four US "
+        "clouds in 2024, ~40% of units by UBS's reading (~3.2M; not widened: NVIDIA put "
+        "the whole generation at ~4M parts, Oct 2025)",
+        "~1.7M (named buyers) to ~3.2M",
+        _SHIPMENTS_SCOPE,
     ),
     # --- compute
     Target(
@@ -338,24 +358,24 @@ TARGETS: tuple[Target, ...] = (
         "vc_funding_2023",
         "VC funding to generative AI",
         "2023",
-        23.3,
-        36.4,
+        *_trackers(21.8, 29.1),
         "$B per year",
         Measure("sum", "vc_funding", "2023", scale=1e9),
-        "PitchBook via TechCrunch (3 Jan 2025)",
-        "~$29.1B (691 deals)",
+        "Crunchbase via TechCrunch (Jul 2024), $21.8B; Stanford AI Index 2024 (Quid), "
+        "$25.2B; PitchBook via TechCrunch (3 Jan 2025), $29.1B in 691 deals",
+        "~$21.8-29.1B by tracker",
         _VC_SCOPE,
     ),
     Target(
         "vc_funding_2024",
         "VC funding to generative AI",
         "2024",
-        44.8,
-        70.0,
+        *_trackers(33.9, 56.0),
         "$B per year",
         Measure("sum", "vc_funding", "2024", scale=1e9),
-        "PitchBook via TechCrunch (3 Jan 2025)",
-        "~$56B (885 deals)",
+        "Stanford AI Index 2025 (Quid), $33.9B; PitchBook via TechCrunch (3 Jan 2025), "
+        "$56B in 885 deals",
+        "~$33.9-56B by tracker",
         _VC_SCOPE,
     ),
 )

@@ -86,7 +86,7 @@ def test_every_target_series_of_calibration_md_is_compared():
         "vendor gross margin",
         "H100 rental price",
         "hyperscaler capex",
-        "H100 shipments",
+        "Hopper shipments",
         "frontier token list price",
         "price at fixed capability",
         "token volume",
@@ -154,23 +154,25 @@ def test_report_is_written_with_every_target_present(report):
 
 
 def test_every_target_is_within_half_a_decade_and_most_are_inside(report):
-    """Round 9: 13 of 18 inside with five seeds (abm validate) and with the two seeds
-    here, all within half a decade. The count is held so that a change that loses a
+    """Round 10: 15 of 18 inside with five seeds (abm validate; 13 on the round-9 targets,
+    before the shipment and VC targets were restated from cited sources) and with the two
+    seeds here, all within half a decade. The count is held so that a change that loses a
     target shows; issue 11's bar is the test below."""
     _, table = report
     assert table["order_of_magnitude"].all(), table.loc[
         ~table["order_of_magnitude"], "key"
     ].tolist()
-    assert table["inside"].sum() >= 13, table.loc[~table["inside"], "key"].tolist()
+    assert table["inside"].sum() >= 15, table.loc[~table["inside"], "key"].tolist()
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 11, open calibration misses (13 of 18 inside): the vendor's 2024 gross "
-    "margin (~0.78 against 0.73-0.75) and H100 shipments (~2.4M against 1.5-2M), big-4 "
-    "capex in both years (the model's is AI capex only, ~$87B and ~$119B against total capex "
-    "of $140-150B and $226-230B; no cited AI share restates the targets) and VC in 2023 "
-    "(~$21B against $23.3-36.4B)",
+    reason="issue 11, open calibration misses (15 of 18 inside): the vendor's 2024 gross "
+    "margin (~0.78 against 0.73-0.75: no ramp cost of the next generation, whose "
+    "inventory provisions and early low-margin systems pulled NVIDIA's margin down through "
+    "fiscal 2025) and big-4 capex in both years (the model's is AI capex only, ~$87B and "
+    "~$119B against total capex of $140-150B and $226-230B; no cited AI share restates the "
+    "targets)",
 )
 def test_at_least_sixteen_targets_are_inside(report):
     _, table = report

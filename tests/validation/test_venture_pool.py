@@ -72,22 +72,7 @@ def test_a_frozen_pool_funds_nothing():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "year",
-    [
-        pytest.param(
-            "2023",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 11, open miss: deployed VC in 2023 is $20.5B on seeds 1-3 "
-                "($21.0B on seeds 1-5) against $23.3-36.4B of generative-AI VC; the labs' "
-                "rounds follow their planned burn, and the market of early 2023 is too small "
-                "for most runs to pay over one model's life",
-            ),
-        ),
-        "2024",
-    ],
-)
+@pytest.mark.parametrize("year", ["2023", "2024"])
 def test_baseline_yearly_vc_falls_in_the_calibration_range(year):
     totals = []
     for seed in (1, 2, 3):
