@@ -474,6 +474,16 @@ def _h6(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
             _row(
                 "H6",
                 arm,
+                "own-work shortage",
+                "fraction",
+                r,
+                lambda d: _mean(d, "own_ai_shortage", 1, months),
+            )
+        )
+        rows.append(
+            _row(
+                "H6",
+                arm,
                 "utilisation",
                 "fraction",
                 r,
@@ -534,7 +544,11 @@ def _h6(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
     finding = (
         f"Over {months} months, US-constrained vs fast build-out: compute price "
         f"${v('US-constrained build-out', 'compute price'):.2f} vs ${v('fast build-out', 'compute price'):.2f} per "
-        f"GPU-hour, GPUs waiting for power {v('US-constrained build-out', 'GPUs waiting for power / installed'):.2f} vs "
+        f"GPU-hour, labs' compute demand unmet {v('US-constrained build-out', 'compute shortage'):.1%} vs "
+        f"{v('fast build-out', 'compute shortage'):.1%}, the parents' own work unmet "
+        f"{v('US-constrained build-out', 'own-work shortage'):.0%} vs "
+        f"{v('fast build-out', 'own-work shortage'):.0%}, "
+        f"GPUs waiting for power {v('US-constrained build-out', 'GPUs waiting for power / installed'):.2f} vs "
         f"{v('fast build-out', 'GPUs waiting for power / installed'):.2f} of the installed fleet, utilisation "
         f"{v('US-constrained build-out', 'utilisation'):.0%} vs {v('fast build-out', 'utilisation'):.0%}, clouds' "
         f"gross margin {v('US-constrained build-out', 'cloud gross margin'):.0%} vs "
