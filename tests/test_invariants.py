@@ -101,6 +101,20 @@ def test_compute_sold_above_capacity_is_caught(m):
     broken(m, "above capacity")
 
 
+def test_own_work_and_sales_above_the_fleet_are_caught(m):
+    """Whichever runs first, the labs' hours and the parent's own cannot exceed the fleet."""
+    h = m.hyperscalers[0]
+    h.own_demand = h.own_used = h.gpu_hours
+    h.sold = 0.5 * h.gpu_hours
+    broken(m, "used above its fleet's")
+
+
+def test_own_work_using_more_than_it_asked_is_caught(m):
+    h = m.hyperscalers[0]
+    h.own_used = h.own_demand * 1.01 + 1.0
+    broken(m, "its parent's work used more than it asked")
+
+
 # ---------------------------------------------------------------- labs and users
 @pytest.mark.parametrize(
     "breakage",
