@@ -537,6 +537,17 @@ class HyperscalerConfig(_Section):
         ge=0,
         le=MAX_DOLLARS,
     )
+    own_ai_production_share: float = _p(
+        "fraction",
+        "Patterson et al. (2022), IEEE Computer: ~3/5 of Google's ML energy in 2019-2021 "
+        "was inference, ~2/5 training",
+        "share of the parents' own AI compute that is production inference (ranking, search, "
+        "assistants, under latency commitments like the labs' serving); with "
+        "own_workloads_priority 'last' it runs before the labs, the rest (training and "
+        "experiments) after the labs' training",
+        ge=0,
+        le=1,
+    )
     initial_compute_price: float = _p(
         "$ per GPU-hour",
         "H100 ~$4.7 per hour at launch in 2023 (Latent Space)",

@@ -82,8 +82,12 @@ def dashboard_figure(df: pd.DataFrame, title: str = ""):
     ax.set_ylabel("GW of IT load")
     ax2 = ax.twinx()
     ax2.plot(x, df["utilization"], color="tab:purple", label="utilisation (right)")
-    ax2.plot(x, df["compute_shortage"], color="tab:red", label="compute shortage (right)")
-    ax2.set_ylim(*_limits(df[["utilization", "compute_shortage"]].to_numpy(), 0.0, 1.0, 0.02))
+    ax2.plot(x, df["compute_shortage"], color="tab:red", label="labs' shortage (right)")
+    shares = ["utilization", "compute_shortage"]
+    if "own_ai_shortage" in df:  # results written before round 10 have no such column
+        ax2.plot(x, df["own_ai_shortage"], color="tab:brown", label="own-work shortage (right)")
+        shares.append("own_ai_shortage")
+    ax2.set_ylim(*_limits(df[shares].to_numpy(), 0.0, 1.0, 0.02))
     ax2.set_ylabel("fraction")
     ax.set_title("Data-centre capacity and shortage")
     legend(panels[1, 0], ax, ax2)

@@ -57,7 +57,6 @@ def violations(m: ComputeMarket) -> list[str]:
     for v in m.vendors:
         if v.capacity < 0 or any(q < 0 for q in v.backlog.values()) or v.price <= 0:
             out.append(f"{v.name}: negative capacity, backlog or price")
-    hours = m.cfg.simulation.hours_per_month
     for h in m.hyperscalers:
         arrays = {
             "fleet": h.units,
@@ -78,12 +77,12 @@ def violations(m: ComputeMarket) -> list[str]:
             out.append(
                 f"{h.name}: sold {h.sold:.4g} GPU-h above capacity {h.capacity_gpu_hours:.4g}"
             )
-        # the labs' hours and the parent's own together, against the fleet that ran them
-        # (GPUs scrapped at the month's end still served in it), whichever ran first
-        fleet = (h.installed_h100e + h.scrapped_h100e) * hours
-        if h.sold + h.own_used > fleet * (1 + 1e-9) + 1e-6:
+        # the labs' hours and the parent's own together, against the fleet that ran them,
+        # whichever ran first
+        if h.sold + h.own_used > h.fleet_gpu_hours * (1 + 1e-9) + 1e-6:
             out.append(
-                f"{h.name}: {h.sold + h.own_used:.4g} GPU-h used above its fleet's {fleet:.4g}"
+                f"{h.name}: {h.sold + h.own_used:.4g} GPU-h used above its fleet's "
+                f"{h.fleet_gpu_hours:.4g}"
             )
         if h.own_used > h.own_demand * (1 + 1e-9) + 1e-6:
             out.append(f"{h.name}: its parent's work used more than it asked")

@@ -114,9 +114,12 @@ def test_each_switch_alone_runs_and_changes_the_run(key):
 
 def test_own_work_last_leaves_the_labs_unrationed_and_the_parents_short():
     """In January 2023 the parents' own work at cost asks more than the big four's fleet.
-    Run last, it takes what the labs leave: the labs get all they ask in every seed and
-    the parents' work is rationed; run after the labs' serving, before their training,
-    the labs' training is rationed in the seeds that start a run in month 1."""
+    With own work last its production inference runs first and its training and
+    experiments take what the labs leave: the labs get all they ask in every seed and
+    the parents' work is rationed, its deferrable part only; run after the labs'
+    serving, before their training, the labs' training is rationed in the seeds that
+    start a run in month 1."""
+    hours = load_config().simulation.hours_per_month
     last_short, after_short = [], []
     for seed in (5, 6, 10):
         last = ComputeMarket(rng=seed)
@@ -128,10 +131,14 @@ def test_own_work_last_leaves_the_labs_unrationed_and_the_parents_short():
         after.step()
         last_short.append(last.metrics["compute_shortage"])
         after_short.append(after.metrics["compute_shortage"])
-        assert last.metrics["own_ai_shortage"] > 0.1
-        used = sum(h.own_used for h in last.hyperscalers)
-        assert used < sum(h.own_demand for h in last.hyperscalers)
-        for h in last.hyperscalers:  # whatever own work got, the labs' sales came first
-            assert h.sold + h.own_used <= h.capacity_gpu_hours * (1 + 1e-9)
+        assert (
+            0.1
+            < last.metrics["own_ai_shortage"]
+            <= 1 - last.cfg.hyperscalers.own_ai_production_share
+        )
+        for h in last.hyperscalers:
+            fleet = (h.installed_h100e + h.scrapped_h100e) * hours
+            assert h.sold + h.own_used <= fleet * (1 + 1e-9)
+            assert h.own_used >= h.own_production * (1 - 1e-9)  # production ran in full
     assert max(last_short) < 1e-9
     assert min(after_short) > 0.1  # 16%, 51%, 60% in round 9

@@ -226,7 +226,7 @@ class Hyperscaler(Firm):
         self.trend = cfg.initial_demand_growth  # per month
         # this step
         self.demand = 0.0  # GPU-h asked of it
-        self.capacity_gpu_hours = self.gpu_hours
+        self.capacity_gpu_hours = self.fleet_gpu_hours = self.gpu_hours
         self.sold = 0.0  # GPU-h delivered
         self.revenue = 0.0
         self.energy_cost = 0.0
@@ -390,7 +390,7 @@ class Hyperscaler(Firm):
         self.demand = self.sold = self.revenue = self.energy_cost = 0.0
         self.own_demand = self.own_used = 0.0  # GPU-h of its parent's own workloads
         self.own_revenue = 0.0  # $ its parent paid for them
-        self.capacity_gpu_hours = self.gpu_hours  # at the time compute is sold
+        self.capacity_gpu_hours = self.fleet_gpu_hours = self.gpu_hours  # when compute is sold
         self.gpu_capex = self.building_capex = self.orders_h100e = 0.0
         self.projects_started = self.projects_completed = self.projects_cancelled = 0
         self.scrapped_h100e = 0.0
@@ -696,9 +696,11 @@ class Hyperscaler(Firm):
         return installed
 
     def sell_compute(self, gpu_hours: float, capacity: float) -> None:
-        """What the market cleared at this cloud: GPU-h sold against its capacity."""
+        """What the market cleared at this cloud: GPU-h sold against its capacity (and the
+        GPU-h its whole fleet had then, its parent's own work included)."""
         self.sold = gpu_hours
         self.capacity_gpu_hours = capacity
+        self.fleet_gpu_hours = self.gpu_hours
 
     # -- issue 11: integration
     def own_ai_budget(self, months: float) -> float:
@@ -732,17 +734,29 @@ class Hyperscaler(Firm):
             return self.user_cost
         return self.price
 
-    def market_capacity(self, capacity: float) -> float:
-        """GPU-h of ``capacity`` the market can have: all of it when its parent's own
-        workloads run last, else what they leave."""
+    @property
+    def own_production(self) -> float:
+        """GPU-h of its parent's own workloads that run before the labs: all of them, or
+        with own work last only the production inference (``own_ai_production_share``)."""
         if self.cfg.own_workloads_priority == "last":
-            return capacity
-        return max(capacity - self.own_demand, 0.0)
+            return self.own_demand * self.cfg.own_ai_production_share
+        return self.own_demand
+
+    def market_capacity(self, capacity: float) -> float:
+        """GPU-h of ``capacity`` the market can have: what its parent's own workloads
+        that run before the labs leave."""
+        return max(capacity - self.own_production, 0.0)
 
     def serve_own_workloads(self, capacity: float) -> float:
-        """Its parent's own workloads run on ``capacity`` GPU-h. Returns the GPU-h left."""
-        self.own_used = min(self.own_demand, capacity)
-        return max(capacity - self.own_demand, 0.0)
+        """Its parent's own workloads that run before the labs (all of them, unless own work
+        runs last) run on ``capacity`` GPU-h. Returns the GPU-h left."""
+        self.own_used = min(self.own_production, capacity)
+        return self.market_capacity(capacity)
+
+    def serve_deferred_own_workloads(self, capacity: float) -> None:
+        """With own work last: its training and experiments run on the ``capacity`` GPU-h
+        the labs left."""
+        self.own_used += min(self.own_demand - self.own_production, capacity)
 
     def charge_parent(self) -> None:
         """The parent pays for the compute its products used, at the posted price."""
@@ -1304,9 +1318,9 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     training = np.array([lab.training_request for lab in model.labs])
     priority = model.cfg.hyperscalers.own_workloads_priority
     after_serving, own_last = priority == "after_serving", priority == "last"
-    if after_serving or own_last:  # the labs' serving contracts before the parents' own work
+    if after_serving:  # -- 2023 shortage: the labs' serving contracts before the parents' own work
         capacities = np.array([h.gpu_hours for h in model.hyperscalers])
-    else:
+    else:  # own work first; or, with own work last, its production inference first
         capacities = np.array([h.serve_own_workloads(h.gpu_hours) for h in model.hyperscalers])
     if model.cfg.hyperscalers.fixed_compute_price is not None:
         capacities = np.full(len(model.hyperscalers), np.inf)  # a passive layer never rations
@@ -1319,10 +1333,10 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
         capacities = served.sum(axis=0) + left  # what the market had: all but own work
     trained, untrained = allocate_with_spillover(training[:, None] * shares[None, :], left)
     filled = served + trained
-    if own_last:  # paying customers first, the parents' own work on what they leave
+    if own_last:  # the parents' training and experiments on what the labs leave
         rest = np.maximum(left - trained.sum(axis=0), 0.0)
         for h, c in zip(model.hyperscalers, rest.tolist(), strict=True):
-            h.serve_own_workloads(c)
+            h.serve_deferred_own_workloads(c)
     # -- 2023 shortage: demand no cloud could serve, as the labs split their requests
     if model.cfg.hyperscalers.load_counts_spillover:
         unmet = (float(unserved.sum()) + float(untrained.sum())) * shares
