@@ -62,6 +62,15 @@ def test_the_parents_own_work_carries_the_january_2023_shortage():
     assert m["own"] > 0.15  # ~25-35% of their GPU-h
 
 
+def test_the_consistent_start_needs_the_production_inference_to_fit_the_fleet():
+    """docs/model.md 3.3.18: the parents' production inference runs before the labs; at a
+    share of 0.8 of their own work it alone asks more than the big four's January 2023
+    fleet, and the labs' first runs are rationed again (49% over seeds 1-10)."""
+    cfg = load_config(overrides={"hyperscalers.own_ai_production_share": 0.8})
+    rows = first_months(cfg, cfg.hyperscalers.initial_compute_price, SEEDS)
+    assert np.mean([r["shortage"] for r in rows]) > 0.3
+
+
 def test_a_start_below_the_crossing_is_raised_by_the_rule():
     """The check can fail: 30 cents below the start the rule raises the price (the load,
     own work's unmet demand included, is above what that price stands for)."""
