@@ -662,9 +662,9 @@ class HyperscalerConfig(_Section):
         "when the parents' own workloads run on their cloud's fleet: 'first' (before the "
         "labs); 'after_serving' (after the labs' contracted, latency-bound serving, before "
         "their training); 'last' (its production inference, own_ai_production_share, "
-        "first; its training and experiments, planned at cost, after the labs' serving and "
-        "training, sold at the posted price, on what they leave; its demand still counts "
-        "in the load that sets the price)",
+        "first; its training and experiments, planned at cost, run after the labs' serving "
+        "and training, which the labs buy at the posted price, on what they leave; its "
+        "whole demand still counts in the load that sets the price)",
         unit="mode",
     )
     # -- 2023 shortage: the parents' own budgets by fleet

@@ -78,8 +78,9 @@ def violations(m: ComputeMarket) -> list[str]:
                 f"{h.name}: sold {h.sold:.4g} GPU-h above capacity {h.capacity_gpu_hours:.4g}"
             )
         # the labs' hours and the parent's own together, against the fleet that ran them,
-        # whichever ran first
-        if h.sold + h.own_used > h.fleet_gpu_hours * (1 + 1e-9) + 1e-6:
+        # whichever ran first (a passive layer, fixed_compute_price, has no such bound)
+        passive = m.cfg.hyperscalers.fixed_compute_price is not None
+        if not passive and h.sold + h.own_used > h.fleet_gpu_hours * (1 + 1e-9) + 1e-6:
             out.append(
                 f"{h.name}: {h.sold + h.own_used:.4g} GPU-h used above its fleet's "
                 f"{h.fleet_gpu_hours:.4g}"

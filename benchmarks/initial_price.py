@@ -22,8 +22,8 @@ SEEDS = tuple(range(1, 21))
 
 
 def first_months(cfg, price: float, seeds=SEEDS) -> list[dict[str, float]]:
-    """Per seed, when every cloud starts at ``price``: month 1's compute shortage (of the
-    labs' demand, and of the parents' own workloads), the frontier list price after month 1 over its start, and the price paid in month 2
+    """Per seed, when every cloud starts at ``price``: month 1's compute shortage (of
+    the labs' demand, and of the parents' own workloads), the frontier list price after month 1 over its start, and the price paid in month 2
     (posted after month 1)."""
     cfg = config_with_overrides(cfg, {"hyperscalers.initial_compute_price": price})
     rows = []
@@ -69,11 +69,14 @@ def main(argv: list[str]) -> None:
     cfg = load_config(argv[0] if argv else None)
     configured = cfg.hyperscalers.initial_compute_price
     p = fixed_point(cfg)
-    print("| start ($/GPU-h) | posted after month 1 | shortage in month 1 |")
-    print("|---|---|---|")
+    print("| start ($/GPU-h) | posted after month 1 | labs' shortage in month 1 | own work's |")
+    print("|---|---|---|---|")
     for start in sorted({round(p, 2), configured}):
-        posted, short = posted_after_first_month(cfg, start)
-        print(f"| {start:.2f} | {posted:.3f} | {short:.3f} |")
+        rows = first_months(cfg, start)
+        posted, short, own = (
+            float(np.mean([r[k] for r in rows])) for k in ("posted", "shortage", "own")
+        )
+        print(f"| {start:.2f} | {posted:.3f} | {short:.3f} | {own:.3f} |")
     print(f"fixed point: {p:.2f} $/GPU-h (configured {configured:.2f})")
 
 

@@ -119,7 +119,6 @@ def test_own_work_last_leaves_the_labs_unrationed_and_the_parents_short():
     the parents' work is rationed, its deferrable part only; run after the labs'
     serving, before their training, the labs' training is rationed in the seeds that
     start a run in month 1."""
-    hours = load_config().simulation.hours_per_month
     last_short, after_short = [], []
     for seed in (5, 6, 10):
         last = ComputeMarket(rng=seed)
@@ -137,8 +136,26 @@ def test_own_work_last_leaves_the_labs_unrationed_and_the_parents_short():
             <= 1 - last.cfg.hyperscalers.own_ai_production_share
         )
         for h in last.hyperscalers:
-            fleet = (h.installed_h100e + h.scrapped_h100e) * hours
-            assert h.sold + h.own_used <= fleet * (1 + 1e-9)
-            assert h.own_used >= h.own_production * (1 - 1e-9)  # production ran in full
+            assert h.sold + h.own_used <= h.fleet_gpu_hours * (1 + 1e-9)
+            # the production part ran in full, before the labs
+            assert h.own_production_used >= h.own_production * (1 - 1e-9)
     assert max(last_short) < 1e-9
     assert min(after_short) > 0.1  # 16%, 51%, 60% in round 9
+
+
+@pytest.mark.parametrize("priority", ["first", "after_serving", "last"])
+@pytest.mark.parametrize("passive", [False, True], ids=["priced", "passive layer"])
+def test_every_priority_keeps_the_invariants(priority, passive):
+    """Each order of the parents' own work, on a priced and on a passive cloud layer
+    (``fixed_compute_price``: nobody is rationed, the parents' own work neither)."""
+    over = {"hyperscalers.own_workloads_priority": priority}
+    if passive:
+        over["hyperscalers.fixed_compute_price"] = 2.0
+    model = ComputeMarket(config=load_config(overrides=over), rng=4)
+    broken = []
+    for _ in range(12):
+        model.step()
+        broken += [f"step {model.steps}: {v}" for v in violations(model)]
+        if passive:
+            assert model.metrics["own_ai_shortage"] < 1e-12
+    assert broken == []

@@ -197,6 +197,7 @@ class Hyperscaler(Firm):
         self.own_scale = 1.0  # its parent's own AI budget over the per-cloud mean
         self.unmet = 0.0  # GPU-h: its share of the labs' demand no cloud could serve
         self.own_demand = self.own_used = self.own_revenue = 0.0  # its parent's own workloads
+        self.own_production_used = 0.0
         # buildings in service: book depreciation per month and the month each was
         # energized (the January 2023 halls are booked as new)
         self.b_depreciation = np.array([self._project_cost(self.energized_mw) / self.b_life])
@@ -389,6 +390,7 @@ class Hyperscaler(Firm):
     def start_step(self) -> None:
         self.demand = self.sold = self.revenue = self.energy_cost = 0.0
         self.own_demand = self.own_used = 0.0  # GPU-h of its parent's own workloads
+        self.own_production_used = 0.0  # of own_used, the part that ran before the labs
         self.own_revenue = 0.0  # $ its parent paid for them
         self.capacity_gpu_hours = self.fleet_gpu_hours = self.gpu_hours  # when compute is sold
         self.gpu_capex = self.building_capex = self.orders_h100e = 0.0
@@ -736,21 +738,24 @@ class Hyperscaler(Firm):
 
     @property
     def own_production(self) -> float:
-        """GPU-h of its parent's own workloads that run before the labs: all of them, or
-        with own work last only the production inference (``own_ai_production_share``)."""
+        """GPU-h of its parent's own workloads that run before the labs' training: all of
+        them ('first': before all the labs' work; 'after_serving': after their serving), or
+        with own work 'last' only the production inference (``own_ai_production_share``),
+        before all the labs' work."""
         if self.cfg.own_workloads_priority == "last":
             return self.own_demand * self.cfg.own_ai_production_share
         return self.own_demand
 
     def market_capacity(self, capacity: float) -> float:
-        """GPU-h of ``capacity`` the market can have: what its parent's own workloads
-        that run before the labs leave."""
+        """GPU-h of ``capacity`` the labs' training can have: what its parent's own workloads
+        that run before it leave (with 'after_serving' the labs' serving can also use the
+        rest of the fleet; the 'profit' pricing mode reads this as the labs' capacity)."""
         return max(capacity - self.own_production, 0.0)
 
     def serve_own_workloads(self, capacity: float) -> float:
-        """Its parent's own workloads that run before the labs (all of them, unless own work
-        runs last) run on ``capacity`` GPU-h. Returns the GPU-h left."""
-        self.own_used = min(self.own_production, capacity)
+        """Its parent's own workloads that run before the labs' training (``own_production``)
+        run on ``capacity`` GPU-h. Returns the GPU-h left."""
+        self.own_used = self.own_production_used = min(self.own_production, capacity)
         return self.market_capacity(capacity)
 
     def serve_deferred_own_workloads(self, capacity: float) -> None:
@@ -1318,12 +1323,15 @@ def clear_compute_market(model, shares: np.ndarray) -> np.ndarray:
     training = np.array([lab.training_request for lab in model.labs])
     priority = model.cfg.hyperscalers.own_workloads_priority
     after_serving, own_last = priority == "after_serving", priority == "last"
+    passive = model.cfg.hyperscalers.fixed_compute_price is not None
+    # a passive layer never rations, the labs nor the parents' own work
+    fleets = [np.inf if passive else h.gpu_hours for h in model.hyperscalers]
     if after_serving:  # -- 2023 shortage: the labs' serving contracts before the parents' own work
-        capacities = np.array([h.gpu_hours for h in model.hyperscalers])
+        capacities = np.array(fleets)
     else:  # own work first; or, with own work last, its production inference first
-        capacities = np.array([h.serve_own_workloads(h.gpu_hours) for h in model.hyperscalers])
-    if model.cfg.hyperscalers.fixed_compute_price is not None:
-        capacities = np.full(len(model.hyperscalers), np.inf)  # a passive layer never rations
+        capacities = np.array(
+            [h.serve_own_workloads(f) for h, f in zip(model.hyperscalers, fleets, strict=True)]
+        )
     served, unserved = allocate_with_spillover(serving[:, None] * shares[None, :], capacities)
     left = np.maximum(capacities - served.sum(axis=0), 0.0)
     if after_serving:

@@ -344,8 +344,9 @@ class ModelDeveloper(Firm):
         """Serving first, training gets the rest. Sets the fill rate of token orders.
 
         ``training``: the GPU-h of ``received`` the clouds filled for training (the market
-        clears serving and training apart, so the split is known, not a difference that
-        would leave rounding residue as training); without it, serving is filled first."""
+        clears serving and training apart), so no rounding residue of the difference is
+        counted as training; serving is the rest, within its request (its fill can then
+        read 1 - 1e-9 where serving was met in full). Without it, serving is filled first."""
         self.compute_received = received
         if training is None:
             self.serving_gpu_hours = min(received, self.serving_request)
