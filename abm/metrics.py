@@ -310,7 +310,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
 
     # GPUs
     units = sum(v.shipped_units for v in vendors)
-    h100e = sum(v.shipped_units * v.perf for v in vendors)
+    h100e = sum(v.shipped_h100e for v in vendors)
     v_rev = sum(v.revenue for v in vendors)
     v_cogs = sum(v.cogs for v in vendors)
     posted = _mean([v.price for v in vendors])

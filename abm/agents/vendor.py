@@ -38,6 +38,7 @@ class GPUVendor(Firm):
         # this step
         self.orders_h100e = 0.0
         self.shipped_units = 0.0
+        self.shipped_h100e = 0.0  # at the performance of the parts shipped
         self.revenue = 0.0
         self.cogs = 0.0
         self.initial_backlog_months = cfg.initial_backlog_months
@@ -75,7 +76,8 @@ class GPUVendor(Firm):
             self.backlog[b] = total * s
 
     def start_step(self) -> None:
-        self.orders_h100e = self.shipped_units = self.revenue = self.cogs = 0.0
+        self.orders_h100e = self.shipped_units = self.shipped_h100e = 0.0
+        self.revenue = self.cogs = 0.0
         lead = self.gpu.delivery_lead_months
         if lead > 0:
             self.booked.append({})  # this month's bookings
@@ -143,6 +145,8 @@ class GPUVendor(Firm):
         """Parts delivered for ``value`` $; it pays the foundry their cost of goods."""
         self.revenue += value
         self.shipped_units += units
+        # in H100e now: a release later this month changes ``perf``, not the parts shipped
+        self.shipped_h100e += units * self.perf
         cost = units * self.unit_cost
         self.cogs += cost
         pay(self.model.ledger, self, "foundry_components", cost, "foundry")
