@@ -57,6 +57,7 @@ def violations(m: ComputeMarket) -> list[str]:
     for v in m.vendors:
         if v.capacity < 0 or any(q < 0 for q in v.backlog.values()) or v.price <= 0:
             out.append(f"{v.name}: negative capacity, backlog or price")
+    passive = m.cfg.hyperscalers.fixed_compute_price is not None
     for h in m.hyperscalers:
         arrays = {
             "fleet": h.units,
@@ -79,7 +80,6 @@ def violations(m: ComputeMarket) -> list[str]:
             )
         # the labs' hours and the parent's own together, against the fleet that ran them,
         # whichever ran first (a passive layer, fixed_compute_price, has no such bound)
-        passive = m.cfg.hyperscalers.fixed_compute_price is not None
         if not passive and h.sold + h.own_used > h.fleet_gpu_hours * (1 + 1e-9) + 1e-6:
             out.append(
                 f"{h.name}: {h.sold + h.own_used:.4g} GPU-h used above its fleet's "

@@ -22,9 +22,10 @@ SEEDS = tuple(range(1, 21))
 
 
 def first_months(cfg, price: float, seeds=SEEDS) -> list[dict[str, float]]:
-    """Per seed, when every cloud starts at ``price``: month 1's compute shortage (of
-    the labs' demand, and of the parents' own workloads), the frontier list price after month 1 over its start, and the price paid in month 2
-    (posted after month 1)."""
+    """Per seed, when every cloud starts at ``price``: month 1's compute shortage (of the
+    labs' demand, ``shortage``, and of the parents' own workloads, ``own``), the frontier
+    list price after month 1 over its start, and the price paid in month 2 (posted after
+    month 1)."""
     cfg = config_with_overrides(cfg, {"hyperscalers.initial_compute_price": price})
     rows = []
     for seed in seeds:
@@ -39,13 +40,16 @@ def first_months(cfg, price: float, seeds=SEEDS) -> list[dict[str, float]]:
     return rows
 
 
-def posted_after_first_month(cfg, price: float, seeds=SEEDS) -> tuple[float, float]:
-    """Mean over seeds of the price paid in month 2 (posted after month 1) and of the
-    first month's compute shortage, when every cloud starts at ``price``."""
+def first_month_means(cfg, price: float, seeds=SEEDS) -> dict[str, float]:
+    """:func:`first_months`, each quantity's mean over seeds."""
     rows = first_months(cfg, price, seeds)
-    return float(np.mean([r["posted"] for r in rows])), float(
-        np.mean([r["shortage"] for r in rows])
-    )
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+
+
+def posted_after_first_month(cfg, price: float, seeds=SEEDS) -> float:
+    """Mean over seeds of the price paid in month 2 (posted after month 1), when every
+    cloud starts at ``price``."""
+    return first_month_means(cfg, price, seeds)["posted"]
 
 
 def fixed_point(
@@ -53,12 +57,12 @@ def fixed_point(
 ) -> float:
     """Bisection on ``posted(p) - p``, which is positive at ``low`` and negative at ``high``."""
     for bound, sign in ((low, 1.0), (high, -1.0)):
-        gap = posted_after_first_month(cfg, bound, seeds)[0] - bound
+        gap = posted_after_first_month(cfg, bound, seeds) - bound
         if sign * gap <= 0:
             raise SystemExit(f"no fixed point in [{low}, {high}]: at {bound} the gap is {gap:+.3f}")
     while high - low > tol:
         mid = 0.5 * (low + high)
-        if posted_after_first_month(cfg, mid, seeds)[0] > mid:
+        if posted_after_first_month(cfg, mid, seeds) > mid:
             low = mid
         else:
             high = mid
@@ -72,11 +76,8 @@ def main(argv: list[str]) -> None:
     print("| start ($/GPU-h) | posted after month 1 | labs' shortage in month 1 | own work's |")
     print("|---|---|---|---|")
     for start in sorted({round(p, 2), configured}):
-        rows = first_months(cfg, start)
-        posted, short, own = (
-            float(np.mean([r[k] for r in rows])) for k in ("posted", "shortage", "own")
-        )
-        print(f"| {start:.2f} | {posted:.3f} | {short:.3f} | {own:.3f} |")
+        x = first_month_means(cfg, start)
+        print(f"| {start:.2f} | {x['posted']:.3f} | {x['shortage']:.3f} | {x['own']:.3f} |")
     print(f"fixed point: {p:.2f} $/GPU-h (configured {configured:.2f})")
 
 

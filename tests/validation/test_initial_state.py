@@ -83,5 +83,5 @@ def test_the_configured_start_is_the_rules_crossing():
     cfg = load_config()
     p = fixed_point(cfg)
     assert abs(cfg.hyperscalers.initial_compute_price - p) < 0.05
-    posted, _ = posted_after_first_month(cfg, p + 0.1)
+    posted = posted_after_first_month(cfg, p + 0.1)
     assert posted < p + 0.1  # above the crossing the rule lowers the price
