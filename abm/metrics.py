@@ -338,8 +338,9 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     c_rev = sum(h.revenue for h in clouds)
     sold = sum(h.sold for h in clouds)
     demand = sum(h.demand for h in clouds)
-    # capacity when compute was sold: GPUs scrapped at the month's end still served
-    capacity = sum(h.installed_h100e + h.scrapped_h100e for h in clouds) * hours
+    # capacity when compute was sold (GPUs installed, scrapped or sold off later in the
+    # month are counted as the clearing saw them)
+    capacity = sum(h.fleet_gpu_hours for h in clouds)
     own = sum(h.own_used for h in clouds)  # GPU-h of the big four's own workloads
     own_rev = sum(h.own_revenue for h in clouds)
     out["compute_price"] = _ratio(c_rev - own_rev, sold, _mean([h.price for h in clouds]))

@@ -73,6 +73,8 @@ def test_random_configs_conserve_money_and_keep_stocks_non_negative(over, seed):
         assert violations(model) == [], (over, model.steps)
     df = model.datacollector.get_model_vars_dataframe()
     assert np.isfinite(df.drop(columns="date").astype(float).to_numpy()).all()
+    # compute used over the fleet the clearing saw, fire sales and deliveries included
+    assert (df["utilization"] <= 1.0 + 1e-9).all(), df["utilization"].max()
 
 
 @pytest.mark.parametrize(
