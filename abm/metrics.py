@@ -296,7 +296,6 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
         m.startups,
         m.segments,
     )
-    hours = m.cfg.simulation.hours_per_month
     # this month's sales include those of startups that closed at its end
     traded = [*startups, *m.exited]
     # their totals in one pass: each the running sum sum() would take (from 0, in order)
