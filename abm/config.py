@@ -255,6 +255,33 @@ class GPUConfig(_Section):
         ge=0,
         le=100 * MAX_MONTHS,  # validation configs use 100000 for "never within the run"
     )
+    generation_ramp_months: int = _p(
+        "months",
+        "Blackwell ~34% of NVIDIA's Data Center compute revenue in Nov 2024-Jan 2025 ($11.0B "
+        "of $32.6B) and nearly 70% in Feb-Apr 2025 (NVIDIA results): a linear ramp of ~8 "
+        "months centred on the release month",
+        "months over which a new generation's share of output rises from 0 to 1, centred "
+        "on the release month (0: the new generation replaces the old at once)",
+        ge=0,
+        le=MAX_MONTHS,
+    )
+    launch_cost_premium: float = _p(
+        "fraction",
+        "NVIDIA's gross margin fell from ~78% (Hopper, Feb-Apr 2024) to ~71% in Feb-Apr 2025 "
+        "with Blackwell ~70% of output, and recovered toward the mid-70s as 'Blackwell costs "
+        "normalize' (NVIDIA results and guidance)",
+        "unit cost of a new generation's first parts above its mature cost; it decays with "
+        "launch_cost_decay_months (learning by doing)",
+        ge=0,
+        le=10,
+    )
+    launch_cost_decay_months: float = _p(
+        "months",
+        "as launch_cost_premium",
+        "e-folding time of the launch cost premium, from the start of the ramp",
+        gt=0,
+        le=MAX_MONTHS,
+    )
     legacy_perf: float = _p(
         "H100e per part",
         "H100 ~2.6-2.9x an A100 (MLPerf)",
@@ -1739,6 +1766,13 @@ class Config(_Section):
                 f"hyperscalers.regions names {unknown[0]!r}, which is not in datacenters.regions "
                 f"({', '.join(sorted(self.datacenters.regions))})",
                 ("hyperscalers.regions", "datacenters.regions"),
+            )
+        if self.gpu.generation_ramp_months > self.gpu.release_interval_months:
+            raise _CrossFieldError(
+                f"gpu.generation_ramp_months ({self.gpu.generation_ramp_months}) exceeds "
+                f"gpu.release_interval_months ({self.gpu.release_interval_months}): at most two "
+                "generations are made at once, so a ramp must end before the next begins",
+                ("gpu.generation_ramp_months", "gpu.release_interval_months"),
             )
         if self.model_developers.frontier_count + self.model_developers.open_weight_hosts == 0:
             raise _CrossFieldError(

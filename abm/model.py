@@ -369,14 +369,9 @@ class ComputeMarket(mesa.Model):
         """Build and retire, expand and release, train and fund, burn, exit and enter."""
         for h in self.hyperscalers:
             h.build_retire_and_service_debt()
-        g = self.cfg.gpu
-        release = self.month >= g.next_release_month and (
-            (self.month - g.next_release_month) % g.release_interval_months == 0
-        )
         for v in self.vendors:
             v.pay_running_costs()
-            if release:
-                v.release_generation()
+            v.set_output_mix(self.month + 1)
         self.venture.take_in(self.climate())
         train_and_plan(self)
         startup.burn_and_ask(self, self.startups)

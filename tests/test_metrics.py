@@ -160,16 +160,18 @@ def test_serving_share_and_lab_operating_margin_follow_from_the_labs():
 
 def test_gpus_shipped_are_installed_scrapped_or_waiting_even_in_a_release_month():
     """Stock and flow of H100e: each month's shipments are the change in the installed
-    fleet, plus what was scrapped, plus the change in GPUs waiting for power. The month of
-    a release (January 2025, month 25) ships the old generation's parts; counting them at
-    the new generation's performance overstated that month's shipments by 60%."""
+    fleet, plus what was scrapped, plus the change in GPUs waiting for power. A month whose
+    mix of generations changes at its end ships the parts made that month; counting them
+    at the next month's performance overstated a release month's shipments by 60% (before
+    the ramp, the new generation replaced the old at once)."""
     m = small_market()
     before = (m.metrics["installed_gpus"], m.metrics["gpu_inventory"])
-    release = m.cfg.gpu.next_release_month + 1  # the step of the first release
-    for _ in range(release + 1):
+    g = m.cfg.gpu
+    established = g.next_release_month + g.generation_ramp_months // 2 + 2  # its first step
+    for _ in range(established + 1):
         m.step()
         x = m.metrics
         flow = x["installed_gpus"] - before[0] + x["gpus_scrapped"] + x["gpu_inventory"] - before[1]
         assert x["gpu_shipments_h100e"] == pytest.approx(flow, rel=1e-9, abs=1e-6), m.steps
         before = (x["installed_gpus"], x["gpu_inventory"])
-    assert m.vendors[0].generation == 1  # the release month was checked
+    assert m.vendors[0].generation == 1  # the whole ramp was checked

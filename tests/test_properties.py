@@ -25,6 +25,9 @@ overrides = st.fixed_dictionaries(
         "datacenters.lead_time_multiplier": st.sampled_from([0.01, 0.3, 1.0, 4.0, 10.0]),
         "gpu.perf_gain_per_generation": st.sampled_from([1.0, 1.5, 4.0]),
         "gpu.release_interval_months": st.integers(1, 30),
+        # cut to the interval in the test: a ramp may not outlast it
+        "gpu.generation_ramp_months": st.sampled_from([0, 2, 8]),
+        "gpu.launch_cost_premium": st.sampled_from([0.0, 0.7, 5.0]),
         "gpu.next_release_month": st.integers(0, 12),
         "vc.climate": st.sampled_from([0.0, 0.3, 1.0, 3.0]),
         "hyperscalers.initial_installed_h100e": st.sampled_from([1000.0, 350000.0, 5e6]),
@@ -57,6 +60,7 @@ overrides = st.fixed_dictionaries(
         "datacenters.lead_time_multiplier": 0.01,
         "gpu.perf_gain_per_generation": 1.0,
         "gpu.release_interval_months": 1,
+        "gpu.generation_ramp_months": 0,
         "gpu.next_release_month": 0,
         "vc.climate": 0.0,
         "hyperscalers.initial_installed_h100e": 1000.0,
@@ -67,6 +71,9 @@ overrides = st.fixed_dictionaries(
     seed=0,
 )
 def test_random_configs_conserve_money_and_keep_stocks_non_negative(over, seed):
+    ramp, interval = "gpu.generation_ramp_months", "gpu.release_interval_months"
+    if ramp in over and interval in over:
+        over = {**over, ramp: min(over[ramp], over[interval])}
     model = ComputeMarket(rng=seed, **over)
     for _ in range(STEPS):
         model.step()

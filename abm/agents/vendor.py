@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -27,9 +28,18 @@ class GPUVendor(Firm):
         self.gpu = gpu
         self.generation = 0
         self.generation_name = gpu.first_generation
-        self.perf = gpu.first_generation_perf * cfg.perf_multiplier  # H100e per part
-        self.unit_cost = gpu.first_generation_unit_cost * cfg.cost_multiplier  # $ per part
-        self.power_kw = gpu.first_generation_power_kw  # kW per part, all-in
+        # the established generation at maturity (H100e, $ and kW per part) and the month
+        # its ramp began (None: mature from the start, as the first generation)
+        self.gen_perf = gpu.first_generation_perf * cfg.perf_multiplier
+        self.gen_cost = gpu.first_generation_unit_cost * cfg.cost_multiplier
+        self.gen_kw = gpu.first_generation_power_kw
+        self.gen_ramp_start: float | None = None
+        self.next_share = 0.0  # the next generation's share of this month's parts
+        # this month's output, a mix of the two while the next generation ramps up
+        self.perf = self.gen_perf  # H100e per part
+        self.unit_cost = self.gen_cost  # $ per part: its cost of goods
+        self.mature_cost = self.gen_cost  # $ per part at mature yields: what it prices on
+        self.power_kw = self.gen_kw  # kW per part, all-in
         self.price = cfg.initial_price  # $ per part
         self.capacity = cfg.capacity_units_per_month  # parts per month
         self.backlog: dict[int, float] = {}  # buyer unique_id -> H100e on order
@@ -117,7 +127,7 @@ class GPUVendor(Firm):
         queue, there is nothing to learn and the price stays. Never below cost.
         """
         g = self.gpu
-        floor = self.unit_cost * (1.0 + self.cfg.floor_markup)
+        floor = self.mature_cost * (1.0 + self.cfg.floor_markup)
         room = self.capacity_h100e * (1.0 + g.target_backlog_months) - self.backlog_h100e
         if self.cfg.profit_seeking and orders is not None and room > 0:
             if orders.max() <= 0:
@@ -125,7 +135,7 @@ class GPUVendor(Firm):
                 return
             new = best_response(
                 np.array([self.price_per_h100e]),
-                np.array([self.unit_cost / self.perf]),
+                np.array([self.mature_cost / self.perf]),
                 ratios,
                 np.minimum(orders, room)[None, :],
                 g.price_adjustment,
@@ -179,17 +189,63 @@ class GPUVendor(Firm):
         self.capacity += added
         return added * self.cfg.capacity_cost_per_unit_month
 
-    def release_generation(self) -> None:
-        """A new generation replaces the old in production. Parts are dearer and draw
-        more power but do more; the price keeps the margin of the old part."""
+    def launch_premium(self, ramp_start: float | None, month: int) -> float:
+        """Unit cost above maturity of a generation whose ramp began at ``ramp_start``, in
+        ``month``: ``launch_cost_premium * exp(-age / launch_cost_decay_months)``, age at
+        the month's middle (learning by doing: yields and build costs improve with
+        output; the first generation is mature from the start)."""
         g = self.gpu
-        self.generation += 1
-        self.generation_name = f"gen{self.generation + 1}"
-        margin_ratio = self.price / self.unit_cost
-        self.perf *= g.perf_gain_per_generation
-        self.unit_cost *= g.cost_growth_per_generation
-        self.power_kw *= g.power_growth_per_generation
-        self.price = self.unit_cost * margin_ratio
+        if ramp_start is None or g.launch_cost_premium == 0.0:
+            return 0.0
+        age = month + 0.5 - ramp_start
+        return g.launch_cost_premium * math.exp(-age / g.launch_cost_decay_months)
+
+    def set_output_mix(self, month: int) -> None:
+        """The parts it makes in ``month``: while the next generation ramps up, a mix.
+
+        The next generation (``perf_gain_per_generation`` more H100e per part,
+        ``cost_growth_per_generation`` the cost, ``power_growth_per_generation`` the power)
+        is released at the end of month ``r = next_release_month + n
+        release_interval_months``; its share of output rises linearly over
+        ``generation_ramp_months`` centred there (at once when 0), and it is established
+        when it makes all parts. Its first parts cost ``launch_premium`` more. The price
+        per part keeps its ratio to the mature cost of the mix, so the margin on mature
+        cost carries over (the price follows the long-run cost: Spence 1981)."""
+        g = self.gpu
+        release = g.next_release_month + self.generation * g.release_interval_months
+        ramp = g.generation_ramp_months
+        if ramp == 0:
+            share = 1.0 if month >= release + 1 else 0.0
+        else:
+            share = min(max(0.5 + (month - release - 0.5) / ramp, 0.0), 1.0)
+        ramp_start = release + 1 - ramp / 2.0
+        if share == 0.0 and self.next_share == 0.0 and self.gen_ramp_start is None:
+            return  # nothing ramping and nothing learning: the parts are as they were
+        perf = self.gen_perf * g.perf_gain_per_generation
+        cost = self.gen_cost * g.cost_growth_per_generation
+        kw = self.gen_kw * g.power_growth_per_generation
+        margin_ratio = self.price / self.mature_cost
+        if share >= 1.0:  # the next generation is established
+            self.generation += 1
+            self.generation_name = f"gen{self.generation + 1}"
+            self.gen_perf, self.gen_cost, self.gen_kw = perf, cost, kw
+            self.gen_ramp_start = ramp_start
+            share = 0.0
+        self.next_share = share
+        old = 1.0 - share
+        established = self.gen_cost * (1.0 + self.launch_premium(self.gen_ramp_start, month))
+        if share == 0.0:
+            perf_mix, cost_mix, kw_mix = self.gen_perf, self.gen_cost, self.gen_kw
+            self.unit_cost = established
+        else:
+            perf_mix = old * self.gen_perf + share * perf
+            kw_mix = old * self.gen_kw + share * kw
+            cost_mix = old * self.gen_cost + share * cost
+            launch = cost * (1.0 + self.launch_premium(ramp_start, month))
+            self.unit_cost = old * established + share * launch
+        if cost_mix != self.mature_cost:  # a new mix: the price keeps its ratio to its cost
+            self.price = cost_mix * margin_ratio
+        self.perf, self.mature_cost, self.power_kw = perf_mix, cost_mix, kw_mix
 
 
 def post_gpu_prices(model, ratios: np.ndarray) -> None:

@@ -118,18 +118,88 @@ def test_a_vendor_below_its_floor_is_lifted_even_when_no_one_orders():
 
 
 # ---------------------------------------------------------------- generations
-def test_a_new_generation_scales_perf_cost_and_power_and_keeps_the_margin_ratio():
-    v = small_market().vendors[0]
+STEP = {"gpu.generation_ramp_months": 0, "gpu.launch_cost_premium": 0.0}
+RAMP = {"gpu.generation_ramp_months": 8, "gpu.launch_cost_premium": 0.0}
+
+
+def test_without_a_ramp_a_new_generation_replaces_the_old_in_one_month():
+    v = small_market(**STEP).vendors[0]
     g = v.gpu
+    r = g.next_release_month
     perf, cost, kw, price = v.perf, v.unit_cost, v.power_kw, v.price
-    v.release_generation()
+    v.set_output_mix(r)  # the release month itself is still made of the old parts
+    assert (v.generation, v.perf, v.price) == (0, perf, price)
+    v.set_output_mix(r + 1)
     assert (v.generation, v.generation_name) == (1, "gen2")
     assert v.perf == pytest.approx(perf * g.perf_gain_per_generation)
-    assert v.unit_cost == pytest.approx(cost * g.cost_growth_per_generation)
+    assert v.unit_cost == v.mature_cost == pytest.approx(cost * g.cost_growth_per_generation)
     assert v.power_kw == pytest.approx(kw * g.power_growth_per_generation)
     assert v.price / v.unit_cost == pytest.approx(price / cost)
-    v.release_generation()
+    # the price of an H100e falls by the roadmap's ratio in one month: -42% at 1.45 / 2.5
+    ratio = g.cost_growth_per_generation / g.perf_gain_per_generation
+    assert v.price_per_h100e == pytest.approx(price / perf * ratio)
+    v.set_output_mix(r + g.release_interval_months + 1)
     assert v.generation_name == "gen3"
+
+
+def test_a_ramp_mixes_the_generations_linearly_around_the_release():
+    v = small_market(**RAMP).vendors[0]
+    g = v.gpu
+    r, months = g.next_release_month, g.generation_ramp_months
+    perf, cost, kw, price = v.perf, v.mature_cost, v.power_kw, v.price
+    shares, per_h100e = [], [v.price_per_h100e]
+    for month in range(r - months // 2, r + months // 2 + 2):
+        v.set_output_mix(month)
+        shares.append(v.next_share)
+        s = v.next_share
+        if v.generation == 0:
+            assert v.perf == pytest.approx((1 - s) * perf + s * perf * g.perf_gain_per_generation)
+            assert v.power_kw == pytest.approx(
+                (1 - s) * kw + s * kw * g.power_growth_per_generation
+            )
+            mix_cost = (1 - s) * cost + s * cost * g.cost_growth_per_generation
+            assert v.mature_cost == v.unit_cost == pytest.approx(mix_cost)
+        assert v.price / v.mature_cost == pytest.approx(price / cost)  # the margin carries over
+        per_h100e.append(v.price_per_h100e)
+    # eight months of mixed output, 1/16, 3/16, ..., 15/16, centred on the end of month r;
+    # then the new generation is established
+    assert shares == pytest.approx([0.0, *[(2 * k + 1) / 16 for k in range(8)], 0.0])
+    assert v.generation == 1 and v.perf == pytest.approx(perf * g.perf_gain_per_generation)
+    # an H100e's price falls month by month to the new generation's, never in one step
+    steps = np.diff(np.log(per_h100e))
+    assert (steps <= 1e-12).all()
+    ratio = g.cost_growth_per_generation / g.perf_gain_per_generation
+    assert per_h100e[-1] == pytest.approx(per_h100e[0] * ratio)
+    assert steps.min() > 0.5 * np.log(ratio)  # no month takes even half of the fall
+
+
+def test_the_first_parts_of_a_generation_cost_more_and_the_premium_decays_with_output():
+    premium = {**RAMP, "gpu.launch_cost_premium": 0.7, "gpu.launch_cost_decay_months": 6.0}
+    v, plain = small_market(**premium).vendors[0], small_market(**RAMP).vendors[0]
+    g = v.gpu
+    r = g.next_release_month
+    start = r + 1 - g.generation_ramp_months / 2  # the ramp's first month
+    excess = []
+    for month in range(r - 6, r + 20):  # up to the next ramp
+        v.set_output_mix(month)
+        plain.set_output_mix(month)
+        # the price follows the mature cost (Spence 1981): the premium changes no price
+        assert v.price == plain.price and v.mature_cost == plain.mature_cost
+        excess.append(v.unit_cost / v.mature_cost - 1.0)
+        if v.generation == 1:  # established: its premium is the learning curve's
+            age = month + 0.5 - start
+            assert excess[-1] == pytest.approx(0.7 * np.exp(-age / 6.0))
+    excess = np.array(excess)
+    assert excess[:2].tolist() == [0.0, 0.0]  # before the ramp, nothing to learn
+    peak = int(excess.argmax())
+    assert 0.2 < excess[peak] < 0.7  # a share of dear new parts, not all of them
+    assert (np.diff(excess[peak:]) < 0).all()  # then it only falls
+    assert excess[-1] < 0.07  # a year and a half on, nearly mature
+
+
+def test_a_ramp_longer_than_the_release_interval_is_refused():
+    with pytest.raises(ValueError, match="gpu.generation_ramp_months .* exceeds"):
+        small_market(**{"gpu.generation_ramp_months": 13, "gpu.release_interval_months": 12})
 
 
 # ---------------------------------------------------------------- settlement
