@@ -273,6 +273,65 @@ def plot_report(
     return path
 
 
+# the projection table: (label, metric, unit, how, scale); how: "sum" over the year (a flow,
+# per seed), "mean" of the months, or "december" (a stock at the year's end)
+PROJECTION_ROWS: tuple[tuple[str, str, str, str, float], ...] = (
+    ("user spend", "user_spend", "$B per year", "sum", 1e9),
+    ("lab revenue", "lab_revenue", "$B per year", "sum", 1e9),
+    ("training spend", "training_spend", "$B per year", "sum", 1e9),
+    ("VC funding", "vc_funding", "$B per year", "sum", 1e9),
+    ("VC pool (dry powder)", "vc_pool", "$B", "december", 1e9),
+    ("payouts to owners", "payouts", "$B per year", "sum", 1e9),
+    ("vendor revenue (all vendors)", "vendor_revenue", "$B per year", "sum", 1e9),
+    ("vendor gross margin (lead, monthly mean)", "vendor_gross_margin", "fraction", "mean", 1.0),
+    ("capex (big four)", "capex", "$B per year", "sum", 1e9),
+    ("GPU shipments", "gpu_shipments_h100e", "M H100e per year", "sum", 1e6),
+    ("GPUs scrapped", "gpus_scrapped", "M parts per year", "sum", 1e6),
+    ("installed GPUs", "installed_gpus", "M H100e", "december", 1e6),
+    ("energised capacity", "dc_capacity_mw", "GW", "december", 1e3),
+    ("utilisation", "utilization", "fraction", "mean", 1.0),
+    ("compute shortage (the labs')", "compute_shortage", "fraction", "mean", 1.0),
+    ("own-work shortage (the parents')", "own_ai_shortage", "fraction", "mean", 1.0),
+    ("parents' own AI spend", "own_ai_spend", "$B per year", "sum", 1e9),
+    ("token shortage", "token_shortage", "fraction", "mean", 1.0),
+    ("compute price", "compute_price", "$ per GPU-hour", "mean", 1.0),
+    ("user cost of capital", "user_cost", "$ per GPU-hour", "mean", 1.0),
+    ("price at fixed capability", "price_at_fixed_capability", "$ per M tokens", "mean", 1.0),
+    ("mean price paid per token", "retail_token_price", "$ per M tokens", "mean", 1.0),
+    ("serving share", "serving_share", "fraction", "mean", 1.0),
+    ("lab operating margin", "lab_operating_margin", "fraction", "mean", 1.0),
+    ("clouds' gross margin", "margin_hyperscalers", "fraction", "mean", 1.0),
+    ("startups alive", "startups_alive", "count", "december", 1.0),
+    ("defaults", "defaults", "count per year", "sum", 1.0),
+)
+
+
+def projection(runs: pd.DataFrame) -> pd.DataFrame:
+    """Year-by-year values of :data:`PROJECTION_ROWS`, the mean over seeds (flows summed
+    over each year per seed first; stocks read in December): one row per quantity, one
+    column per calendar year."""
+    df = runs.sort_values(["seed", "step"]).assign(year=runs["date"].str[:4])
+    rows = {}
+    for label, metric, unit, how, scale in PROJECTION_ROWS:
+        by = df.groupby(["seed", "year"])[metric]
+        per_seed = {"sum": by.sum(), "mean": by.mean(), "december": by.last()}[how]
+        rows[(label, unit)] = per_seed.groupby(level="year").mean() / scale
+    table = pd.DataFrame(rows).T
+    table.index.names = ["quantity", "unit"]
+    return table
+
+
+def projection_markdown(table: pd.DataFrame) -> str:
+    years = list(table.columns)
+    lines = [
+        "| quantity | unit | " + " | ".join(years) + " |",
+        "|---|---|" + "---|" * len(years),
+    ]
+    for (label, unit), row in table.iterrows():
+        lines.append(f"| {label} | {unit} | " + " | ".join(_num(x) for x in row) + " |")
+    return "\n".join(lines)
+
+
 def write_report(
     runs: pd.DataFrame,
     out: Path,
@@ -299,6 +358,12 @@ def write_report(
         "Scope notes (where the model's quantity differs from the observed one):\n",
     ]
     md += [f"- **{r.target}, {r.period}**: {r.scope}" for r in table.itertuples() if r.scope]
+    md += [
+        "",
+        "## The projection, year by year (mean over seeds)\n",
+        "Flows are summed over each year, stocks read in December, the rest averaged.\n",
+        projection_markdown(projection(runs)),
+    ]
     (out / "calibration.md").write_text("\n".join(md) + "\n")
     plot_report(runs, out / "calibration.png")
     runs.to_parquet(out / "runs.parquet", index=False)

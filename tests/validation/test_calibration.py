@@ -11,7 +11,14 @@ import pytest
 from abm import load_config
 from abm.cli import main
 from abm.metrics import METRICS
-from abm.validation.calibration import evaluate, measure, run_seeds, write_report
+from abm.validation.calibration import (
+    PROJECTION_ROWS,
+    evaluate,
+    measure,
+    projection,
+    run_seeds,
+    write_report,
+)
 from abm.validation.targets import (
     ORDER_OF_MAGNITUDE,
     POINT_TOLERANCE,
@@ -123,6 +130,21 @@ def test_runs_carry_every_metric_the_targets_read(baseline_runs):
 
 
 @pytest.mark.slow
+def test_the_projection_sums_flows_averages_rates_and_reads_stocks_in_december():
+    months = 24
+    one = {metric: [0.0] * months for _, metric, *_ in PROJECTION_ROWS}
+    one["user_spend"] = [1e9] * 12 + [2e9] * 12  # a flow, $B: 12 then 24 a year
+    one["utilization"] = [0.5] * 12 + [0.9] * 12  # a rate: its mean
+    one["installed_gpus"] = [1e6 * (m + 1) for m in range(months)]  # a stock: December's
+    seeds = [_table(one).assign(seed=s, step=range(1, months + 1)) for s in (1, 2)]
+    seeds[1]["user_spend"] *= 3.0  # seed 2 spends three times as much
+    table = projection(pd.concat(seeds))
+    assert list(table.columns) == ["2023", "2024"]
+    assert table.loc[("user spend", "$B per year")].tolist() == [24.0, 48.0]  # mean of 12, 36
+    assert table.loc[("utilisation", "fraction")].tolist() == pytest.approx([0.5, 0.9])
+    assert table.loc[("installed GPUs", "M H100e")].tolist() == [12.0, 24.0]
+
+
 def test_report_is_written_with_every_target_present(report):
     out, table = report
     assert {p.name for p in out.iterdir()} >= {
@@ -150,6 +172,7 @@ def test_report_is_written_with_every_target_present(report):
     md = (out / "calibration.md").read_text()
     for t in TARGETS:
         assert t.series in md and t.source in md
+    assert "## The projection, year by year" in md and "| capex (big four) |" in md
     assert (out / "calibration.png").stat().st_size > 10_000
 
 
