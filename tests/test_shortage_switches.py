@@ -1,6 +1,6 @@
 """The 2023-shortage switches of issue 11, round 8 (own-use GPU buyers, the parents' own
 workloads at cost and by fleet share, loads that count spillover, who runs first when
-capacity binds; docs/model.md 3.3.12, 3.3.16, 3.3.18, 3.3.19; docs/validation.md, H100
+capacity binds; docs/model.md 3.3.12, 3.3.16, 3.3.18, 3.3.19; docs/validation_history.md, H100
 rental price), all switched on here. Since round 9 the baseline has every one on but the
 own-use buyers (since round 10 the parents' own work runs last); each is also switched
 back to its old value alone, to show it is live."""
