@@ -387,8 +387,11 @@ class ComputeMarket(mesa.Model):
             lab.pay_out()
         startup.pay_out(self, self.startups)
         self.startups, self.exited, acquired = startup.exit_or_carry_on(self, self.startups)
-        startup.review_suppliers(self, self.startups)
-        entries = startup.enter(self, self.startups, seeds)
+        # labs' models and prices stand from here to the month's end: startups reviewing
+        # their supplier and founders picking one read the same utilities, computed once
+        utility = startup.supplier_utility(self) if self.labs else None
+        startup.review_suppliers(self, self.startups, utility)
+        entries = startup.enter(self, self.startups, seeds, utility)
         revenue = sum(f.revenue for f in (*self.labs, *self.startups, *self.exited))
         self.venture.close_month(revenue, acquired, len(self.exited) - acquired, len(self.startups))
         defaults = credit.close_month(self)  # interest, EBITDA, insolvent firms cure or default

@@ -170,10 +170,11 @@ def supplier_utility(model: ComputeMarket) -> np.ndarray:
         return np.log(nested_choice(util, nest, nest_u, uc.nest_dissimilarity))
 
 
-def supplier_probabilities(model: ComputeMarket) -> np.ndarray:
+def supplier_probabilities(model: ComputeMarket, utility: np.ndarray | None = None) -> np.ndarray:
     """The chance a founder picks each lab, as users choose models: the logit on quality
-    and price, or the nested logit over capability classes (``end_users.nested_choice``)."""
-    return softmax(supplier_utility(model))
+    and price, or the nested logit over capability classes (``end_users.nested_choice``).
+    ``utility``: :func:`supplier_utility`, if already computed at today's labs."""
+    return softmax(supplier_utility(model) if utility is None else utility)
 
 
 def pick_supplier(model: ComputeMarket, probabilities: np.ndarray | None = None) -> ModelDeveloper:
@@ -305,13 +306,16 @@ def exit_or_carry_on(
     return survivors, exited, int(bought.sum())
 
 
-def review_suppliers(model: ComputeMarket, startups: list[WrapperStartup]) -> None:
+def review_suppliers(
+    model: ComputeMarket, startups: list[WrapperStartup], utility: np.ndarray | None = None
+) -> None:
     """Some startups review their supplier each month and move to the lab users value
-    most, if it beats theirs by a margin worth the switch."""
+    most, if it beats theirs by a margin worth the switch. ``utility``:
+    :func:`supplier_utility`, if already computed at today's labs."""
     sc, labs = model.cfg.startups, model.labs
     if not startups or sc.supplier_switch_probability <= 0:
         return
-    value = supplier_utility(model)
+    value = supplier_utility(model) if utility is None else utility
     best = int(np.argmax(value))
     index = {lab.unique_id: i for i, lab in enumerate(labs)}
     reviews = model.stream("startups").random(len(startups)) < sc.supplier_switch_probability
@@ -332,14 +336,20 @@ def founders(model: ComputeMarket, startups: list[WrapperStartup]) -> int:
     return int(model.stream("startups").poisson(sc.entry_rate_per_month * attract))
 
 
-def enter(model: ComputeMarket, startups: list[WrapperStartup], seeds: np.ndarray) -> int:
+def enter(
+    model: ComputeMarket,
+    startups: list[WrapperStartup],
+    seeds: np.ndarray,
+    utility: np.ndarray | None = None,
+) -> int:
     """Founders whose seed round (``seeds``, $) was funded start up, up to ``max_count``
-    alive (a memory guard). Returns how many were founded (they join ``startups``)."""
+    alive (a memory guard). Returns how many were founded (they join ``startups``).
+    ``utility``: :func:`supplier_utility`, if already computed at today's labs."""
     funded = [float(x) for x in np.asarray(seeds) if x > 0]
     n = max(0, min(len(funded), model.cfg.startups.max_count - len(startups)))
     if n:
         # labs' qualities and prices stand while founders pick: their logit shares once
-        prob = supplier_probabilities(model)
+        prob = supplier_probabilities(model, utility)
         startups.extend(found(model, seed=x, supplier_prob=prob) for x in funded[:n])
     return n
 

@@ -46,7 +46,9 @@ def lab_classes(labs: list, quality: np.ndarray, uc: EndUserConfig):
     class utility, ``class_quality_sensitivity - quality_sensitivity`` times the mean
     ``quality`` of its labs (:func:`~abm.market.demand.class_utility`)."""
     classes = [getattr(lab, "capability_class", 0) for lab in labs]  # 0: frontier
-    nest = np.unique(classes, return_inverse=True)[1].reshape(-1)
+    # each class's rank among those present: np.unique's inverse, without its overhead
+    rank = {c: i for i, c in enumerate(sorted(set(classes)))}
+    nest = np.fromiter(map(rank.__getitem__, classes), np.intp, len(classes))
     weight = uc.class_quality_sensitivity - uc.quality_sensitivity
     return nest, class_utility(quality, nest, int(nest.max()) + 1, weight)
 
