@@ -133,6 +133,11 @@ def best_training_budget(
     if excess(lo) > 0.0 > excess(hi):
         for _ in range(60):
             mid = 0.5 * (lo + hi)
+            if mid in (lo, hi):
+                # lo and hi are adjacent floats: each further step would leave them as
+                # they are (excess(lo) > 0 keeps lo, excess(hi) <= 0 keeps hi), so the
+                # 60 steps end here
+                break
             lo, hi = (mid, hi) if excess(mid) > 0.0 else (lo, mid)
         best = 0.5 * (lo + hi)
     budget = keep_up * math.exp(best)
