@@ -292,7 +292,7 @@ class ComputeMarket(mesa.Model):
         if sellers:
             price = np.array([a.price for a in sellers])
             values = delivered * price[None, :]
-            seg_idx, col_idx = np.nonzero(delivered > 0)
+            seg_idx, col_idx = (delivered > 0).nonzero()
             deliver_many(
                 ledger, graph,
                 np.array([a.unique_id for a in sellers])[col_idx].tolist(),

@@ -44,7 +44,7 @@ def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep[0] = True
     np.not_equal(s[1:], s[:-1], out=keep[1:])
     distinct = s[keep]
-    return distinct, np.searchsorted(distinct, flat)
+    return distinct, distinct.searchsorted(flat)
 
 
 def column_of(col_of: np.ndarray, provider: np.ndarray) -> np.ndarray:
@@ -231,10 +231,10 @@ class EndUserSegment(mesa.Agent):
         rng = self.model.stream("users")
         col = column_of(col_of, self.provider)
         # adopted users who must (no provider today) or may (a random share) re-choose
-        choosers = np.nonzero(self.adopted & ((col < 0) | (rng.random(self.n) < switching_rate)))[0]
+        choosers = (self.adopted & ((col < 0) | (rng.random(self.n) < switching_rate))).nonzero()[0]
         if choosers.size and col_ids.size:
             picks = np.minimum(
-                np.searchsorted(np.cumsum(choice_prob), stratified_uniform(rng, choosers.size)),
+                choice_prob.cumsum().searchsorted(stratified_uniform(rng, choosers.size)),
                 col_ids.size - 1,
             )
             self.provider[choosers] = col_ids[picks]

@@ -913,7 +913,7 @@ class Hyperscaler(Firm):
                 break
             finishing = done & (self.p_stage == CONSTRUCTION)
             pay[finishing] = self.p_cost[finishing]  # settle what is left on completion
-            moving = np.nonzero(done & (self.p_stage < CONSTRUCTION))[0]
+            moving = (done & (self.p_stage < CONSTRUCTION)).nonzero()[0]
             if moving.size:
                 # one draw per moving project, in index order: the same draws as one by one
                 self.p_stage[moving] += 1
@@ -1121,11 +1121,14 @@ class Hyperscaler(Firm):
         """$ its lenders secure loans on: the resale value of its fleet and buildings."""
         # lot_value of its own arrays, without building a lot
         # leased shells are the landlord's: only its own halls secure its loans
-        own = ~self.p_leased
+        if self.colo is None:  # no market, no shells: every project and MW is its own
+            p_mw, p_cost, leased_mw = self.p_mw, self.p_cost, 0.0
+        else:
+            own = ~self.p_leased
+            p_mw, p_cost, leased_mw = self.p_mw[own], self.p_cost[own], float(self.l_mw.sum())
         return assets_value(
             self.units, self.perf, self.model.steps - self.vintage,
-            self.inv_units, self.inv_perf, self.energized_mw - float(self.l_mw.sum()),
-            self.p_mw[own], self.p_cost[own],
+            self.inv_units, self.inv_perf, self.energized_mw - leased_mw, p_mw, p_cost,
             self.build_cost_per_mw, new_gpu_price(self.model.vendors),
             self.cfg.depreciation_months,
         )  # fmt: skip

@@ -187,7 +187,7 @@ def pick_supplier(model: ComputeMarket, probabilities: np.ndarray | None = None)
     are probabilities, which cost more than the draw; logit shares are."""
     if probabilities is None:
         probabilities = supplier_probabilities(model)
-    cdf = np.cumsum(probabilities)
+    cdf = probabilities.cumsum()
     cdf /= cdf[-1]
     u = model.stream("startups").random()
     return model.labs[int(cdf.searchsorted(u, side="right"))]

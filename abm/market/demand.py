@@ -283,7 +283,7 @@ def _prefix_sums(x: np.ndarray) -> np.ndarray:
     """``[0, x0, x0 + x1, ...]``: the running sums, written in place after a 0."""
     out = np.empty(x.size + 1)
     out[0] = 0.0
-    np.cumsum(x, out=out[1:])
+    x.cumsum(out=out[1:])  # (the method: np.cumsum only dispatches to it)
     return out
 
 
@@ -292,7 +292,7 @@ def _suffix_sums(x: np.ndarray) -> np.ndarray:
     added in the order last to first, written in place before a 0."""
     out = np.empty(x.size + 1)
     out[-1] = 0.0
-    np.cumsum(x[::-1], out=out[-2::-1] if x.size else out[:0])
+    x[::-1].cumsum(out=out[-2::-1] if x.size else out[:0])
     return out
 
 
@@ -337,7 +337,7 @@ def aggregate_curve(
     g = np.asarray(log_x_grid, dtype=float)
     c = np.log(tokens_per_task / MTOK / value) if log_cost_ratio is None else log_cost_ratio
     full = weight * tasks * tokens_per_task / MTOK
-    if c.size > 1 and not np.all(c[1:] > c[:-1]):  # a sorted panel (no ties) keeps its order
+    if c.size > 1 and not (c[1:] > c[:-1]).all():  # a sorted panel (no ties) keeps its order
         order = np.argsort(c)
         c, full = c[order], full[order]
         decay = None if decay is None else tuple(d[order] for d in decay)
@@ -352,7 +352,7 @@ def aggregate_curve(
     from_top = {a: _suffix_sums(full * d) for a, d in zip((e, 1.0), decay, strict=True)}
     kappa = np.asarray(budget_per_value, dtype=float)
     lo, hi = (b[..., None] for b in budget_interval(kappa, e, value_range, floor_ratio))
-    at = lambda y: np.searchsorted(c, y - g, side="right")  # noqa: E731 (users at or below y)
+    at = lambda y: c.searchsorted(y - g, side="right")  # noqa: E731 (users at or below y)
     i_floor, i_top = at(-np.log(floor_ratio)), at(np.log(value_range))
     i_lo, i_hi = at(lo), at(hi)
 
@@ -375,7 +375,7 @@ def _interp_plan(x, grid, rows):
     """For ``np.interp(x[k], grid, values[rows[k]])`` of every row k of ``x`` at once
     (ends held flat), the part that does not depend on ``values``: each point's flat
     index into ``values`` and its weight, to reuse for several ``values`` (:func:`_interp_at`)."""
-    i = np.minimum(np.maximum(np.searchsorted(grid, x), 1), grid.size - 1)  # (np.clip's overhead)
+    i = np.minimum(np.maximum(grid.searchsorted(x), 1), grid.size - 1)  # (np.clip's overhead)
     t = np.minimum(np.maximum((x - grid[i - 1]) / (grid[i] - grid[i - 1]), 0.0), 1.0)
     at = i + grid.size * rows[:, None]  # flat index of each point in its row of values
     return at - 1, at, t
