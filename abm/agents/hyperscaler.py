@@ -986,9 +986,9 @@ class Hyperscaler(Firm):
         started now (the region's mean time to power). ``mw`` 0: the next project."""
         t = self.months_to_power()
         later = t > after
-        order = np.argsort(t[later], kind="stable")
-        t, cum = t[later][order], np.cumsum(self.p_mw[later][order])
-        i = int(np.searchsorted(cum, mw, side="left"))  # the first project reaching mw
+        order = t[later].argsort(kind="stable")
+        t, cum = t[later][order], self.p_mw[later][order].cumsum()
+        i = int(cum.searchsorted(mw, side="left"))  # the first project reaching mw
         if i < cum.size:
             done = float(t[i])
         else:  # the pipeline is short: the rest waits for a project started now

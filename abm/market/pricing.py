@@ -52,11 +52,11 @@ def best_ratio(ratios: np.ndarray, profit: np.ndarray) -> np.ndarray:
     profit = np.atleast_2d(profit)
     n_firms, n = profit.shape
     log_r = np.log(ratios)
-    best = np.argmax(profit, axis=1)
+    best = profit.argmax(axis=1)
     out = log_r[best].copy()
     inner = (best > 0) & (best < n - 1)
     if inner.any():
-        rows = np.nonzero(inner)[0]
+        rows = inner.nonzero()[0]
         b = best[rows]
         y0, y1, y2 = profit[rows, b - 1], profit[rows, b], profit[rows, b + 1]
         h = log_r[1] - log_r[0]
