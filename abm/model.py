@@ -55,6 +55,19 @@ from abm.supply_graph import SupplyGraph
 STREAMS = ("setup", "users", "projects", "vc", "startups", "shocks")
 
 
+def uint32_words(n: int) -> list[int]:
+    """A non-negative int as numpy's ``SeedSequence`` reads it in a list of seed ints:
+    its 32-bit words, the lowest first (one word, 0, for 0). A list of ints seeds as
+    the concatenation of their words (tests/test_fast_paths.py checks the generators
+    are the same)."""
+    words = [n & 0xFFFFFFFF]
+    n >>= 32
+    while n:
+        words.append(n & 0xFFFFFFFF)
+        n >>= 32
+    return words
+
+
 def month_label(start: str, offset: int) -> str:
     """``YYYY-MM`` of the month ``offset`` months after ``start`` (``YYYY-MM``)."""
     year, month = (int(x) for x in start.split("-"))
@@ -102,6 +115,7 @@ class ComputeMarket(mesa.Model):
         # in one lever or in the simulated population share every other draw (common
         # random numbers): their differences are the lever's, not noise.
         self._stream_key = int(self.rng.integers(2**63))
+        self._stream_words = uint32_words(self._stream_key)  # see stream()
         self._streams: dict[tuple[int, str], np.random.Generator] = {}
         cfg = config if isinstance(config, Config) else load_config(config)
         # dotted config keys (named kwargs because SolaraViz looks for exactly that name)
@@ -153,13 +167,17 @@ class ComputeMarket(mesa.Model):
         expect_initial_market(self)
 
     def stream(self, purpose: str) -> np.random.Generator:
-        """This step's random generator for one purpose (see ``STREAMS``)."""
+        """This step's random generator for one purpose (see ``STREAMS``): seeded with
+        ``[stream key, step, purpose's index]``, handed to numpy as the 32-bit words it
+        reads that list as (:func:`uint32_words`), which is the same seed without
+        numpy's conversion of the Python ints (about half the cost of a generator)."""
         key = (self.steps, purpose)
         gen = self._streams.get(key)
         if gen is None:
             if len(self._streams) > 4 * len(STREAMS):
                 self._streams = {k: v for k, v in self._streams.items() if k[0] == self.steps}
-            gen = np.random.default_rng([self._stream_key, self.steps, STREAMS.index(purpose)])
+            seed = [*self._stream_words, *uint32_words(self.steps), STREAMS.index(purpose)]
+            gen = np.random.default_rng(np.array(seed, dtype=np.uint32))
             self._streams[key] = gen
         return gen
 

@@ -90,3 +90,22 @@ def test_statistics_median_is_numpys_median_to_the_bit():
     for n in (1, 2, 3, 4, 7, 8, 171, 200):
         values = (rng.lognormal(0.0, 2.0, n) * rng.choice([-1.0, 1.0], n)).tolist()
         assert statistics.median(values) == float(np.median(values))
+
+
+def test_stream_seeds_as_words_equal_seeds_as_ints():
+    """A step's generator seeded with the 32-bit words of ``[key, step, purpose]``
+    (ComputeMarket.stream) is the generator seeded with the list of ints itself."""
+    from abm.model import uint32_words
+
+    for key, step, purpose in [(0, 0, 0), (1, 5, 2), (2**63 - 1, 120, 5), (2**40 + 7, 2**33, 1)]:
+        words = [*uint32_words(key), *uint32_words(step), purpose]
+        fast = np.random.default_rng(np.array(words, dtype=np.uint32))
+        plain = np.random.default_rng([key, step, purpose])
+        assert fast.bit_generator.state == plain.bit_generator.state
+        assert np.array_equal(fast.random(4), plain.random(4))
+    model = ComputeMarket(rng=1)
+    model.step()
+    model._streams.pop((model.steps, "users"), None)  # a fresh one, not the month's used one
+    gen = model.stream("users")
+    plain = np.random.default_rng([model._stream_key, model.steps, 1])
+    assert gen.bit_generator.state == plain.bit_generator.state
