@@ -70,7 +70,8 @@ class SupplyGraph:
         if g.has_edge(seller, buyer):
             g.edges[seller, buyer].pop("ending", None)  # reconnected before removal
         else:
-            layers = (g.nodes[seller]["layer"], g.nodes[buyer]["layer"])
+            nodes = g._node  # networkx's own dict of node data (g.nodes[n] is a view of it)
+            layers = (nodes[seller]["layer"], nodes[buyer]["layer"])
             if layers not in GOODS:
                 raise ValueError(f"no trade between layers {layers}")
             g.add_edge(seller, buyer, good=GOODS[layers], quantity=0.0, value=0.0, price=0.0)
