@@ -200,6 +200,22 @@ class GPUVendor(Firm):
         age = month + 0.5 - ramp_start
         return g.launch_cost_premium * math.exp(-age / g.launch_cost_decay_months)
 
+    def next_generation_share(self, month: int) -> tuple[float, float]:
+        """The share of ``month``'s parts that are of the generation after the established
+        one, and the month its ramp begins: it is released at the end of month ``r =
+        next_release_month + n release_interval_months`` and its share rises linearly
+        over ``generation_ramp_months`` ``R`` centred there,
+        ``min(max(1/2 + (month - r - 1/2) / R, 0), 1)`` (with ``R = 0``, all of it from
+        month ``r + 1``)."""
+        g = self.gpu
+        release = g.next_release_month + self.generation * g.release_interval_months
+        ramp = g.generation_ramp_months
+        if ramp == 0:
+            share = 1.0 if month >= release + 1 else 0.0
+        else:
+            share = min(max(0.5 + (month - release - 0.5) / ramp, 0.0), 1.0)
+        return share, release + 1 - ramp / 2.0
+
     def set_output_mix(self, month: int) -> None:
         """The parts it makes in ``month``: while the next generation ramps up, a mix.
 
@@ -212,25 +228,21 @@ class GPUVendor(Firm):
         per part keeps its ratio to the mature cost of the mix, so the margin on mature
         cost carries over (the price follows the long-run cost: Spence 1981)."""
         g = self.gpu
-        release = g.next_release_month + self.generation * g.release_interval_months
-        ramp = g.generation_ramp_months
-        if ramp == 0:
-            share = 1.0 if month >= release + 1 else 0.0
-        else:
-            share = min(max(0.5 + (month - release - 0.5) / ramp, 0.0), 1.0)
-        ramp_start = release + 1 - ramp / 2.0
+        share, ramp_start = self.next_generation_share(month)
         if share == 0.0 and self.next_share == 0.0 and self.gen_ramp_start is None:
             return  # nothing ramping and nothing learning: the parts are as they were
+        margin_ratio = self.price / self.mature_cost
+        while share >= 1.0:  # the next generation is established (its successor may start)
+            self.generation += 1
+            self.generation_name = f"gen{self.generation + 1}"
+            self.gen_perf *= g.perf_gain_per_generation
+            self.gen_cost *= g.cost_growth_per_generation
+            self.gen_kw *= g.power_growth_per_generation
+            self.gen_ramp_start = ramp_start
+            share, ramp_start = self.next_generation_share(month)
         perf = self.gen_perf * g.perf_gain_per_generation
         cost = self.gen_cost * g.cost_growth_per_generation
         kw = self.gen_kw * g.power_growth_per_generation
-        margin_ratio = self.price / self.mature_cost
-        if share >= 1.0:  # the next generation is established
-            self.generation += 1
-            self.generation_name = f"gen{self.generation + 1}"
-            self.gen_perf, self.gen_cost, self.gen_kw = perf, cost, kw
-            self.gen_ramp_start = ramp_start
-            share = 0.0
         self.next_share = share
         old = 1.0 - share
         established = self.gen_cost * (1.0 + self.launch_premium(self.gen_ramp_start, month))

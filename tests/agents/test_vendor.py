@@ -173,6 +173,20 @@ def test_a_ramp_mixes_the_generations_linearly_around_the_release():
     assert steps.min() > 0.5 * np.log(ratio)  # no month takes even half of the fall
 
 
+def test_ramps_as_long_as_the_release_interval_follow_each_other_without_a_gap():
+    v = small_market(**{**RAMP, "gpu.release_interval_months": 8}).vendors[0]
+    r = v.gpu.next_release_month
+    seen = []
+    for month in range(r - 3, r + 13):
+        v.set_output_mix(month)
+        seen.append((v.generation, v.next_share))
+    # every month mixes two generations: the next one's share runs 1/16 ... 15/16 and
+    # starts again at 1/16 in the month its predecessor is established
+    shares = [(2 * k + 1) / 16 for k in range(8)]
+    assert [gen for gen, _ in seen] == [0] * 8 + [1] * 8
+    assert [share for _, share in seen] == pytest.approx(shares + shares)
+
+
 def test_the_first_parts_of_a_generation_cost_more_and_the_premium_decays_with_output():
     premium = {**RAMP, "gpu.launch_cost_premium": 0.7, "gpu.launch_cost_decay_months": 6.0}
     v, plain = small_market(**premium).vendors[0], small_market(**RAMP).vendors[0]
