@@ -188,7 +188,7 @@ class VendorConfig(_Section):
     floor_markup: float = _p(
         "ratio",
         "0 for the leader; fringe: ~50% gross margin (AMD data-centre GPUs, press)",
-        "price floor = unit cost x (1 + floor_markup)",
+        "price floor = mature unit cost x (1 + floor_markup)",
         ge=0,
         le=100,
     )
@@ -251,7 +251,8 @@ class GPUConfig(_Section):
     next_release_month: int = _p(
         "months",
         "B200 in volume early 2025 (vendor roadmap)",
-        "months after the start when the next generation ships",
+        "month at whose end the next generation's share of output passes one half (its ramp "
+        "begins generation_ramp_months / 2 months earlier)",
         ge=0,
         le=100 * MAX_MONTHS,  # validation configs use 100000 for "never within the run"
     )
@@ -261,7 +262,7 @@ class GPUConfig(_Section):
         "of $32.6B) and nearly 70% in Feb-Apr 2025 (NVIDIA results): a linear ramp of ~8 "
         "months centred on the release month",
         "months over which a new generation's share of output rises from 0 to 1, centred "
-        "on the release month (0: the new generation replaces the old at once)",
+        "on the release month; even (0: the new generation replaces the old at once)",
         ge=0,
         le=MAX_MONTHS,
     )
@@ -1766,6 +1767,21 @@ class Config(_Section):
                 f"hyperscalers.regions names {unknown[0]!r}, which is not in datacenters.regions "
                 f"({', '.join(sorted(self.datacenters.regions))})",
                 ("hyperscalers.regions", "datacenters.regions"),
+            )
+        ramp = self.gpu.generation_ramp_months
+        if ramp % 2:
+            raise _CrossFieldError(
+                f"gpu.generation_ramp_months ({ramp}) must be even: the ramp is centred on the "
+                "end of the release month, so it mixes the generations in an even number of "
+                "months (an odd value would mix them in one month fewer than it says)",
+                ("gpu.generation_ramp_months",),
+            )
+        if 2 * self.gpu.next_release_month < ramp:
+            raise _CrossFieldError(
+                f"gpu.next_release_month ({self.gpu.next_release_month}) is less than half of "
+                f"gpu.generation_ramp_months ({ramp}): the first ramp would have begun before "
+                "the run starts",
+                ("gpu.next_release_month", "gpu.generation_ramp_months"),
             )
         if self.gpu.generation_ramp_months > self.gpu.release_interval_months:
             raise _CrossFieldError(

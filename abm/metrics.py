@@ -34,7 +34,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "vendor_backlog_months": ("months", "vendors' order backlog over monthly output"),
     "gpu_orders": (
         "GPUs per month",
-        "GPUs ordered by the clouds (not the own-use buyers), in parts of the current generation",
+        "GPUs ordered by the clouds (not the own-use buyers), in parts of next month's mix",
     ),
     "gpu_shipments": ("GPUs per month", "GPUs shipped"),
     "gpu_inventory": ("H100e", "GPUs delivered but not installed (waiting for energized MW)"),
@@ -135,6 +135,10 @@ METRICS: dict[str, tuple[str, str]] = {
     ),
     "lead_vendor_gross_profit": ("$ per month", "the dominant vendor's revenue less cost of goods"),
     "lead_vendor_shipments": ("GPUs per month", "parts the dominant vendor shipped"),
+    "lead_vendor_shipments_established": (
+        "GPUs per month",
+        "of them, parts of its established generation (not of the next, while it ramps up)",
+    ),
     "gpu_orders_h100e": (
         "H100e per month",
         "GPUs ordered by the clouds (not the own-use buyers), all vendors",
@@ -438,6 +442,7 @@ def compute_metrics(m: ComputeMarket) -> dict[str, float | str]:
     out["lead_vendor_revenue"] = lead.revenue
     out["lead_vendor_gross_profit"] = lead.revenue - lead.cogs
     out["lead_vendor_shipments"] = lead.shipped_units
+    out["lead_vendor_shipments_established"] = lead.shipped_established_units
     out["gpu_orders_h100e"] = clouds_orders
     out["gpu_shipments_h100e"] = h100e
     out["frontier_list_price"] = max(labs, key=lambda lab: lab.quality).price

@@ -384,7 +384,8 @@ class ComputeMarket(mesa.Model):
 
     # ------------------------------------------------------------------ 6. lifecycle
     def lifecycle(self) -> None:
-        """Build and retire, expand and release, train and fund, burn, exit and enter."""
+        """Build and retire, expand and set the mix of generations, train and fund, burn, exit
+        and enter."""
         for h in self.hyperscalers:
             h.build_retire_and_service_debt()
         for v in self.vendors:

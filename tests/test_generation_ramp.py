@@ -1,4 +1,4 @@
-"""A new GPU generation ramps up over months (docs/model.md 3.3.20): what that changes.
+"""A new GPU generation ramps up over months (docs/model.md 3.3.19): what that changes.
 
 With no ramp (``gpu.generation_ramp_months = 0``) the new generation replaces the old in
 one month; the vendor keeps its margin on cost, so the price of an H100-equivalent falls

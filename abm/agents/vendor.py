@@ -1,4 +1,5 @@
-"""The GPU vendor: sells the current generation, packaging-limited, price from backlog."""
+"""The GPU vendor: sells its generations (the next ramping up beside the established one),
+packaging-limited, priced on mature cost from derived demand or backlog."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from abm.market.settlement import pay, repay_debt, spend
 
 class GPUVendor(Firm):
     """A GPU maker. Quantities it books are in H100-equivalents (H100e) of
-    performance; it ships whole parts of its current generation, each worth
-    ``perf`` H100e, at ``price`` $ per part."""
+    performance; it ships whole parts of this month's mix of generations (the established
+    one and, while it ramps up, the next: :meth:`set_output_mix`), each worth ``perf``
+    H100e, at ``price`` $ per part."""
 
     layer = "vendor"
 
@@ -48,6 +50,7 @@ class GPUVendor(Firm):
         # this step
         self.orders_h100e = 0.0
         self.shipped_units = 0.0
+        self.shipped_established_units = 0.0  # of them, parts of the established generation
         self.shipped_h100e = 0.0  # at the performance of the parts shipped
         self.revenue = 0.0
         self.cogs = 0.0
@@ -87,6 +90,7 @@ class GPUVendor(Firm):
 
     def start_step(self) -> None:
         self.orders_h100e = self.shipped_units = self.shipped_h100e = 0.0
+        self.shipped_established_units = 0.0
         self.revenue = self.cogs = 0.0
         lead = self.gpu.delivery_lead_months
         if lead > 0:
@@ -124,7 +128,9 @@ class GPUVendor(Firm):
         output plus its target backlog) and best-responds. When the queue is already
         longer than that, or when profit seeking is off, the price follows the backlog
         against its target (tatonnement). With no orders at any price and a short
-        queue, there is nothing to learn and the price stays. Never below cost.
+        queue, there is nothing to learn and the price stays. Never below the mature cost
+        times ``1 + floor_markup`` (during a ramp the launch premium can put the cost of
+        goods above it: the vendor prices on the long-run cost).
         """
         g = self.gpu
         floor = self.mature_cost * (1.0 + self.cfg.floor_markup)
@@ -155,6 +161,7 @@ class GPUVendor(Firm):
         """Parts delivered for ``value`` $; it pays the foundry their cost of goods."""
         self.revenue += value
         self.shipped_units += units
+        self.shipped_established_units += units * (1.0 - self.next_share)
         # in H100e now: a release later this month changes ``perf``, not the parts shipped
         self.shipped_h100e += units * self.perf
         cost = units * self.unit_cost

@@ -274,7 +274,8 @@ def plot_report(
 
 
 # the projection table: (label, metric, unit, how, scale); how: "sum" over the year (a flow,
-# per seed), "mean" of the months, or "december" (a stock at the year's end)
+# per seed), "mean" of the months, "december" (a stock at the year's end) or "ratio" of two
+# flows' yearly sums ("numerator/denominator", as the calibration targets read a margin)
 PROJECTION_ROWS: tuple[tuple[str, str, str, str, float], ...] = (
     ("user spend", "user_spend", "$B per year", "sum", 1e9),
     ("lab revenue", "lab_revenue", "$B per year", "sum", 1e9),
@@ -283,7 +284,13 @@ PROJECTION_ROWS: tuple[tuple[str, str, str, str, float], ...] = (
     ("VC pool (dry powder)", "vc_pool", "$B", "december", 1e9),
     ("payouts to owners", "payouts", "$B per year", "sum", 1e9),
     ("vendor revenue (all vendors)", "vendor_revenue", "$B per year", "sum", 1e9),
-    ("vendor gross margin (lead, monthly mean)", "vendor_gross_margin", "fraction", "mean", 1.0),
+    (
+        "vendor gross margin (lead)",
+        "lead_vendor_gross_profit/lead_vendor_revenue",
+        "fraction",
+        "ratio",
+        1.0,
+    ),
     ("capex (big four)", "capex", "$B per year", "sum", 1e9),
     ("GPU shipments", "gpu_shipments_h100e", "M H100e per year", "sum", 1e6),
     ("GPUs scrapped", "gpus_scrapped", "M parts per year", "sum", 1e6),
@@ -308,13 +315,18 @@ PROJECTION_ROWS: tuple[tuple[str, str, str, str, float], ...] = (
 
 def projection(runs: pd.DataFrame) -> pd.DataFrame:
     """Year-by-year values of :data:`PROJECTION_ROWS`, the mean over seeds (flows summed
-    over each year per seed first; stocks read in December): one row per quantity, one
-    column per calendar year."""
+    over each year per seed first; stocks read in December; ratios of yearly sums per
+    seed): one row per quantity, one column per calendar year."""
     df = runs.sort_values(["seed", "step"]).assign(year=runs["date"].str[:4])
     rows = {}
     for label, metric, unit, how, scale in PROJECTION_ROWS:
-        by = df.groupby(["seed", "year"])[metric]
-        per_seed = {"sum": by.sum(), "mean": by.mean(), "december": by.last()}[how]
+        if how == "ratio":
+            top, bottom = metric.split("/")
+            sums = df.groupby(["seed", "year"])[[top, bottom]].sum()
+            per_seed = sums[top] / sums[bottom]
+        else:
+            by = df.groupby(["seed", "year"])[metric]
+            per_seed = {"sum": by.sum(), "mean": by.mean(), "december": by.last()}[how]
         rows[(label, unit)] = per_seed.groupby(level="year").mean() / scale
     table = pd.DataFrame(rows).T
     table.index.names = ["quantity", "unit"]

@@ -128,7 +128,8 @@ _CAPEX_SCOPE = (
 # Round 10 restated the shipment targets: the old 2024 range ("1.5-2M, Omdia") traces to an
 # August 2023 production plan for the H100 alone (FT), not to a count of 2024 shipments.
 _SHIPMENTS_SCOPE = (
-    "Model: parts of the dominant vendor's current generation (Hopper until 2025), whatever "
+    "Model: parts of the dominant vendor's established generation (Hopper until May 2025; "
+    "not the next generation's parts made during its ramp from October 2024), whatever "
     "the buyer. Target: the Hopper family (H100, H200, H800, H20), from buyer counts (a "
     "floor: Oracle, neoclouds, sovereign and enterprise buyers are missing from them) to "
     "the highest estimate of the total (2023: Omdia's pace read as a point, x 1.25, as the "
@@ -201,7 +202,7 @@ TARGETS: tuple[Target, ...] = (
         0.65,
         around(1.2)[1],
         "M GPUs per year",
-        Measure("sum", "lead_vendor_shipments", "2023", scale=1e6),
+        Measure("sum", "lead_vendor_shipments_established", "2023", scale=1e6),
         "Omdia: 2023 H100 purchases of the twelve largest buyers (~0.65M, a floor) and "
         "the Q2 2023 pace (>300k a quarter, ~1.2M a year) read as a point",
         "~0.65M (named buyers) to ~1.2M (annualised pace)",
@@ -214,7 +215,7 @@ TARGETS: tuple[Target, ...] = (
         1.7,
         3.2,
         "M GPUs per year",
-        Measure("sum", "lead_vendor_shipments", "2024", scale=1e6),
+        Measure("sum", "lead_vendor_shipments_established", "2024", scale=1e6),
         "Omdia via the Financial Times (Dec 2024): 2024 Hopper purchases of the named "
         "buyers (~1.7M, a floor); NVIDIA GTC (Mar 2025): ~1.3M Hopper to the top four US "
         "clouds in 2024, ~40% of units by UBS's reading (~3.2M; not widened: NVIDIA put "

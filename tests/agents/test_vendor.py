@@ -211,9 +211,17 @@ def test_the_first_parts_of_a_generation_cost_more_and_the_premium_decays_with_o
     assert excess[-1] < 0.07  # a year and a half on, nearly mature
 
 
-def test_a_ramp_longer_than_the_release_interval_is_refused():
-    with pytest.raises(ValueError, match="gpu.generation_ramp_months .* exceeds"):
-        small_market(**{"gpu.generation_ramp_months": 13, "gpu.release_interval_months": 12})
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"gpu.generation_ramp_months": 14, "gpu.release_interval_months": 12}, "exceeds"),
+        ({"gpu.generation_ramp_months": 7}, "must be even"),
+        ({"gpu.generation_ramp_months": 8, "gpu.next_release_month": 3}, "before the run"),
+    ],
+)
+def test_a_ramp_that_cannot_be_laid_out_is_refused(over, message):
+    with pytest.raises(ValueError, match=message):
+        small_market(**over)
 
 
 # ---------------------------------------------------------------- settlement

@@ -132,10 +132,13 @@ def test_runs_carry_every_metric_the_targets_read(baseline_runs):
 @pytest.mark.slow
 def test_the_projection_sums_flows_averages_rates_and_reads_stocks_in_december():
     months = 24
-    one = {metric: [0.0] * months for _, metric, *_ in PROJECTION_ROWS}
+    one = {m: [1.0] * months for _, metric, *_ in PROJECTION_ROWS for m in metric.split("/")}
     one["user_spend"] = [1e9] * 12 + [2e9] * 12  # a flow, $B: 12 then 24 a year
     one["utilization"] = [0.5] * 12 + [0.9] * 12  # a rate: its mean
     one["installed_gpus"] = [1e6 * (m + 1) for m in range(months)]  # a stock: December's
+    # a margin: the ratio of the year's sums (3 of 4, then 1 of 4), not a mean of months
+    one["lead_vendor_revenue"] = [1.0] * 11 + [37.0] + [4.0] * 12
+    one["lead_vendor_gross_profit"] = [0.0] * 11 + [36.0] + [1.0] * 12
     seeds = [_table(one).assign(seed=s, step=range(1, months + 1)) for s in (1, 2)]
     seeds[1]["user_spend"] *= 3.0  # seed 2 spends three times as much
     table = projection(pd.concat(seeds))
@@ -143,6 +146,7 @@ def test_the_projection_sums_flows_averages_rates_and_reads_stocks_in_december()
     assert table.loc[("user spend", "$B per year")].tolist() == [24.0, 48.0]  # mean of 12, 36
     assert table.loc[("utilisation", "fraction")].tolist() == pytest.approx([0.5, 0.9])
     assert table.loc[("installed GPUs", "M H100e")].tolist() == [12.0, 24.0]
+    assert table.loc[("vendor gross margin (lead)", "fraction")].tolist() == [0.75, 0.25]
 
 
 def test_report_is_written_with_every_target_present(report):
