@@ -659,7 +659,7 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
     cr = f"capex / user spend, months 1-{months}"
     finding = (
         f"Capex runs ahead of revenue: clouds spend {v('baseline', 'capex / user spend, 2023-24'):.0f}x what end "
-        f"users spend on tokens in 2023-24 and {v('baseline', cr):.0f}x over {months} months. A freeze "
+        f"users spend on tokens in 2023-24 and {v('baseline', cr):.2g}x over {months} months. A freeze "
         f"(VC {v('VC boom then freeze', 'VC funding in the freeze (months 31-72)'):.0f} vs "
         f"{v('baseline', 'VC funding in the freeze (months 31-72)'):.0f} $B in months 31-72) brings "
         f"{v('VC boom then freeze', 'startup exits in the freeze'):.0f} startup exits vs "

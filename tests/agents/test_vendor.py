@@ -142,8 +142,9 @@ def test_without_a_ramp_a_new_generation_replaces_the_old_in_one_month():
     assert v.generation_name == "gen3"
 
 
-def test_a_ramp_mixes_the_generations_linearly_around_the_release():
-    v = small_market(**RAMP).vendors[0]
+@pytest.mark.parametrize("which", [0, 1])  # the dominant vendor and the fringe (0.8 H100e)
+def test_a_ramp_mixes_the_generations_linearly_around_the_release(which):
+    v = small_market(**RAMP).vendors[which]
     g = v.gpu
     r, months = g.next_release_month, g.generation_ramp_months
     perf, cost, kw, price = v.perf, v.mature_cost, v.power_kw, v.price
