@@ -24,6 +24,8 @@ RUNS = {
     "baseline": "configs/baseline.toml",
     "buildout_fast": "configs/scenarios/buildout_fast.toml",
     "vc_boom_freeze": "configs/scenarios/vc_boom_freeze.toml",
+    # the one-month switch of generations (rounds 1-10), kept as a path of the code
+    "gpu_generations_step": "configs/scenarios/gpu_generations_step.toml",
 }
 
 
