@@ -341,7 +341,7 @@ def _h3(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
 def _h4(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], str]:
     rows = []
     first = 13 if months >= 36 else 1  # after the 2023 transient, when the run is long enough
-    for arm in ("fast build-out", "baseline", "US-constrained build-out"):
+    for arm in ("fast build-out", "baseline", "US-constrained build-out", "generations at once"):
         r = runs[arm]
         series = {
             "end-user token demand": "token_demand",
@@ -394,7 +394,9 @@ def _h4(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
         f"a GPU ordered reaches the fleet {v('baseline', 'months from GPU order to installation'):.1f} months later "
         f"(vendor backlog plus waiting for power; fast build-out "
         f"{v('fast build-out', 'months from GPU order to installation'):.1f}, US-constrained "
-        f"{v('US-constrained build-out', 'months from GPU order to installation'):.1f})."
+        f"{v('US-constrained build-out', 'months from GPU order to installation'):.1f}). "
+        f"With GPU generations replacing the old in one month instead of ramping up: "
+        f"{v('generations at once', amp):.0f}x."
     )
     return rows, finding
 
@@ -727,6 +729,7 @@ ARMS = {
         "fast generations (12 months)", "scenarios/gpu_generations_fast.toml"
     ),
     "VC boom then freeze": Arm("VC boom then freeze", "scenarios/vc_boom_freeze.toml"),
+    "generations at once": Arm("generations at once", "scenarios/gpu_generations_step.toml"),
     "baseline": BASE,
 }
 
@@ -764,7 +767,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
         "H4",
         "Upper-layer demand propagates down to hardware, lagged and amplified (bullwhip)",
-        _arms("fast build-out", "baseline", "US-constrained build-out"),
+        _arms("fast build-out", "baseline", "US-constrained build-out", "generations at once"),
         120,
         _h4,
     ),
