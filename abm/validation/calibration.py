@@ -293,7 +293,7 @@ PROJECTION_ROWS: tuple[tuple[str, str, str, str, float], ...] = (
     ),
     ("capex (big four)", "capex", "$B per year", "sum", 1e9),
     ("GPU shipments", "gpu_shipments_h100e", "M H100e per year", "sum", 1e6),
-    ("GPUs scrapped", "gpus_scrapped", "M parts per year", "sum", 1e6),
+    ("GPUs scrapped", "gpus_scrapped", "M H100e per year", "sum", 1e6),
     ("installed GPUs", "installed_gpus", "M H100e", "december", 1e6),
     ("energised capacity", "dc_capacity_mw", "GW", "december", 1e3),
     ("utilisation", "utilization", "fraction", "mean", 1.0),
