@@ -1783,9 +1783,9 @@ class Config(_Section):
                 "the run starts",
                 ("gpu.next_release_month", "gpu.generation_ramp_months"),
             )
-        if self.gpu.generation_ramp_months > self.gpu.release_interval_months:
+        if ramp > self.gpu.release_interval_months:
             raise _CrossFieldError(
-                f"gpu.generation_ramp_months ({self.gpu.generation_ramp_months}) exceeds "
+                f"gpu.generation_ramp_months ({ramp}) exceeds "
                 f"gpu.release_interval_months ({self.gpu.release_interval_months}): at most two "
                 "generations are made at once, so a ramp must end before the next begins",
                 ("gpu.generation_ramp_months", "gpu.release_interval_months"),

@@ -70,7 +70,7 @@ class SupplyGraph:
         if g.has_edge(seller, buyer):
             g.edges[seller, buyer].pop("ending", None)  # reconnected before removal
         else:
-            nodes = g._node  # networkx's own dict of node data (g.nodes[n] is a view of it)
+            nodes = g.nodes
             layers = (nodes[seller]["layer"], nodes[buyer]["layer"])
             if layers not in GOODS:
                 raise ValueError(f"no trade between layers {layers}")

@@ -251,17 +251,13 @@ class GPUVendor(Firm):
         cost = self.gen_cost * g.cost_growth_per_generation
         kw = self.gen_kw * g.power_growth_per_generation
         self.next_share = share
-        old = 1.0 - share
+        old = 1.0 - share  # (with no ramp under way, 1 and 0: the established parts exactly)
+        perf_mix = old * self.gen_perf + share * perf
+        kw_mix = old * self.gen_kw + share * kw
+        cost_mix = old * self.gen_cost + share * cost
         established = self.gen_cost * (1.0 + self.launch_premium(self.gen_ramp_start, month))
-        if share == 0.0:
-            perf_mix, cost_mix, kw_mix = self.gen_perf, self.gen_cost, self.gen_kw
-            self.unit_cost = established
-        else:
-            perf_mix = old * self.gen_perf + share * perf
-            kw_mix = old * self.gen_kw + share * kw
-            cost_mix = old * self.gen_cost + share * cost
-            launch = cost * (1.0 + self.launch_premium(ramp_start, month))
-            self.unit_cost = old * established + share * launch
+        launch = cost * (1.0 + self.launch_premium(ramp_start, month))
+        self.unit_cost = old * established + share * launch
         if cost_mix != self.mature_cost:  # a new mix: the price keeps its ratio to its cost
             self.price = cost_mix * margin_ratio
         self.perf, self.mature_cost, self.power_kw = perf_mix, cost_mix, kw_mix
