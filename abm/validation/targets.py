@@ -125,6 +125,19 @@ _CAPEX_SCOPE = (
     "buyers)."
 )
 
+# Round 12 restated the 2024 capex target to AI capex, the model's scope, from the first
+# source found that splits it out (New Street Research via J.P. Morgan). 2023 has no such
+# source, so its target stays the four's total capex and stays a miss of scope.
+_CAPEX_AI_SCOPE = (
+    "Model: AI capex of the big four only, as for 2023. Target: the four's AI capex (GPUs and "
+    "other data-centre chips, $53B, and other AI spend, $55B), which matches that scope. The "
+    "source labels the $108B January-August 2024; read so, the year would be ~$166B (the "
+    "four's total capex was ~$149B January-August, ~$228B for the year), the range's top. "
+    "But Meta's $23B exceeds Meta's own capex for those eight months (~$21.3B: $6.72B, "
+    "$8.47B and two thirds of $9.20B by quarter, its results), so the figures cannot all be "
+    "eight months of spending; read as the year's amount, $108B, the range's bottom."
+)
+
 # Round 10 restated the shipment targets: the old 2024 range ("1.5-2M, Omdia") traces to an
 # August 2023 production plan for the H100 alone (FT), not to a count of 2024 shipments.
 _SHIPMENTS_SCOPE = (
@@ -264,13 +277,15 @@ TARGETS: tuple[Target, ...] = (
         "capex_2024",
         "hyperscaler capex",
         "2024",
-        226.0,
-        230.0,
+        108.0,
+        166.0,
         "$B per year",
         Measure("sum", "capex", "2024", scale=1e9),
-        "company filings (Microsoft, Alphabet, Amazon, Meta)",
-        "~$226-230B",
-        _CAPEX_SCOPE,
+        "New Street Research via J.P. Morgan (Visual Capitalist, 24 Dec 2024; Quartz, 30 Dec "
+        "2024): AI capex of Microsoft $40B, Alphabet $29B, Meta $23B, Amazon $16B, labelled "
+        "January-August 2024",
+        "AI capex ~$108B (total capex ~$226-230B, company filings)",
+        _CAPEX_AI_SCOPE,
     ),
     # --- tokens
     Target(

@@ -180,28 +180,23 @@ def test_report_is_written_with_every_target_present(report):
     assert (out / "calibration.png").stat().st_size > 10_000
 
 
-def test_every_target_is_within_half_a_decade_and_most_are_inside(report):
-    """Round 10: 15 of 18 inside with five seeds (abm validate; 13 on the round-9 targets,
-    before the shipment and VC targets were restated from cited sources) and with the two
-    seeds here, all within half a decade. The count is held so that a change that loses a
-    target shows; issue 11's bar is the test below."""
+def test_every_target_is_within_half_a_decade(report):
+    """All 18 targets within a factor sqrt(10) of their ranges, with the two seeds here."""
     _, table = report
     assert table["order_of_magnitude"].all(), table.loc[
         ~table["order_of_magnitude"], "key"
     ].tolist()
-    assert table["inside"].sum() >= 15, table.loc[~table["inside"], "key"].tolist()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11, open calibration misses (15 of 18 inside): the vendor's 2024 gross "
-    "margin (~0.77 against 0.73-0.75: the generation ramp brings the next generation's "
-    "launch cost from October 2024 only, and the model has neither NVIDIA's write-offs of "
-    "material before a generation ships nor dearer variants and systems within one) and "
-    "big-4 capex in both years (the model's is AI capex only, ~$87B and ~$121B against "
-    "total capex of $140-150B and $226-230B; no cited AI share restates the targets)",
-)
 def test_at_least_sixteen_targets_are_inside(report):
+    """Issue 11's bar: at least 16 of the 18 targets inside. Round 12: 16 with five seeds
+    (abm validate) and with the two seeds here, since the 2024 capex target was restated to
+    the four's AI capex from a cited source (docs/calibration.md). The two misses left: the
+    vendor's 2024 gross margin (~0.77 against 0.73-0.75: the model has neither NVIDIA's
+    write-offs of material before a generation ships nor dearer variants and systems within
+    one) and 2023 capex (the model's AI capex, ~$87B, against the four's total capex,
+    $140-150B; no AI figure is cited for 2023). The count is held so that a change that
+    loses a target shows."""
     _, table = report
     assert table["inside"].sum() >= 16, table.loc[~table["inside"], "key"].tolist()
 
