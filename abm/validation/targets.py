@@ -126,16 +126,16 @@ _CAPEX_SCOPE = (
 )
 
 # Round 12 restated the 2024 capex target to AI capex, the model's scope, from the first
-# source found that splits it out (New Street Research via J.P. Morgan). 2023 has no such
-# source, so its target stays the four's total capex and stays a miss of scope.
+# source found that splits it out (New Street Research via J.P. Morgan). None was found for
+# 2023, so its target stays the four's total capex and stays a miss of scope.
 _CAPEX_AI_SCOPE = (
     "Model: AI capex of the big four only, as for 2023. Target: the four's AI capex (GPUs and "
-    "other data-centre chips, $53B, and other AI spend, $55B), which matches that scope. The "
-    "source labels the $108B January-August 2024; read so, the year would be ~$166B (the "
-    "four's total capex was ~$149B January-August, ~$228B for the year), the range's top. "
-    "But Meta's $23B exceeds Meta's own capex for those eight months (~$21.3B: $6.72B, "
-    "$8.47B and two thirds of $9.20B by quarter, its results), so the figures cannot all be "
-    "eight months of spending; read as the year's amount, $108B, the range's bottom."
+    "other data-centre chips, $53B; other AI spend, $55B), the model's scope, read as the "
+    "year's amount (Quartz lists it as what each spent in 2024) and as a point estimate. The chart labels "
+    "it January-August 2024, but that cannot hold for every company: Meta's $23B exceeds "
+    "Meta's own capex for those months (~$21.3B: $6.72B, $8.47B and two thirds of $9.20B by "
+    "quarter), and Microsoft's $40B its capex without finance leases (~$34.8B; ~$46.3B with "
+    "them). On the label as printed the model would be outside: its own January-August 2024 capex is ~$76B."
 )
 
 # Round 10 restated the shipment targets: the old 2024 range ("1.5-2M, Omdia") traces to an
@@ -277,8 +277,7 @@ TARGETS: tuple[Target, ...] = (
         "capex_2024",
         "hyperscaler capex",
         "2024",
-        108.0,
-        166.0,
+        *around(108.0),
         "$B per year",
         Measure("sum", "capex", "2024", scale=1e9),
         "New Street Research via J.P. Morgan (Visual Capitalist, 24 Dec 2024; Quartz, 30 Dec "
