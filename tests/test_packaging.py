@@ -16,6 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
 
 
+def test_the_build_requires_a_setuptools_that_reads_the_license_as_written():
+    """``license = "MIT"`` is PEP 639's SPDX string, which setuptools reads from 77 on;
+    an older one, which the build-system floor would otherwise allow, fails on it."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (floor,) = [r for r in meta["build-system"]["requires"] if r.startswith("setuptools")]
+    assert isinstance(meta["project"]["license"], str)
+    assert floor.replace(" ", "") == "setuptools>=77"
+
+
 def test_the_package_list_covers_every_package_in_the_source_tree():
     found = {
         ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "abm").rglob("__init__.py")
