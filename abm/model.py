@@ -13,6 +13,7 @@ the agent that owns it (``abm/agents/``), and market mechanics are plain functio
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,27 @@ def uint32_words(n: int) -> list[int]:
     return words
 
 
+def _checked_seed(rng: Any, name: str = "rng") -> Any:
+    """``rng`` as the model hands it to mesa, or a TypeError or ValueError that names the
+    keyword it came in (``name``). A seed is a non-negative int (or a string of its
+    digits, as Solara hands over), None (fresh entropy), or anything else numpy's
+    ``default_rng`` takes (a Generator, a SeedSequence, a sequence of non-negative ints)."""
+    if isinstance(rng, str):
+        if not rng.strip().isdigit():
+            raise ValueError(f"{name} must be a non-negative integer seed, got {name}={rng!r}")
+        return int(rng)
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng < 0:
+        raise ValueError(f"{name} must be a non-negative integer seed, got {name}={rng!r}")
+    if isinstance(rng, numbers.Real) and not isinstance(rng, numbers.Integral):
+        raise TypeError(f"{name} must be an integer seed or a numpy Generator, got {name}={rng!r}")
+    if rng is not None and not isinstance(rng, numbers.Integral | np.random.Generator):
+        try:  # what numpy accepts, checked here so that the message names the argument
+            np.random.default_rng(rng)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"{name}={rng!r} is not a seed numpy accepts: {err}") from None
+    return rng
+
+
 def month_label(start: str, offset: int) -> str:
     """``YYYY-MM`` of the month ``offset`` months after ``start`` (``YYYY-MM``)."""
     year, month = (int(x) for x in start.split("-"))
@@ -84,7 +106,10 @@ class ComputeMarket(mesa.Model):
         A validated :class:`~abm.config.Config`, a path to a TOML file, or ``None``
         for the shipped baseline.
     rng:
-        Seed (an int, or a string of digits as Solara hands over) or a numpy Generator.
+        Seed (a non-negative int, or a string of digits as Solara hands over) or a numpy
+        Generator; None draws fresh entropy.
+    seed:
+        Mesa's other name for ``rng``: pass one or the other, not both.
     record_flows:
         Keep the per-trade flow log and the per-firm panel (for ``abm run`` outputs).
     **kwargs:
@@ -102,12 +127,12 @@ class ComputeMarket(mesa.Model):
         record_flows: bool = False,
         **kwargs: Any,
     ) -> None:
-        if rng is None and seed is not None:
-            rng = seed
-        if isinstance(rng, str):
-            if not rng.strip().lstrip("-").isdigit():
-                raise ValueError(f"rng must be an integer seed, got {rng!r}")
-            rng = int(rng)
+        if seed is not None:
+            if rng is not None:  # as mesa.Model: one or the other
+                raise ValueError(f"pass rng or seed, not both: got rng={rng!r} and seed={seed!r}")
+            rng = _checked_seed(seed, "seed")
+        else:
+            rng = _checked_seed(rng, "rng")
         super().__init__(rng=rng)
         # Random streams: one per purpose and per step, all derived from the model's
         # generator. A draw that consumes a variable amount of randomness (a Poisson
@@ -246,7 +271,14 @@ class ComputeMarket(mesa.Model):
             self.firm_log.extend({"step": self.steps, **row} for row in self.firm_states())
 
     def run(self, steps: int | None = None) -> ComputeMarket:
-        for _ in range(self.cfg.simulation.steps if steps is None else steps):
+        """Step ``steps`` months (``simulation.steps`` when None); returns the model."""
+        if steps is None:
+            steps = self.cfg.simulation.steps
+        elif isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+            raise TypeError(f"steps must be an integer number of months, got steps={steps!r}")
+        elif steps < 0:
+            raise ValueError(f"steps must be 0 or more, got steps={steps}")
+        for _ in range(steps):
             self.step()
         return self
 

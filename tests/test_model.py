@@ -106,6 +106,55 @@ def test_seed_given_as_a_string_of_digits_is_the_same_seed():
     )
 
 
+def test_seed_is_mesas_other_name_for_rng_and_not_both_at_once():
+    a = ComputeMarket(seed=5, **{"end_users.simulated_users": 200})
+    b = ComputeMarket(rng=5, **{"end_users.simulated_users": 200})
+    assert a.seed_value == b.seed_value == 5
+    assert a.metrics == b.metrics
+    with pytest.raises(ValueError, match=r"not both: got rng=1 and seed=3"):
+        ComputeMarket(rng=1, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("given", "error", "message"),
+    [
+        ({"rng": 1.5}, TypeError, r"rng must be an integer seed .* got rng=1\.5"),
+        ({"rng": -1}, ValueError, r"rng must be a non-negative integer seed, got rng=-1"),
+        ({"rng": "-1"}, ValueError, r"got rng='-1'"),
+        ({"rng": "seven"}, ValueError, r"got rng='seven'"),
+        ({"rng": np.int64(-2)}, ValueError, r"got rng=.*-2"),
+        ({"rng": [1, -2]}, ValueError, r"rng=\[1, -2\] is not a seed numpy accepts"),
+        ({"rng": object()}, TypeError, r"rng=<object .* is not a seed numpy accepts"),
+        ({"seed": 2.0}, TypeError, r"seed must be an integer seed .* got seed=2\.0"),
+        ({"seed": -3}, ValueError, r"got seed=-3"),
+    ],
+)
+def test_a_seed_that_is_not_one_is_an_error_naming_the_argument(given, error, message):
+    with pytest.raises(error, match=message):
+        ComputeMarket(**given)
+
+
+def test_what_numpy_accepts_as_a_seed_still_seeds_the_model():
+    users = {"end_users.simulated_users": 200}
+    assert ComputeMarket(rng=" 9 ", **users).metrics == ComputeMarket(rng=9, **users).metrics
+    # mesa draws its stdlib seed from the generator for these, so each is its own stream
+    for seed in (np.int64(9), np.random.SeedSequence(9), [9, 1]):
+        assert ComputeMarket(rng=seed, **users).metrics == ComputeMarket(rng=seed, **users).metrics
+    assert ComputeMarket(rng=np.random.default_rng(9), **users).seed_value is None
+
+
+def test_run_takes_a_count_of_months_and_refuses_anything_else():
+    m = ComputeMarket(rng=1, **{"end_users.simulated_users": 200})
+    assert m.run(0).steps == 0 and m.run(np.int64(1)).steps == 1
+    with pytest.raises(ValueError, match=r"steps must be 0 or more, got steps=-1"):
+        m.run(steps=-1)
+    with pytest.raises(TypeError, match=r"got steps=2\.5"):
+        m.run(2.5)
+    with pytest.raises(TypeError, match=r"got steps='3'"):
+        m.run("3")
+    assert m.steps == 1
+
+
 def test_dotted_keyword_overrides_reach_the_config():
     m = ComputeMarket(rng=1, **{"startups.initial_count": 3, "end_users__price_elasticity": 2.2})
     assert len(m.startups) == 3 and m.cfg.end_users.price_elasticity == 2.2
