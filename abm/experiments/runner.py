@@ -3,11 +3,12 @@
 A *run function* is a function ``fn(*, base, overrides, seed, steps) -> pandas.DataFrame``
 returning one row per step (index = step, or a ``step`` column). The sweep machinery
 names it by dotted path (``module:function``) so that worker processes, local or on
-a Dask cluster, can import it. It may carry two attributes that let a sweep fail
+a Dask cluster, can import it. It may carry three attributes that let a sweep fail
 before the first run: ``check(base, fixed, points, source)``, which raises
 :class:`abm.config.ConfigError` for bad input and is called on every design point,
-and ``metrics``, the names of the columns it returns, against which a sweep's
-outcomes and kept metrics are checked.
+``metrics``, the names of the columns it returns, against which a sweep's
+outcomes and kept metrics are checked, and ``non_numeric``, those of its columns
+that are not numbers (an outcome cannot summarise them).
 
 A sweep file is data, not code: it may name only a function inside the ``abm``
 package, unless the user allows a module explicitly (``--allow-import MODULE``);
@@ -66,6 +67,7 @@ def check_model_config(
 
 run_model.check = check_model_config
 run_model.metrics = tuple(METRICS)
+run_model.non_numeric = ("date",)  # abm.metrics: every metric is a float but the date string
 
 
 def _within(module: str, allowed: str) -> bool:
