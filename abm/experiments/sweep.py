@@ -99,7 +99,10 @@ def run_sweep(
     check_run_function(spec.run_function, allow_imports, source)
     backend = Backend(workers, scheduler, dask_local)
     check_design_size(spec, source)
-    run_function = import_object(spec.run_function)
+    try:
+        run_function = import_object(spec.run_function)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     check_metric_names(spec, getattr(run_function, "metrics", None), source)
     check_outcome_stats(spec, getattr(run_function, "non_numeric", ()), source)
     design = build_design(spec)

@@ -153,6 +153,22 @@ def test_run_model_says_which_of_its_metrics_are_not_numbers():
     assert text == list(run_model.non_numeric) == ["date"]
 
 
+def test_a_float_range_on_a_whole_number_parameter_suggests_an_int_distribution(tmp_path):
+    spec = small_sweep(
+        design="lhs",
+        n=2,
+        replicates=1,
+        parameters={"model_developers.frontier_count": {"low": 2, "high": 6}},
+    )
+    with pytest.raises(ConfigError) as err:
+        run_sweep(spec, workers=1, out_dir=tmp_path / "out", quiet=True)
+    assert str(err.value).endswith(
+        "(Input should be a valid integer); 'model_developers.frontier_count' takes whole "
+        'numbers (a range: add distribution = "int")'
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_out_of_range_sampled_values_are_caught_before_running(tmp_path):
     spec = small_sweep(parameters={"hyperscalers.target_utilization": [0.8, 1.5]})
     with pytest.raises(ConfigError, match="target_utilization"):
