@@ -3,11 +3,12 @@
 A *run function* is a function ``fn(*, base, overrides, seed, steps) -> pandas.DataFrame``
 returning one row per step (index = step, or a ``step`` column). The sweep machinery
 names it by dotted path (``module:function``) so that worker processes, local or on
-a Dask cluster, can import it. It may carry two attributes that let a sweep fail
+a Dask cluster, can import it. It may carry three attributes that let a sweep fail
 before the first run: ``check(base, fixed, points, source)``, which raises
 :class:`abm.config.ConfigError` for bad input and is called on every design point,
-and ``metrics``, the names of the columns it returns, against which a sweep's
-outcomes and kept metrics are checked.
+``metrics``, the names of the columns it returns, against which a sweep's
+outcomes and kept metrics are checked, and ``non_numeric``, those of its columns
+that are not numbers (an outcome cannot summarise them).
 
 A sweep file is data, not code: it may name only a function inside the ``abm``
 package, unless the user allows a module explicitly (``--allow-import MODULE``);
@@ -32,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from abm.config import ConfigError, config_with_overrides, load_config
+from abm.config import ConfigError, config_with_overrides, load_config, section_at
 from abm.metrics import METRICS
 
 TRUSTED_PACKAGE = "abm"
@@ -61,11 +62,32 @@ def check_model_config(
         key = tuple(sorted((k, repr(v)) for k, v in params.items()))
         if key not in seen:
             seen.add(key)
-            config_with_overrides(config, params, source=f"{source} (design point {i})")
+            try:
+                config_with_overrides(config, params, source=f"{source} (design point {i})")
+            except ConfigError as exc:
+                raise ConfigError(f"{exc}{_whole_number_hint(params, str(exc))}") from None
+
+
+def _whole_number_hint(params: dict[str, Any], message: str) -> str:
+    """A hint for the usual cause of a fraction refused by a whole-number parameter: a
+    range sampled as floats."""
+    for key, value in params.items():
+        *parent, name = key.split(".")
+        section = section_at(parent)
+        field = section.model_fields.get(name) if section is not None else None
+        if (
+            isinstance(value, float)
+            and f"'{key}'" in message
+            and field is not None
+            and field.annotation is int
+        ):
+            return f"; '{key}' takes whole numbers (a range: add distribution = \"int\")"
+    return ""
 
 
 run_model.check = check_model_config
 run_model.metrics = tuple(METRICS)
+run_model.non_numeric = ("date",)  # abm.metrics: every metric is a float but the date string
 
 
 def _within(module: str, allowed: str) -> bool:
@@ -108,10 +130,10 @@ def import_object(dotted: str) -> Any:
             if isinstance(obj, ModuleType):
                 raise AttributeError(f"{part!r} is a module, not a function")
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot import run function {dotted!r}: {exc}") from None
+        raise ConfigError(f"run_function {dotted!r}: cannot import it ({exc})") from None
     top = module_name.partition(".")[0]
     if not inspect.isfunction(obj) or not _within(getattr(obj, "__module__", ""), top):
-        raise ConfigError(f"run function {dotted!r} is not a function defined in package {top!r}")
+        raise ConfigError(f"run_function {dotted!r} is not a function defined in package {top!r}")
     return obj
 
 

@@ -11,7 +11,9 @@ key and the file.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -203,10 +205,28 @@ def _flatten(table: dict[str, Any], is_leaf, prefix: str = "") -> dict[str, Any]
     return out
 
 
+def _section(loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The part of a sweep file (the spec, an outcome, a parameter, ...) that ``loc`` is in."""
+    model: type[BaseModel] = SweepSpec
+    for part in loc:
+        info = model.model_fields.get(part) if isinstance(part, str) else None
+        if info is None:  # a list index or a parameter's name: same part
+            continue
+        # a field's own part: MetricsSpec, list[OutcomeSpec], dict[str, ParameterSpec]
+        for t in typing.get_args(info.annotation) or (info.annotation,):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                model = t
+    return model
+
+
 def _format_error(err: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err["loc"])
     if err["type"] == "extra_forbidden":
-        return f"unknown key {key!r}"
+        *where, last = err["loc"]
+        known = list(_section(tuple(where)).model_fields)
+        close = difflib.get_close_matches(str(last), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {'.'.join(map(str, [*where, close[0]]))!r}?" if close else ""
+        return f"unknown key {key!r}{hint}"
     if err["type"] == "missing":
         return f"missing key {key!r}"
     msg = err["msg"].removeprefix("Value error, ")

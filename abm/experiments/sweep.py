@@ -99,8 +99,12 @@ def run_sweep(
     check_run_function(spec.run_function, allow_imports, source)
     backend = Backend(workers, scheduler, dask_local)
     check_design_size(spec, source)
-    run_function = import_object(spec.run_function)
+    try:
+        run_function = import_object(spec.run_function)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
     check_metric_names(spec, getattr(run_function, "metrics", None), source)
+    check_outcome_stats(spec, getattr(run_function, "non_numeric", ()), source)
     design = build_design(spec)
     check = getattr(run_function, "check", None)
     if check is not None:
@@ -234,6 +238,18 @@ def check_metric_names(spec: SweepSpec, known: Iterable[str] | None, source: str
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"{source}: {where}: unknown metric {name!r}{hint}")
+
+
+def check_outcome_stats(spec: SweepSpec, non_numeric: Iterable[str], source: str) -> None:
+    """Every outcome must summarise a numeric metric: no statistic applies to text (a date)."""
+    non_numeric = set(non_numeric)
+    for i, o in enumerate(spec.outcomes):
+        if o.metric in non_numeric:
+            raise ConfigError(
+                f"{source}: outcomes.{i} ({o.label!r}): metric {o.metric!r} is not numeric, so "
+                f"stat {o.stat!r} cannot apply; an outcome summarises a numeric metric "
+                "(keep it with metrics.keep instead)"
+            )
 
 
 def _say(quiet: bool, message: str) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from abm.config import CONFIG_DIR, load_config
+from abm.config import CONFIG_DIR, ConfigError, load_config
 from abm.run_output import strict_json, write_text_atomic
 from abm.runs import environment
 
@@ -52,6 +52,14 @@ class Experiment:
     months: int  # months read from each run
     outcomes: Callable[[dict[str, list[pd.DataFrame]], int], tuple[list[dict], str]]
     note: str = ""
+    min_months: int = 1  # a shorter run cannot answer it: the finding says so
+    needs: str = ""  # why it needs ``min_months``
+
+    def too_short(self, months: int) -> str:
+        """Why a ``months``-long run cannot answer this experiment, or "" when it can."""
+        if months >= self.min_months:
+            return ""
+        return f"{self.key} needs at least {self.min_months} months ({self.needs})"
 
 
 @dataclass
@@ -71,6 +79,8 @@ def _window(df: pd.DataFrame, first: int, last: int) -> pd.DataFrame:
 def _change(df: pd.DataFrame, col: str, first: int, last: int, span: int = 3) -> float:
     """Relative change of ``col`` from its mean over months ``first..first+span-1`` to its
     mean over the last ``span`` months up to ``last``."""
+    if last - span + 1 <= first + span - 1:
+        return float("nan")  # the two windows overlap: no change to measure
     a = _window(df, first, first + span - 1)[col].mean()
     b = _window(df, last - span + 1, last)[col].mean()
     return float(b / a - 1.0) if a > 0 else float("nan")
@@ -88,6 +98,14 @@ def _mean(df: pd.DataFrame, col: str, first: int, last: int) -> float:
 
 def _sum(df: pd.DataFrame, col: str, first: int, last: int) -> float:
     return float(_window(df, first, last)[col].sum())
+
+
+def _upto(
+    months: int, last: int, fn: Callable[[pd.DataFrame], float]
+) -> Callable[[pd.DataFrame], float]:
+    """``fn``, or NaN ("n/a") when the run stops before month ``last``, the end of the
+    fixed window ``fn`` reads: a window the run does not cover is not reported in part."""
+    return fn if months >= last else (lambda d: float("nan"))
 
 
 def _order_to_install(df: pd.DataFrame, first: int, last: int) -> float:
@@ -404,7 +422,16 @@ def _h4(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
 # ---------------------------------------------------------------- H5: shovel seller
 def _h5(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], str]:
     rows = []
-    windows = {"2023-24": (1, 24), f"2025-{2022 + months // 12}": (25, months)}
+    # the later window runs from 2025 to the end of the run: whole years are named by year
+    if months == 36:
+        late = "2025"
+    elif months > 36 and months % 12 == 0:
+        late = f"2025-{2022 + months // 12}"
+    elif months >= 25:
+        late = f"months 25-{months}"
+    else:
+        late = "after 2024"  # not simulated: n/a
+    windows = {"2023-24": (1, 24), late: (25, months)}
     for arm in ("slow generations (36 months)", "baseline", "fast generations (12 months)"):
         r = runs[arm]
         for wname, (a, b) in windows.items():
@@ -415,7 +442,7 @@ def _h5(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
                     f"vendor gross margin {wname}",
                     "fraction",
                     r,
-                    lambda d, a=a, b=b: _margin(d, "vendor", a, b),
+                    _upto(months, b, lambda d, a=a, b=b: _margin(d, "vendor", a, b)),
                 )
             )
             rows.append(
@@ -425,7 +452,7 @@ def _h5(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
                     f"vendor share of chain gross profit {wname}",
                     "fraction",
                     r,
-                    lambda d, a=a, b=b: _profit_share(d, "vendor", a, b),
+                    _upto(months, b, lambda d, a=a, b=b: _profit_share(d, "vendor", a, b)),
                 )
             )
     v = lambda arm, o: _value(rows, arm, o)  # noqa: E731
@@ -579,7 +606,7 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
                 "VC funding in the freeze (months 31-72)",
                 "$B",
                 r,
-                lambda d: _sum(d, "vc_funding", *freeze) / 1e9,
+                _upto(months, freeze[1], lambda d: _sum(d, "vc_funding", *freeze) / 1e9),
             )
         )
         rows.append(
@@ -589,7 +616,7 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
                 "startup exits in the freeze",
                 "count",
                 r,
-                lambda d: _sum(d, "startup_exits", *freeze),
+                _upto(months, freeze[1], lambda d: _sum(d, "startup_exits", *freeze)),
             )
         )
         rows.append(
@@ -599,8 +626,10 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
                 "startups alive at the end of the freeze (month 72)",
                 "count",
                 r,
-                lambda d: float(
-                    d.loc[d["step"] == min(freeze[1], months), "startups_alive"].iloc[0]
+                _upto(
+                    months,
+                    freeze[1],
+                    lambda d: float(d.loc[d["step"] == freeze[1], "startups_alive"].iloc[0]),
                 ),
             )
         )
@@ -611,7 +640,7 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
                 "capex / user spend, 2023-24",
                 "ratio",
                 r,
-                lambda d: _share(d, "capex", "user_spend", 1, 24),
+                _upto(months, 24, lambda d: _share(d, "capex", "user_spend", 1, 24)),
             )
         )
         rows.append(
@@ -631,9 +660,13 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
                 "compute price swing (max / min after 2024)",
                 "ratio",
                 r,
-                lambda d: float(
-                    _window(d, 25, months)["compute_price"].max()
-                    / _window(d, 25, months)["compute_price"].min()
+                _upto(
+                    months,
+                    25,
+                    lambda d: float(
+                        _window(d, 25, months)["compute_price"].max()
+                        / _window(d, 25, months)["compute_price"].min()
+                    ),
                 ),
             )
         )
@@ -644,7 +677,11 @@ def _h7(runs: dict[str, list[pd.DataFrame]], months: int) -> tuple[list[dict], s
                 "compute price peaks after 2024",
                 "count",
                 r,
-                lambda d: float(_peaks(_window(d, 25, months)["compute_price"].to_numpy())),
+                _upto(
+                    months,
+                    25,
+                    lambda d: float(_peaks(_window(d, 25, months)["compute_price"].to_numpy())),
+                ),
             )
         )
         rows.append(
@@ -749,6 +786,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "run when the run reaches 2025, otherwise over the whole run (the finding names the window). "
         "'demand fixed': no Bass adoption, no growth in tokens per task and no value gain from better "
         "models, so only the price moves along the demand curve.",
+        min_months=6,
+        needs="a change from the first three months to the last three",
     ),
     Experiment(
         "H2",
@@ -756,6 +795,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         _arms("strong pricing power", "baseline", "weak pricing power"),
         60,
         _h2,
+        min_months=H1_START,
+        needs="it reads from month 13, after the 2023 transient from initial prices",
     ),
     Experiment(
         "H3",
@@ -763,6 +804,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         _arms("baseline", "first-party apps", "strong pricing power", "weak pricing power"),
         60,
         _h3,
+        min_months=H1_START,
+        needs="the margin is read from month 13, after the 2023 transient from initial prices",
     ),
     Experiment(
         "H4",
@@ -770,6 +813,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         _arms("fast build-out", "baseline", "US-constrained build-out", "generations at once"),
         120,
         _h4,
+        min_months=3,
+        needs="a volatility needs at least two monthly changes",
     ),
     Experiment(
         "H5",
@@ -777,6 +822,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         _arms("slow generations (36 months)", "baseline", "fast generations (12 months)"),
         120,
         _h5,
+        min_months=25,
+        needs="it compares 2023-24 with the months after",
     ),
     Experiment(
         "H6",
@@ -796,6 +843,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         _arms("baseline", "VC boom then freeze"),
         120,
         _h7,
+        min_months=72,
+        needs="the VC freeze runs from month 31 to month 72",
     ),
 )
 
@@ -819,7 +868,9 @@ def run_hypotheses(
 ) -> Result:
     """Run every arm of ``experiments`` for ``seeds`` seeds and compute the outcomes.
 
-    ``months`` caps every experiment's horizon (for quick checks); arms shared by
+    ``months`` caps every experiment's horizon (for quick checks): numbers for a window
+    beyond the cap are NaN, and the finding of an experiment the cap is too short for
+    says so (:meth:`Experiment.too_short`). Arms shared by
     several experiments run once, for the longest horizon that needs them. Runs go
     through the sweep executors: ``workers=1`` in this process, more in a process pool."""
     from concurrent.futures import ALL_COMPLETED
@@ -852,6 +903,8 @@ def run_hypotheses(
             for arm in exp.arms
         }
         rows, finding = exp.outcomes(runs, m)
+        if exp.too_short(m):  # its numbers for months beyond the run are n/a
+            finding = f"Not simulated: {exp.too_short(m)}; this run has {m}."
         for r in rows:
             r["months"] = m
         result.rows += rows
@@ -936,6 +989,11 @@ def hypotheses_report(
 ) -> Result:
     """Run the experiments (all, or those in ``only``) and write the report to ``out``."""
     exps = [e for e in EXPERIMENTS if only is None or e.key in only]
+    if months is not None and all(e.too_short(months) for e in exps):
+        raise ConfigError(
+            f"--months {months}: too short for every experiment asked for: "
+            + "; ".join(e.too_short(months) for e in exps)
+        )
     t0 = time.perf_counter()
     result = run_hypotheses(exps, seeds=seeds, months=months, workers=workers)
     write_hypotheses(result, Path(out), exps, seeds, time.perf_counter() - t0)

@@ -12,6 +12,7 @@ from abm.config import ConfigError
 from abm.experiments import load_summary, load_sweep, run_sweep
 from abm.experiments.cli import main
 from abm.experiments.runner import check_model_config, run_model
+from abm.experiments.spec import STATS
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "configs" / "baseline.toml"
@@ -125,6 +126,47 @@ def test_a_misspelt_metric_stops_the_sweep_before_the_first_run(tmp_path, capsys
     assert expected in err and str(sweep) in err
     assert err.count("\n") == 1
     assert not (tmp_path / "out").exists()  # nothing ran, nothing written
+
+
+@pytest.mark.parametrize("stat", STATS)
+def test_an_outcome_on_a_non_numeric_metric_stops_the_sweep_before_the_first_run(
+    tmp_path, capsys, stat
+):
+    sweep = tmp_path / "dates.toml"
+    sweep.write_text(
+        f'name = "dates"\nbase = "{BASELINE}"\nseed = 1\nsteps = 3\n'
+        f'[[outcomes]]\nmetric = "date"\nstat = "{stat}"\n'
+    )
+    assert main(["sweep", str(sweep), "--workers", "1", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {sweep}: outcomes.0 ('date_{stat}'): metric 'date' is not numeric, so stat "
+        f"'{stat}' cannot apply; an outcome summarises a numeric metric (keep it with "
+        "metrics.keep instead)\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_model_says_which_of_its_metrics_are_not_numbers():
+    df = run_model(base=BASELINE, overrides=SMALL, seed=5, steps=1)
+    text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    assert text == list(run_model.non_numeric) == ["date"]
+
+
+def test_a_float_range_on_a_whole_number_parameter_suggests_an_int_distribution(tmp_path):
+    spec = small_sweep(
+        design="lhs",
+        n=2,
+        replicates=1,
+        parameters={"model_developers.frontier_count": {"low": 2, "high": 6}},
+    )
+    with pytest.raises(ConfigError) as err:
+        run_sweep(spec, workers=1, out_dir=tmp_path / "out", quiet=True)
+    assert str(err.value).endswith(
+        "(Input should be a valid integer); 'model_developers.frontier_count' takes whole "
+        'numbers (a range: add distribution = "int")'
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_out_of_range_sampled_values_are_caught_before_running(tmp_path):

@@ -108,3 +108,26 @@ def test_example_sweeps_validate(name):
     spec = load_sweep(SWEEPS / f"{name}.toml")
     assert spec.name == name
     assert Path(spec.base).name == "baseline.toml"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"outcome": [{"metric": "m", "stat": "final"}]}, "'outcome'; did you mean 'outcomes'?"),
+        ({"replicats": 2}, "'replicats'; did you mean 'replicates'?"),
+        (
+            {"outcomes": [{"metric": "m", "stat": "final", "windw": [1, 2]}]},
+            "'outcomes.0.windw'; did you mean 'outcomes.0.window'?",
+        ),
+        (
+            {"parameters": {"a.b": {"low": 0, "hihg": 1, "levels": 2}}},
+            "'parameters.a.b.hihg'; did you mean 'parameters.a.b.high'?",
+        ),
+        ({"metrics": {"kep": ["m"]}}, "'metrics.kep'; did you mean 'metrics.keep'?"),
+        ({"colour": "red"}, "'colour'"),  # nothing close: no suggestion
+    ],
+)
+def test_an_unknown_key_gets_the_closest_valid_one_as_a_suggestion(change, message):
+    with pytest.raises(ConfigError) as err:
+        parse_sweep(minimal(**change), "sweeps/bad.toml")
+    assert str(err.value) == f"sweeps/bad.toml: unknown key {message}"

@@ -185,6 +185,15 @@ def test_a_run_that_kills_its_worker_process_is_recorded_and_the_sweep_goes_on(
         (lambda t: t.replace('stat = "final"', 'stat = "last"'), "outcomes.0.stat"),
         (lambda t: t.replace("x = [", "z = ["), "unknown key 'z'"),  # the run function's check
         (lambda t: t + '\n[[outcomes]]\nmetric = "level"\nstat = "final"\n', "appears twice"),
+        (lambda t: t.replace("[[outcomes]]", "[[outcome]]", 1), "did you mean 'outcomes'?"),
+        (
+            lambda t: t.replace(TOY_RUN, TOY_RUN + "_typo"),
+            f"run_function '{TOY_RUN}_typo': cannot import it (module",
+        ),
+        (
+            lambda t: t.replace(TOY_RUN, TOY_RUN.replace(":", ".nowhere:")),
+            f"run_function '{TOY_RUN.replace(':', '.nowhere:')}': cannot import it (No module",
+        ),
     ],
 )
 def test_bad_sweep_file_exits_2_with_one_line_and_writes_nothing(
