@@ -4,21 +4,29 @@
 scenario and writes ``results/<name>/`` (see :mod:`abm.run_output` for what it may
 replace). Other commands (``sweep``, ``sensitivity``,
 ``viz``) are registered by their packages. Bad input is one line on stderr naming
-the problem and exit code 2; nothing is written. Heavy imports (Mesa, pandas,
-Solara) happen inside the commands, so ``abm --help`` is quick.
+the problem and exit code 2; nothing is written. Ctrl-C ends a command with exit
+code 130, SIGTERM with 143; ``abm run`` then leaves nothing behind, nor does
+``abm validate`` before it writes (see :func:`sigterm_as_interrupt`). Heavy
+imports (Mesa, pandas, Solara) happen inside the commands, so ``abm --help`` is
+quick.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from abm.config import CONFIG_DIR, DEFAULT_CONFIG, ConfigError, load_config, parse_override
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # as a shell reports
 # command packages that add subcommands: module with register(subparsers)
 _PLUGINS = ("abm.experiments.cli", "abm.viz.cli", "abm.validation.cli", "abm.params")
 
@@ -60,6 +68,44 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     return dict(parse_override(item) for item in items)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwind like Ctrl-C, so that clean-up code runs."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt), so the
+    clean-up that Ctrl-C gets (staging directory and lock removed) runs for it too.
+
+    A second SIGTERM ends the process outright (the next run tidies what that
+    leaves). Only in the main thread, and only if SIGTERM has its default action:
+    a handler someone else installed stays. Not for code that waits in
+    ``concurrent.futures`` or Dask (the sweep executors trap SIGTERM their own way).
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _terminated(exc: KeyboardInterrupt) -> bool:
+    """Whether an interrupt came from SIGTERM (ours, or the sweep executors')."""
+    executors = sys.modules.get("abm.experiments.executors")
+    theirs = getattr(executors, "Terminated", Terminated)
+    return isinstance(exc, Terminated | theirs)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     path = resolve_config_path(args.config)
     config = load_config(path, overrides=parse_overrides(args.set))
@@ -68,7 +114,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else results_dir(config.name)
     # The directory is checked and locked before the run, so a refusal costs nothing.
-    with output_dir(out, force=args.force) as staging:
+    # SIGTERM, like Ctrl-C, removes the staging directory and the lock on its way out.
+    with sigterm_as_interrupt(), output_dir(out, force=args.force) as staging:
         result = run(config, seed=args.seed, steps=args.steps, record_flows=True, source=str(path))
         write_run_files(result, staging, out)
     df, wall = result.metrics, result.provenance.wall_seconds
@@ -151,9 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     except (WriteError, OSError) as exc:
         print(f"abm: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if _terminated(exc):
+            print("abm: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
         print("abm: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

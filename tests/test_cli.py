@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -158,3 +160,35 @@ def test_output_piped_into_a_reader_that_stops_early_ends_quietly():
         os.close(write_end)
     assert proc.returncode == 0
     assert proc.stderr == "", proc.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_run_exits_143_and_leaves_nothing_behind(tmp_path):
+    """Like Ctrl-C: the hidden staging directory and the lock go. The signal is sent
+    once the staging directory exists (polled, no fixed sleep); the run is long
+    enough never to have finished by then."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "abm", "run", "--steps", "1200", "--out", "res"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and time.monotonic() < deadline:
+            names = os.listdir(tmp_path)
+            if ".res.lock" in names and any(n.startswith(".res.abm-new-") for n in names):
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip() == "abm: terminated"
+    assert os.listdir(tmp_path) == []

@@ -6,15 +6,18 @@ config values overridden, and writes the calibration report against the 2023-202
 targets to ``results/validation/`` (the overrides recorded in its manifest).
 ``abm validate --hypotheses [--seeds N] [--months N] [--only H1 H3]`` runs the
 scenario experiments for H1-H7 instead and writes ``hypotheses.csv`` and
-``hypotheses.md`` there. Exit code 0 on success, 2 on bad input.
+``hypotheses.md`` there. Exit code 0 on success, 2 on bad input, 130 or 143 when stopped by Ctrl-C or SIGTERM (the output
+folder is removed again if this command created it and nothing was written yet).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from abm.cli import parse_overrides, positive_int, resolve_config_path
+from abm.cli import parse_overrides, positive_int, resolve_config_path, sigterm_as_interrupt
 from abm.config import ConfigError
 from abm.run_output import os_reason
 
@@ -68,13 +71,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_validate)
 
 
-def _writable_folder(out: Path) -> Path:
-    """Create ``out`` now, so that a bad ``--out`` stops before hours of runs."""
+@contextlib.contextmanager
+def _writable_folder(out: Path) -> Iterator[Path]:
+    """Create ``out`` now, so that a bad ``--out`` stops before hours of runs.
+
+    If the command then fails or is stopped, the folders this created are removed
+    again while still empty (a folder that existed before is never touched).
+    """
+    created = [p for p in (out, *out.parents) if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"--out {out}: cannot write here ({os_reason(exc)})") from None
-    return out
+    try:
+        yield out
+    except BaseException:
+        for folder in created:  # deepest first; rmdir removes only an empty folder
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -95,10 +112,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 f"--only: unknown hypothesis {unknown[0]!r}; known: {', '.join(sorted(known))}"
             )
         seeds = args.seeds or DEFAULT_SEEDS
-        _writable_folder(out)
-        result = hypotheses_report(
-            seeds=seeds, out=out, months=args.months, workers=args.workers, only=args.only
-        )
+        # SIGTERM stays with the sweep executors, which stop the runs and raise an
+        # interrupt of their own (sigterm_as_interrupt is not for them).
+        with _writable_folder(out):
+            result = hypotheses_report(
+                seeds=seeds, out=out, months=args.months, workers=args.workers, only=args.only
+            )
         for key, finding in result.findings.items():
             print(f"{key}: {finding}\n")
         print(f"results: {out}/ (hypotheses.csv, hypotheses.md, hypotheses.json)")
@@ -119,14 +138,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from abm.config import load_config
 
         load_config(config, overrides=overrides)
-    _writable_folder(out)
-    table = calibration_report(
-        config,
-        seeds=args.seeds or DEFAULT_SEEDS,
-        steps=args.steps or DEFAULT_STEPS,
-        out=out,
-        overrides=overrides,
-    )
+    with sigterm_as_interrupt(), _writable_folder(out):
+        table = calibration_report(
+            config,
+            seeds=args.seeds or DEFAULT_SEEDS,
+            steps=args.steps or DEFAULT_STEPS,
+            out=out,
+            overrides=overrides,
+        )
     for r in table.itertuples():
         mark = "in " if r.inside else ("oom" if r.order_of_magnitude else "OUT")
         print(
