@@ -151,13 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--out",
-        help="output directory (default: results/<name>); replaced only if it holds an "
-        "earlier run's outputs or is empty",
+        help="output directory (default: results/<name>); replaced only if it holds "
+        "exactly an earlier run's outputs or is empty",
     )
     run.add_argument(
         "--force",
         action="store_true",
-        help="replace --out even if it holds other files (never the current directory)",
+        help="replace --out if it holds an earlier run's outputs plus files added since "
+        "(deleted); never a directory without a run's manifest.json, nor one holding a "
+        "subdirectory or a file tracked by git",
     )
     run.set_defaults(func=cmd_run)
     for module in _PLUGINS:
