@@ -6,7 +6,8 @@ config values overridden, and writes the calibration report against the 2023-202
 targets to ``results/validation/`` (the overrides recorded in its manifest).
 ``abm validate --hypotheses [--seeds N] [--months N] [--only H1 H3]`` runs the
 scenario experiments for H1-H7 instead and writes ``hypotheses.csv`` and
-``hypotheses.md`` there. Exit code 0 on success, 2 on bad input, 130 or 143 when stopped by Ctrl-C or SIGTERM (the output
+``hypotheses.md`` there. Exit code 0 on success, 2 on bad input (checked before
+anything is created), 130 or 143 when stopped by Ctrl-C or SIGTERM (the output
 folder is removed again if this command created it and nothing was written yet).
 """
 
@@ -47,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a config value for the calibration report, e.g. --set "
-        "end_users.nested_choice=true (a switch that is off in the baseline)",
+        "hyperscalers.salter_over_time=true (a switch that is off in the baseline)",
     )
     p.add_argument(
         "--out", default="results/validation", help="output folder (default: results/validation)"
@@ -97,11 +98,12 @@ def _writable_folder(out: Path) -> Iterator[Path]:
 def cmd_validate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     overrides = parse_overrides(args.set)
-    if args.hypotheses and overrides:
-        raise ConfigError(
-            "--set: applies to the calibration report; the H1-H7 experiments set their own "
-            "levers on the baseline (configs/scenarios/)"
-        )
+    for option, given in (("--set", overrides), ("--config", args.config)):
+        if args.hypotheses and given:
+            raise ConfigError(
+                f"{option}: applies to the calibration report; the H1-H7 experiments set "
+                "their own levers on the baseline (configs/scenarios/)"
+            )
     if args.hypotheses:
         from abm.validation.hypotheses import DEFAULT_SEEDS, EXPERIMENTS, hypotheses_report
 
@@ -134,10 +136,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"--steps {args.steps}: the targets need 2023 and 2024, at least 24 months"
         )
     config = resolve_config_path(args.config) if args.config else None
-    if overrides:  # a bad key or value stops here, before anything is written
-        from abm.config import load_config
+    from abm.config import load_config
 
-        load_config(config, overrides=overrides)
+    load_config(config, overrides=overrides)  # a bad file, key or value stops here
     with sigterm_as_interrupt(), _writable_folder(out):
         table = calibration_report(
             config,

@@ -1,7 +1,8 @@
-"""``abm validate`` when stopped: no folder left behind."""
+"""``abm validate`` on bad input and when stopped: one line, and no folder left behind."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -9,6 +10,43 @@ import time
 
 import pytest
 from support import ENV
+
+from abm.cli import main
+from abm.config import load_config
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [("no/such.toml", "config file not found"), ("bad.toml", "not valid TOML")],
+)
+def test_a_bad_config_stops_before_the_output_folder_is_made(tmp_path, capsys, config, fragment):
+    (tmp_path / "bad.toml").write_text("x = [\n")
+    out = tmp_path / "results" / "validation"
+    path = config if config.startswith("no/") else str(tmp_path / config)
+    assert main(["validate", "--config", path, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_config_with_hypotheses_is_refused_like_set(tmp_path, capsys):
+    out = tmp_path / "val"
+    args = ["validate", "--hypotheses", "--only", "H1", "--out", str(out)]
+    assert main([*args, "--config", "configs/baseline.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--config: applies to the calibration report" in err
+    assert not out.exists()
+
+
+def test_the_help_example_switch_is_really_off_in_the_baseline(capsys):
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    key, value = re.search(
+        r"--set ([\w.]+)=(\w+) \(a switch that is off in the baseline\)", text
+    ).groups()
+    section, name = key.split(".")
+    assert value == "true" and getattr(getattr(load_config(None), section), name) is False
 
 
 @pytest.mark.slow
