@@ -23,7 +23,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from abm.config import CONFIG_DIR, DEFAULT_CONFIG, ConfigError, load_config, parse_override
+from abm.config import (
+    CONFIG_DIR,
+    DEFAULT_CONFIG,
+    ConfigError,
+    config_with_overrides,
+    load_config,
+    parse_override,
+)
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # as a shell reports
@@ -108,7 +115,10 @@ def _terminated(exc: KeyboardInterrupt) -> bool:
 
 def cmd_run(args: argparse.Namespace) -> int:
     path = resolve_config_path(args.config)
-    config = load_config(path, overrides=parse_overrides(args.set))
+    overrides = parse_overrides(args.set)
+    config = load_config(path, overrides=overrides)
+    if args.steps is not None:  # checked against the config's limit before anything is written
+        config_with_overrides(config, {"simulation.steps": args.steps}, source="--steps")
     from abm.run_output import output_dir, results_dir, summary_table, write_run_files
     from abm.runs import run
 
@@ -116,7 +126,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The directory is checked and locked before the run, so a refusal costs nothing.
     # SIGTERM, like Ctrl-C, removes the staging directory and the lock on its way out.
     with sigterm_as_interrupt(), output_dir(out, force=args.force) as staging:
-        result = run(config, seed=args.seed, steps=args.steps, record_flows=True, source=str(path))
+        result = run(
+            path,
+            seed=args.seed,
+            steps=args.steps,
+            overrides=overrides,
+            record_flows=True,
+            source=str(path),
+        )
         write_run_files(result, staging, out)
     df, wall = result.metrics, result.provenance.wall_seconds
     steps = len(df) - 1

@@ -49,6 +49,8 @@ def test_run_writes_results_and_prints_a_summary(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["steps"] == 6
     assert manifest["config"]["end_users"]["simulated_users"] == 1000
+    assert manifest["config"]["simulation"]["steps"] == 6  # --steps, in the stored config too
+    assert manifest["overrides"] == {"end_users.simulated_users": 1000}
     assert manifest["versions"]["mesa"] == "3.3.1"
     assert not [
         p for p in out.parent.iterdir() if p.name.startswith(".")
@@ -87,6 +89,7 @@ def test_same_seed_gives_identical_metrics_files(tmp_path):
         (["--set", "startups.initial_count"], "expected key=value"),
         (["no/such/config.toml"], "config file not found"),
         (["--steps", "-5"], "must be positive"),
+        (["--steps", "1201"], "bad value for 'simulation.steps'"),
         (["--seed", "x"], "expected an integer seed"),
     ],
 )
@@ -160,6 +163,23 @@ def test_output_piped_into_a_reader_that_stops_early_ends_quietly():
         os.close(write_end)
     assert proc.returncode == 0
     assert proc.stderr == "", proc.stderr
+
+
+@pytest.mark.slow
+def test_a_run_from_its_manifests_config_is_the_same_run(tmp_path):
+    """The stored config holds the overrides and the months actually run (``--steps``),
+    so it reproduces the run by itself."""
+    from abm.config import validate
+    from abm.runs import run
+
+    small = ["--set", "end_users.simulated_users=500"]
+    r = abm("run", "--steps", "3", *small, "--out", "a", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    config = validate(manifest["config"], "manifest.json")
+    again = run(config, seed=manifest["seed"]).metrics
+    assert len(again) == 4
+    pd.testing.assert_frame_equal(again, pd.read_parquet(tmp_path / "a" / "metrics.parquet"))
 
 
 @pytest.mark.slow
