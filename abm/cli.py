@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,8 @@ from abm.config import (
 
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # as a shell reports
+# Top-level keys of a sweep file (abm.experiments.spec.SweepSpec) that no model config has.
+SWEEP_KEYS = ("base", "design", "replicates", "fixed", "parameters", "outcomes", "run_function")
 # command packages that add subcommands: module with register(subparsers)
 _PLUGINS = ("abm.experiments.cli", "abm.viz.cli", "abm.validation.cli", "abm.params")
 
@@ -73,6 +76,19 @@ def seed_int(text: str) -> int:
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
     return dict(parse_override(item) for item in items)
+
+
+def refuse_sweep_file(path: Path) -> None:
+    """Raise :class:`ConfigError` if ``path`` is a sweep file rather than a model config
+    (it has top-level keys only a sweep file has, and no ``extends``), so that the
+    mistake gets one sentence instead of a list of missing and unknown keys. A file
+    that cannot be read or parsed is left to the config loader to report."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return
+    if "extends" not in data and any(key in data for key in SWEEP_KEYS):
+        raise ConfigError(f"{path} is a sweep file; run it with `abm sweep {path}`")
 
 
 class Terminated(KeyboardInterrupt):
@@ -205,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, argv)
     try:
+        if isinstance(getattr(args, "config", None), str):  # run, viz, validate, params
+            refuse_sweep_file(resolve_config_path(args.config))
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"abm: error: {exc}", file=sys.stderr)

@@ -182,6 +182,35 @@ def test_a_run_from_its_manifests_config_is_the_same_run(tmp_path):
     pd.testing.assert_frame_equal(again, pd.read_parquet(tmp_path / "a" / "metrics.parquet"))
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["run", "{}"], ["viz", "{}"], ["validate", "--config", "{}"], ["params", "--config", "{}"]],
+)
+@pytest.mark.slow
+def test_a_sweep_file_given_as_a_config_is_named_as_one(tmp_path, args):
+    sweep = ROOT / "configs" / "sweeps" / "smoke.toml"
+    r = abm(*[a.format(sweep) for a in args], cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == f"abm: error: {sweep} is a sweep file; run it with `abm sweep {sweep}`\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_sweep_file_and_no_config_is_taken_for_a_sweep_file():
+    from abm.cli import SWEEP_KEYS, refuse_sweep_file
+    from abm.config import Config, ConfigError
+    from abm.experiments.spec import SweepSpec
+
+    assert set(SWEEP_KEYS) <= set(SweepSpec.model_fields) - set(Config.model_fields)
+    sweeps = sorted((ROOT / "configs" / "sweeps").glob("*.toml"))
+    assert sweeps
+    for path in sweeps:
+        with pytest.raises(ConfigError, match="is a sweep file"):
+            refuse_sweep_file(path)
+    for path in (ROOT / "configs").rglob("*.toml"):
+        if path.parent.name != "sweeps":
+            refuse_sweep_file(path)  # a model config: not refused
+
+
 @pytest.mark.slow
 def test_sigterm_during_a_run_exits_143_and_leaves_nothing_behind(tmp_path):
     """Like Ctrl-C: the hidden staging directory and the lock go. The signal is sent
