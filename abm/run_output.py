@@ -11,8 +11,14 @@ The rules, in :func:`output_dir`:
 
 - **Only an earlier run is replaced.** A path that exists and is anything but an
   empty directory or a directory holding exactly an earlier run's files (its
-  manifest says so) is refused with :class:`OutputError`, unless ``force``. The
-  current directory and its parents are never replaced, even with ``force``.
+  manifest says so) is refused with :class:`OutputError`.
+- **``force`` replaces an earlier run only.** It also replaces a directory that
+  holds an earlier run's outputs (a run manifest) plus files added since, and
+  deletes those files, but only if none of them is a directory (a run writes
+  none; a subdirectory may hold other results) or tracked by git. Anything else
+  is refused even with ``force``: a regular file or symlink, a directory without
+  a run manifest (a results tree such as ``results/``, a project, a sweep), and
+  the current directory and its parents.
 - **One writer per directory.** A lock file ``.NAME.lock`` next to the directory
   (``flock``; the OS releases it if the process dies) makes a second writer fail
   at once with "another run is writing here".
@@ -44,6 +50,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -234,6 +241,38 @@ def foreign_entries(path: Path) -> list[str]:
     return [e for e in entries if e not in ours]
 
 
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def kept_even_with_force(path: Path, foreign: list[str]) -> list[str]:
+    """Which of ``foreign`` (in an earlier run's directory ``path``) ``force`` must
+    not delete: subdirectories and files tracked by git, each with the reason."""
+    kept = [
+        f"{e}/ (a directory)"
+        for e in foreign
+        if (path / e).is_dir() and not (path / e).is_symlink()
+    ]
+    kept += [f"{e} (tracked by git)" for e in git_tracked(path, foreign)]
+    return kept
+
+
+def git_tracked(path: Path, names: list[str]) -> list[str]:
+    """Which of ``names`` in directory ``path`` git tracks (none outside a work tree,
+    or where git is not installed)."""
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(path), "ls-files", "-z", "--", *names],
+            capture_output=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    tracked = {Path(os.fsdecode(f)).parts[0] for f in listed.split(b"\0") if f}
+    return [n for n in names if n in tracked]
+
+
 def _refuse_unsafe(out: Path, force: bool) -> None:
     if out.name in ("", ".", ".."):
         raise OutputError(f"{out}: not a directory that can be replaced")
@@ -243,17 +282,28 @@ def _refuse_unsafe(out: Path, force: bool) -> None:
             f"{out}: is the current directory or one of its parents; "
             "results need a directory of their own (even with --force)"
         )
-    if not os.path.lexists(out) or force:
+    if not os.path.lexists(out):
         return
     foreign = foreign_entries(out)
-    if foreign:
+    if not foreign:
+        return
+    if out.is_symlink() or not out.is_dir() or run_manifest(out) is None:
         kind = "a file" if not out.is_dir() or out.is_symlink() else "a directory"
-        shown = ", ".join(foreign[:3]) + (
-            f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        )
         raise OutputError(
-            f"{out}: is {kind} that does not hold an earlier run's outputs ({shown}); "
-            "choose another directory, or pass --force to replace it"
+            f"{out}: is {kind} that does not hold an earlier run's outputs "
+            f"({_shown(foreign)}); choose another directory (--force replaces only "
+            "an earlier run's outputs)"
+        )
+    kept = kept_even_with_force(out, foreign)
+    if kept:
+        raise OutputError(
+            f"{out}: holds an earlier run's outputs and more that a run never deletes, "
+            f"even with --force ({_shown(kept)}); choose another directory"
+        )
+    if not force:
+        raise OutputError(
+            f"{out}: holds an earlier run's outputs and other files ({_shown(foreign)}); "
+            "choose another directory, or pass --force to replace it and delete them"
         )
 
 

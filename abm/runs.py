@@ -20,7 +20,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,10 @@ class Provenance:
     The environment (package versions, git commit, platform) is the same for
     every run of a process; :func:`environment` computes it once, and only when a
     manifest asks for it, so sweep workers do not pay for it on every run.
+
+    ``config`` is the config the model was built from, ``overrides`` applied and
+    ``simulation.steps`` set to the months actually run, so it reproduces the run
+    by itself; ``overrides`` lists the dotted values that changed the config file's.
     """
 
     config: Config
@@ -63,6 +67,7 @@ class Provenance:
     source: str
     started_utc: str
     wall_seconds: float
+    overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The provenance as plain JSON-ready values, environment included."""
@@ -73,6 +78,7 @@ class Provenance:
             "steps": self.steps,
             "start": self.config.simulation.start,
             "config": self.config.to_dict(),
+            "overrides": dict(self.overrides),
             **environment(),
             "started_utc": self.started_utc,
             "wall_time_s": round(self.wall_seconds, 3),
@@ -160,6 +166,12 @@ def run(
     """
     cfg = resolve_config(config, overrides)
     n = cfg.simulation.steps if steps is None else int(steps)
+    if n != cfg.simulation.steps:
+        # The recorded config says how long the run was. The model reads the field only
+        # as its default horizon, so nothing else changes; not validated again, as
+        # ``steps`` has never been bounded by the config's limit.
+        sim = cfg.simulation.model_copy(update={"steps": n})
+        cfg = cfg.model_copy(update={"simulation": sim})
     if source is None:
         source = str(config) if isinstance(config, str | Path) else ""
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -185,7 +197,7 @@ def run(
             release(model)
     return RunResult(
         metrics=metrics,
-        provenance=Provenance(cfg, int(seed), n, source, started, wall),
+        provenance=Provenance(cfg, int(seed), n, source, started, wall, dict(overrides or {})),
         flows=flows,
         firms=firms,
         observed=pd.DataFrame(rows, index=pd.RangeIndex(1, n + 1, name="step"))

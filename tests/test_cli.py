@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +49,8 @@ def test_run_writes_results_and_prints_a_summary(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["steps"] == 6
     assert manifest["config"]["end_users"]["simulated_users"] == 1000
+    assert manifest["config"]["simulation"]["steps"] == 6  # --steps, in the stored config too
+    assert manifest["overrides"] == {"end_users.simulated_users": 1000}
     assert manifest["versions"]["mesa"] == "3.3.1"
     assert not [
         p for p in out.parent.iterdir() if p.name.startswith(".")
@@ -85,6 +89,7 @@ def test_same_seed_gives_identical_metrics_files(tmp_path):
         (["--set", "startups.initial_count"], "expected key=value"),
         (["no/such/config.toml"], "config file not found"),
         (["--steps", "-5"], "must be positive"),
+        (["--steps", "1201"], "bad value for 'simulation.steps'"),
         (["--seed", "x"], "expected an integer seed"),
     ],
 )
@@ -158,3 +163,81 @@ def test_output_piped_into_a_reader_that_stops_early_ends_quietly():
         os.close(write_end)
     assert proc.returncode == 0
     assert proc.stderr == "", proc.stderr
+
+
+@pytest.mark.slow
+def test_a_run_from_its_manifests_config_is_the_same_run(tmp_path):
+    """The stored config holds the overrides and the months actually run (``--steps``),
+    so it reproduces the run by itself."""
+    from abm.config import validate
+    from abm.runs import run
+
+    small = ["--set", "end_users.simulated_users=500"]
+    r = abm("run", "--steps", "3", *small, "--out", "a", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    config = validate(manifest["config"], "manifest.json")
+    again = run(config, seed=manifest["seed"]).metrics
+    assert len(again) == 4
+    pd.testing.assert_frame_equal(again, pd.read_parquet(tmp_path / "a" / "metrics.parquet"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "{}"], ["viz", "{}"], ["validate", "--config", "{}"], ["params", "--config", "{}"]],
+)
+@pytest.mark.slow
+def test_a_sweep_file_given_as_a_config_is_named_as_one(tmp_path, args):
+    sweep = ROOT / "configs" / "sweeps" / "smoke.toml"
+    r = abm(*[a.format(sweep) for a in args], cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == f"abm: error: {sweep} is a sweep file; run it with `abm sweep {sweep}`\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_sweep_file_and_no_config_is_taken_for_a_sweep_file():
+    from abm.cli import SWEEP_KEYS, refuse_sweep_file
+    from abm.config import Config, ConfigError
+    from abm.experiments.spec import SweepSpec
+
+    assert set(SWEEP_KEYS) <= set(SweepSpec.model_fields) - set(Config.model_fields)
+    sweeps = sorted((ROOT / "configs" / "sweeps").glob("*.toml"))
+    assert sweeps
+    for path in sweeps:
+        with pytest.raises(ConfigError, match="is a sweep file"):
+            refuse_sweep_file(path)
+    for path in (ROOT / "configs").rglob("*.toml"):
+        if path.parent.name != "sweeps":
+            refuse_sweep_file(path)  # a model config: not refused
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_run_exits_143_and_leaves_nothing_behind(tmp_path):
+    """Like Ctrl-C: the hidden staging directory and the lock go. The signal is sent
+    once the staging directory exists (polled, no fixed sleep); the run is long
+    enough never to have finished by then."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "abm", "run", "--steps", "1200", "--out", "res"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and time.monotonic() < deadline:
+            names = os.listdir(tmp_path)
+            if ".res.lock" in names and any(n.startswith(".res.abm-new-") for n in names):
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip() == "abm: terminated"
+    assert os.listdir(tmp_path) == []

@@ -62,7 +62,10 @@ def test_a_directory_holding_someone_elses_files_is_refused(tmp_path):
     assert r.returncode == 2
     line = one_error_line(r)
     assert "does not hold an earlier run's outputs (notes.txt, sub)" in line
-    assert "--force" in line
+    assert "--force replaces only an earlier run's outputs" in line
+    assert tree(tmp_path) == before
+    r = abm("run", *SMALL, "--out", "scratch", "--force", cwd=tmp_path)
+    assert r.returncode == 2 and "does not hold an earlier run's outputs" in one_error_line(r)
     assert tree(tmp_path) == before
 
 
@@ -84,10 +87,11 @@ def test_the_current_directory_is_refused_even_with_force(tmp_path):
 @pytest.mark.slow
 def test_a_regular_file_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    r = abm("run", *SMALL, "--out", "notes.txt", cwd=tmp_path)
-    assert r.returncode == 2
-    assert "is a file" in one_error_line(r)
-    assert tree(tmp_path) == {"notes.txt": "mine"}
+    for extra in ([], ["--force"]):
+        r = abm("run", *SMALL, "--out", "notes.txt", *extra, cwd=tmp_path)
+        assert r.returncode == 2
+        assert "is a file" in one_error_line(r)
+        assert tree(tmp_path) == {"notes.txt": "mine"}
 
 
 @pytest.mark.slow
@@ -114,6 +118,60 @@ def test_an_earlier_run_with_a_file_added_is_refused_and_force_replaces_it(tmp_p
     assert r.returncode == 0, r.stderr
     assert manifest_seed(tmp_path / "res") == 2
     assert not (tmp_path / "res" / "my_analysis.py").exists()
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(cwd), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.slow
+def test_force_never_replaces_a_results_tree(tmp_path):
+    """The reported accident: ``abm run --out results --force`` deleted the whole tree
+    (a tracked README, every run, sweep and report). Without a run's manifest in it,
+    a directory is not an earlier run's output, so --force refuses it."""
+    git(tmp_path, "init", "-q")
+    results = tmp_path / "results"
+    (results / "baseline").mkdir(parents=True)
+    fake_run(results / "baseline", 1)
+    (results / "README.md").write_text("what lives here")
+    git(tmp_path, "add", "results/README.md")
+    before = tree(results)
+    r = abm("run", *SMALL, "--out", "results", "--force", cwd=tmp_path)
+    assert r.returncode == 2
+    line = one_error_line(r)
+    assert "results: is a directory that does not hold an earlier run's outputs" in line
+    assert "(README.md, baseline)" in line
+    assert tree(results) == before
+    assert sorted(os.listdir(tmp_path)) == [".git", "results"]  # no lock, no staging
+
+
+@pytest.mark.parametrize("addition", ["subdirectory", "tracked"])
+def test_force_keeps_an_earlier_runs_directory_holding_more_than_stray_files(tmp_path, addition):
+    """--force deletes files added to an earlier run's directory, but never a
+    subdirectory (a run writes none; it may hold other results) nor a file git tracks."""
+    git(tmp_path, "init", "-q")
+    out = tmp_path / "res"
+    publish(out, 1)
+    if addition == "subdirectory":
+        (out / "variant").mkdir()
+        fake_run(out / "variant", 2)
+        reason = "variant/ (a directory)"
+    else:
+        (out / "analysis.py").write_text("print('mine')")
+        git(tmp_path, "add", "res/analysis.py")
+        reason = "analysis.py (tracked by git)"
+    before = tree(out)
+    for force in (False, True):
+        with pytest.raises(OutputError) as caught, output_dir(out, force=force):
+            raise AssertionError("not refused")
+        message = str(caught.value)
+        assert "even with --force" in message and f"({reason})" in message
+    assert tree(out) == before
+    assert hidden(tmp_path) == [".git"]
 
 
 @pytest.mark.slow

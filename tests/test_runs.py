@@ -87,6 +87,18 @@ def test_provenance_says_what_went_in_and_the_environment():
     json.dumps(prov, allow_nan=False)  # plain JSON values only
 
 
+def test_the_recorded_config_holds_the_steps_run_and_the_overrides_are_listed():
+    """``steps`` shorter than the config's: the recorded config says so, and running
+    from it alone gives the same run."""
+    result = run(seed=4, steps=3, overrides=SMALL)
+    prov = result.provenance
+    assert prov.config.simulation.steps == 3 and prov.to_dict()["overrides"] == SMALL
+    again = run(prov.config, seed=4)
+    pd.testing.assert_frame_equal(again.metrics, result.metrics)
+    assert again.provenance.to_dict()["overrides"] == {}
+    assert run(seed=4, steps=1).provenance.config.simulation.steps == 1
+
+
 def test_the_environment_is_computed_once_per_process():
     assert environment() is environment()
 

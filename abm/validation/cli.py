@@ -6,15 +6,19 @@ config values overridden, and writes the calibration report against the 2023-202
 targets to ``results/validation/`` (the overrides recorded in its manifest).
 ``abm validate --hypotheses [--seeds N] [--months N] [--only H1 H3]`` runs the
 scenario experiments for H1-H7 instead and writes ``hypotheses.csv`` and
-``hypotheses.md`` there. Exit code 0 on success, 2 on bad input.
+``hypotheses.md`` there. Exit code 0 on success, 2 on bad input (checked before
+anything is created), 130 or 143 when stopped by Ctrl-C or SIGTERM (the output
+folder is removed again if this command created it and nothing was written yet).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from abm.cli import parse_overrides, positive_int, resolve_config_path
+from abm.cli import parse_overrides, positive_int, resolve_config_path, sigterm_as_interrupt
 from abm.config import ConfigError
 from abm.run_output import os_reason
 
@@ -44,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a config value for the calibration report, e.g. --set "
-        "end_users.nested_choice=true (a switch that is off in the baseline)",
+        "hyperscalers.salter_over_time=true (a switch that is off in the baseline)",
     )
     p.add_argument(
         "--out", default="results/validation", help="output folder (default: results/validation)"
@@ -68,23 +72,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_validate)
 
 
-def _writable_folder(out: Path) -> Path:
-    """Create ``out`` now, so that a bad ``--out`` stops before hours of runs."""
+@contextlib.contextmanager
+def _writable_folder(out: Path) -> Iterator[Path]:
+    """Create ``out`` now, so that a bad ``--out`` stops before hours of runs.
+
+    If the command then fails or is stopped, the folders this created are removed
+    again while still empty (a folder that existed before is never touched).
+    """
+    created = [p for p in (out, *out.parents) if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"--out {out}: cannot write here ({os_reason(exc)})") from None
-    return out
+    try:
+        yield out
+    except BaseException:
+        for folder in created:  # deepest first; rmdir removes only an empty folder
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     overrides = parse_overrides(args.set)
-    if args.hypotheses and overrides:
-        raise ConfigError(
-            "--set: applies to the calibration report; the H1-H7 experiments set their own "
-            "levers on the baseline (configs/scenarios/)"
-        )
+    for option, given in (("--set", overrides), ("--config", args.config)):
+        if args.hypotheses and given:
+            raise ConfigError(
+                f"{option}: applies to the calibration report; the H1-H7 experiments set "
+                "their own levers on the baseline (configs/scenarios/)"
+            )
     if args.hypotheses:
         from abm.validation.hypotheses import DEFAULT_SEEDS, EXPERIMENTS, hypotheses_report
 
@@ -95,10 +114,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 f"--only: unknown hypothesis {unknown[0]!r}; known: {', '.join(sorted(known))}"
             )
         seeds = args.seeds or DEFAULT_SEEDS
-        _writable_folder(out)
-        result = hypotheses_report(
-            seeds=seeds, out=out, months=args.months, workers=args.workers, only=args.only
-        )
+        # SIGTERM stays with the sweep executors, which stop the runs and raise an
+        # interrupt of their own (sigterm_as_interrupt is not for them).
+        with _writable_folder(out):
+            result = hypotheses_report(
+                seeds=seeds, out=out, months=args.months, workers=args.workers, only=args.only
+            )
         for key, finding in result.findings.items():
             print(f"{key}: {finding}\n")
         print(f"results: {out}/ (hypotheses.csv, hypotheses.md, hypotheses.json)")
@@ -115,18 +136,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"--steps {args.steps}: the targets need 2023 and 2024, at least 24 months"
         )
     config = resolve_config_path(args.config) if args.config else None
-    if overrides:  # a bad key or value stops here, before anything is written
-        from abm.config import load_config
+    from abm.config import load_config
 
-        load_config(config, overrides=overrides)
-    _writable_folder(out)
-    table = calibration_report(
-        config,
-        seeds=args.seeds or DEFAULT_SEEDS,
-        steps=args.steps or DEFAULT_STEPS,
-        out=out,
-        overrides=overrides,
-    )
+    load_config(config, overrides=overrides)  # a bad file, key or value stops here
+    with sigterm_as_interrupt(), _writable_folder(out):
+        table = calibration_report(
+            config,
+            seeds=args.seeds or DEFAULT_SEEDS,
+            steps=args.steps or DEFAULT_STEPS,
+            out=out,
+            overrides=overrides,
+        )
     for r in table.itertuples():
         mark = "in " if r.inside else ("oom" if r.order_of_magnitude else "OUT")
         print(

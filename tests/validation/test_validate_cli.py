@@ -1,0 +1,90 @@
+"""``abm validate`` on bad input and when stopped: one line, and no folder left behind."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from support import ENV
+
+from abm.cli import main
+from abm.config import load_config
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [("no/such.toml", "config file not found"), ("bad.toml", "not valid TOML")],
+)
+def test_a_bad_config_stops_before_the_output_folder_is_made(tmp_path, capsys, config, fragment):
+    (tmp_path / "bad.toml").write_text("x = [\n")
+    out = tmp_path / "results" / "validation"
+    path = config if config.startswith("no/") else str(tmp_path / config)
+    assert main(["validate", "--config", path, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_config_with_hypotheses_is_refused_like_set(tmp_path, capsys):
+    out = tmp_path / "val"
+    args = ["validate", "--hypotheses", "--only", "H1", "--out", str(out)]
+    assert main([*args, "--config", "configs/baseline.toml"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--config: applies to the calibration report" in err
+    assert not out.exists()
+
+
+def test_the_help_example_switch_is_really_off_in_the_baseline(capsys):
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    key, value = re.search(
+        r"--set ([\w.]+)=(\w+) \(a switch that is off in the baseline\)", text
+    ).groups()
+    section, name = key.split(".")
+    assert value == "true" and getattr(getattr(load_config(None), section), name) is False
+
+
+@pytest.mark.slow
+def test_sigterm_while_validating_exits_143_and_leaves_no_folder(tmp_path):
+    """The report is written only after every seed has run: stopped before that, the
+    folder this command created is removed again. The signal is sent once the folder
+    exists (polled), whenever that is."""
+    out = tmp_path / "results" / "validation"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "abm",
+            "validate",
+            "--seeds",
+            "100",
+            "--steps",
+            "24",
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not out.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert out.exists(), "the command never created its output folder"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert err.strip() == "abm: terminated"
+    assert list(tmp_path.iterdir()) == []
