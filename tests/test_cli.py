@@ -5,12 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import run_abm
+from support import run_abm, terminate_once
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -216,28 +215,14 @@ def test_sigterm_during_a_run_exits_143_and_leaves_nothing_behind(tmp_path):
     """Like Ctrl-C: the hidden staging directory and the lock go. The signal is sent
     once the staging directory exists (polled, no fixed sleep); the run is long
     enough never to have finished by then."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "abm", "run", "--steps", "1200", "--out", "res"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+
+    def started() -> bool:
+        names = os.listdir(tmp_path)
+        return ".res.lock" in names and any(n.startswith(".res.abm-new-") for n in names)
+
+    code, err = terminate_once(
+        "run", "--steps", "1200", "--out", "res", cwd=tmp_path, started=started
     )
-    try:
-        deadline = time.monotonic() + 300
-        while proc.poll() is None and time.monotonic() < deadline:
-            names = os.listdir(tmp_path)
-            if ".res.lock" in names and any(n.startswith(".res.abm-new-") for n in names):
-                break
-            time.sleep(0.01)
-        assert proc.poll() is None, proc.stderr.read()
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert code == 128 + signal.SIGTERM, err
     assert err.strip() == "abm: terminated"
     assert os.listdir(tmp_path) == []
