@@ -105,7 +105,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 "their own levers on the baseline (configs/scenarios/)"
             )
     if args.hypotheses:
-        from abm.validation.hypotheses import DEFAULT_SEEDS, EXPERIMENTS, hypotheses_report
+        from abm.validation.hypotheses import (
+            DEFAULT_SEEDS,
+            EXPERIMENTS,
+            experiments_for,
+            hypotheses_report,
+        )
 
         known = {e.key for e in EXPERIMENTS}
         unknown = sorted(set(args.only or []) - known)
@@ -113,6 +118,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"--only: unknown hypothesis {unknown[0]!r}; known: {', '.join(sorted(known))}"
             )
+        experiments_for(args.months, args.only)  # a horizon too short for all: before --out
         seeds = args.seeds or DEFAULT_SEEDS
         # SIGTERM stays with the sweep executors, which stop the runs and raise an
         # interrupt of their own (sigterm_as_interrupt is not for them).

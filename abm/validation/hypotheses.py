@@ -980,6 +980,19 @@ def write_hypotheses(
     return table
 
 
+def experiments_for(months: int | None, only: Sequence[str] | None = None) -> list[Experiment]:
+    """The experiments asked for (all, or those in ``only``), after checking that a
+    ``months``-long horizon can answer at least one of them (:class:`ConfigError` if
+    not). Cheap, so the command line checks it before it creates the output folder."""
+    exps = [e for e in EXPERIMENTS if only is None or e.key in only]
+    if months is not None and all(e.too_short(months) for e in exps):
+        raise ConfigError(
+            f"--months {months}: too short for every experiment asked for: "
+            + "; ".join(e.too_short(months) for e in exps)
+        )
+    return exps
+
+
 def hypotheses_report(
     seeds: int = DEFAULT_SEEDS,
     out: str | Path = "results/validation",
@@ -988,12 +1001,7 @@ def hypotheses_report(
     only: Sequence[str] | None = None,
 ) -> Result:
     """Run the experiments (all, or those in ``only``) and write the report to ``out``."""
-    exps = [e for e in EXPERIMENTS if only is None or e.key in only]
-    if months is not None and all(e.too_short(months) for e in exps):
-        raise ConfigError(
-            f"--months {months}: too short for every experiment asked for: "
-            + "; ".join(e.too_short(months) for e in exps)
-        )
+    exps = experiments_for(months, only)
     t0 = time.perf_counter()
     result = run_hypotheses(exps, seeds=seeds, months=months, workers=workers)
     write_hypotheses(result, Path(out), exps, seeds, time.perf_counter() - t0)

@@ -5,6 +5,7 @@ finding the run is too short for says so instead of printing NaN or a reversed r
 from __future__ import annotations
 
 import math
+import os
 import re
 
 import numpy as np
@@ -110,15 +111,22 @@ def test_a_horizon_too_short_for_every_experiment_asked_for_is_refused_before_ru
     assert not (tmp_path / "out").exists()
 
 
-def test_the_cli_exits_2_on_a_horizon_too_short_for_the_experiments_asked_for(tmp_path, capsys):
+def test_the_cli_exits_2_on_a_horizon_too_short_for_the_experiments_asked_for(
+    tmp_path, capsys, monkeypatch
+):
     from abm.cli import main
 
+    made = []
+    real_mkdir = os.mkdir
+    monkeypatch.setattr(
+        os, "mkdir", lambda path, *a, **k: made.append(path) or real_mkdir(path, *a, **k)
+    )
     out = tmp_path / "out"
     argv = ["validate", "--hypotheses", "--only", "H7", "--months", "36", "--out", str(out)]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "H7 needs at least 72 months" in err and err.count("\n") == 1
-    assert not any(out.iterdir())  # the folder --out made, empty
+    assert not out.exists() and made == []  # checked before the folder is made, not after
 
 
 @pytest.mark.slow
