@@ -11,7 +11,8 @@ The rules, in :func:`output_dir`:
 
 - **Only an earlier run is replaced.** A path that exists and is anything but an
   empty directory or a directory holding exactly an earlier run's files (its
-  manifest says so) is refused with :class:`OutputError`.
+  manifest says so) is refused with :class:`OutputError`. A run's files are the
+  fixed :data:`RUN_FILES`, as regular files, whatever the manifest's ``files`` lists.
 - **``force`` replaces an earlier run only.** It also replaces a directory that
   holds an earlier run's outputs (a run manifest) plus files added since, and
   deletes those files, but only if none of them is a directory (a run writes
@@ -237,7 +238,12 @@ def foreign_entries(path: Path) -> list[str]:
     manifest = run_manifest(path)
     if manifest is None:
         return entries
-    ours = {MANIFEST, *map(str, manifest.get("files", []))}
+    # Only the files a run writes count as its own, whatever the manifest lists (a
+    # hand-edited "files" must not make a subdirectory or a notes file replaceable).
+    listed = set(map(str, manifest.get("files", [])))
+    ours = {MANIFEST} | {
+        e for e in listed & set(RUN_FILES) if (path / e).is_file() and not (path / e).is_symlink()
+    }
     return [e for e in entries if e not in ours]
 
 

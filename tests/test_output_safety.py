@@ -242,10 +242,10 @@ def test_a_lock_left_by_a_killed_writer_does_not_block(tmp_path):
 
 # --------------------------------------------------------------------------- kills at each step
 def fake_run(folder: Path, seed: int) -> None:
-    """The files of a run, small: a manifest that marks it, and one data file
-    (the child processes below write the same)."""
-    (folder / "data.txt").write_text(f"seed {seed}")
-    manifest = {"output": RUN_KIND, "seed": seed, "files": ["data.txt"]}
+    """The files of a run, small: a manifest that marks it, and one of a run's files
+    (not real Parquet; the child processes below write the same)."""
+    (folder / "metrics.parquet").write_text(f"seed {seed}")
+    manifest = {"output": RUN_KIND, "seed": seed, "files": ["metrics.parquet"]}
     (folder / MANIFEST).write_text(strict_json(manifest))
 
 
@@ -276,8 +276,8 @@ def publish_and_die(out: Path, seed: int, after: str) -> subprocess.CompletedPro
         ro._exchange = exchange
         os.rename = rename
         with ro.output_dir(Path({str(out)!r})) as staging:
-            (staging / "data.txt").write_text("seed {seed}")
-            manifest = {{"output": ro.RUN_KIND, "seed": {seed}, "files": ["data.txt"]}}
+            (staging / "metrics.parquet").write_text("seed {seed}")
+            manifest = {{"output": ro.RUN_KIND, "seed": {seed}, "files": ["metrics.parquet"]}}
             (staging / ro.MANIFEST).write_text(ro.strict_json(manifest))
             if after == "write":
                 os._exit(9)
@@ -362,6 +362,48 @@ def test_leftovers_of_the_earlier_version_are_removed_or_put_back(tmp_path):
         recover_stale(out)
     assert manifest_seed(out) == 0  # the earlier version's result is back
     assert hidden(tmp_path) == [lookalike.name]
+
+
+# --------------------------------------------------------------------------- what --force deletes
+def with_added_files(tmp_path: Path, *names: str) -> Path:
+    out = tmp_path / "res"
+    publish(out, 1)
+    for name in names:
+        (out / name).write_text("mine")
+    return out
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        ["metrics.parquet", "notes.txt"],  # a file no run writes
+        ["metrics.parquet", "variant"],  # a subdirectory
+        ["metrics.parquet", "flows.parquet"],  # a run's file name, but a directory
+    ],
+)
+def test_a_hand_edited_manifest_makes_nothing_but_a_runs_files_replaceable(tmp_path, listed):
+    out = tmp_path / "res"
+    publish(out, 1)
+    extra = listed[1]
+    if extra == "notes.txt":
+        (out / extra).write_text("mine")
+    else:
+        (out / extra).mkdir()
+        (out / extra / "thesis.tex").write_text("mine")
+    manifest = json.loads((out / MANIFEST).read_text())
+    (out / MANIFEST).write_text(strict_json({**manifest, "files": listed}))
+    before = tree(out)
+    for force in (False, True) if extra != "notes.txt" else (False,):
+        with pytest.raises(OutputError) as caught, output_dir(out, force=force):
+            raise AssertionError("not refused")
+        if extra == "notes.txt":
+            assert f"other files ({extra}); choose another directory, or pass --force" in str(
+                caught.value
+            )
+        else:  # a directory: not even with --force
+            assert f"even with --force ({extra}/ (a directory))" in str(caught.value)
+    assert tree(out) == before
+    assert sorted(os.listdir(tmp_path)) == ["res"]
 
 
 # --------------------------------------------------------------------------- modes and I/O errors
