@@ -16,10 +16,12 @@ The rules, in :func:`output_dir`:
 - **``force`` replaces an earlier run only.** It also replaces a directory that
   holds an earlier run's outputs (a run manifest) plus files added since, and
   deletes those files, but only if none of them is a directory (a run writes
-  none; a subdirectory may hold other results) or tracked by git. Anything else
-  is refused even with ``force``: a regular file or symlink, a directory without
-  a run manifest (a results tree such as ``results/``, a project, a sweep), and
-  the current directory and its parents.
+  none; a subdirectory may hold other results) or tracked by git. If git cannot
+  say (not installed, a time-out, a repository of another user) inside a
+  repository (a ``.git`` here or above), that is a refusal, not "untracked".
+  Anything else is refused even with ``force``: a regular file or symlink, a
+  directory without a run manifest (a results tree such as ``results/``, a
+  project, a sweep), and the current directory and its parents.
 - **One writer per directory.** A lock file ``.NAME.lock`` next to the directory
   (``flock``; the OS releases it if the process dies) makes a second writer fail
   at once with "another run is writing here".
@@ -253,7 +255,8 @@ def _shown(names: list[str]) -> str:
 
 def kept_even_with_force(path: Path, foreign: list[str]) -> list[str]:
     """Which of ``foreign`` (in an earlier run's directory ``path``) ``force`` must
-    not delete: subdirectories and files tracked by git, each with the reason."""
+    not delete: subdirectories and files tracked by git, each with the reason.
+    Raises :class:`OutputError` if git cannot say what it tracks there."""
     kept = [
         f"{e}/ (a directory)"
         for e in foreign
@@ -264,19 +267,44 @@ def kept_even_with_force(path: Path, foreign: list[str]) -> list[str]:
 
 
 def git_tracked(path: Path, names: list[str]) -> list[str]:
-    """Which of ``names`` in directory ``path`` git tracks (none outside a work tree,
-    or where git is not installed)."""
+    """Which of ``names`` in directory ``path`` git tracks.
+
+    None outside a work tree. Fails closed: if git cannot answer (not installed, a
+    time-out, "dubious ownership" of a repository owned by another user) while
+    ``path`` or a parent holds ``.git``, raises :class:`OutputError` rather than
+    guess "untracked". Names are literal paths, never pathspec magic (``:x``, ``*``).
+    """
+    if not names:
+        return []
     try:
-        listed = subprocess.run(
-            ["git", "-C", str(path), "ls-files", "-z", "--", *names],
+        done = subprocess.run(
+            ["git", "--literal-pathspecs", "-C", str(path), "ls-files", "-z", "--", *names],
             capture_output=True,
             timeout=30,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+            env={**os.environ, "GIT_LITERAL_PATHSPECS": "1"},
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        reason = "git is not installed" if isinstance(exc, FileNotFoundError) else str(exc)
+    else:
+        if done.returncode == 0:
+            tracked = {Path(os.fsdecode(f)).parts[0] for f in done.stdout.split(b"\0") if f}
+            return [n for n in names if n in tracked]
+        message = os.fsdecode(done.stderr).strip()
+        reason = message.splitlines()[0] if message else f"exit code {done.returncode}"
+    # Outside any repository ("not a git repository", or git not installed) nothing is
+    # tracked. With a .git here or above, no answer is not "untracked": git may say
+    # "not a git repository" there too (a filesystem boundary, a broken .git file).
+    if not _inside_git(path):
         return []
-    tracked = {Path(os.fsdecode(f)).parts[0] for f in listed.split(b"\0") if f}
-    return [n for n in names if n in tracked]
+    raise OutputError(
+        f"{path}: cannot tell which of the files added to it git tracks ({reason}); "
+        f"a run deletes no file that may be tracked: move them away yourself ({_shown(names)})"
+    )
+
+
+def _inside_git(path: Path) -> bool:
+    """Whether ``path`` or a parent holds ``.git`` (a directory, or a work tree's file)."""
+    return any(os.path.lexists(p / ".git") for p in (path, *path.parents))
 
 
 def _refuse_unsafe(out: Path, force: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import stat
 import subprocess
 import sys
@@ -128,6 +129,10 @@ def git(cwd: Path, *args: str) -> None:
     )
 
 
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+@needs_git
 @pytest.mark.slow
 def test_force_never_replaces_a_results_tree(tmp_path):
     """The reported accident: ``abm run --out results --force`` deleted the whole tree
@@ -149,10 +154,12 @@ def test_force_never_replaces_a_results_tree(tmp_path):
     assert sorted(os.listdir(tmp_path)) == [".git", "results"]  # no lock, no staging
 
 
-@pytest.mark.parametrize("addition", ["subdirectory", "tracked"])
+@needs_git
+@pytest.mark.parametrize("addition", ["subdirectory", "tracked", "tracked, named like magic"])
 def test_force_keeps_an_earlier_runs_directory_holding_more_than_stray_files(tmp_path, addition):
     """--force deletes files added to an earlier run's directory, but never a
-    subdirectory (a run writes none; it may hold other results) nor a file git tracks."""
+    subdirectory (a run writes none; it may hold other results) nor a file git tracks,
+    even one whose name git would read as pathspec magic (``:x``)."""
     git(tmp_path, "init", "-q")
     out = tmp_path / "res"
     publish(out, 1)
@@ -161,9 +168,10 @@ def test_force_keeps_an_earlier_runs_directory_holding_more_than_stray_files(tmp
         fake_run(out / "variant", 2)
         reason = "variant/ (a directory)"
     else:
-        (out / "analysis.py").write_text("print('mine')")
-        git(tmp_path, "add", "res/analysis.py")
-        reason = "analysis.py (tracked by git)"
+        name = "analysis.py" if addition == "tracked" else ":x"
+        (out / name).write_text("print('mine')")
+        git(tmp_path, "--literal-pathspecs", "add", f"res/{name}")
+        reason = f"{name} (tracked by git)"
     before = tree(out)
     for force in (False, True):
         with pytest.raises(OutputError) as caught, output_dir(out, force=force):
@@ -404,6 +412,45 @@ def test_a_hand_edited_manifest_makes_nothing_but_a_runs_files_replaceable(tmp_p
             assert f"even with --force ({extra}/ (a directory))" in str(caught.value)
     assert tree(out) == before
     assert sorted(os.listdir(tmp_path)) == ["res"]
+
+
+def fake_git(tmp_path: Path, how: str) -> str:
+    """A PATH on which ``git`` is missing, or fails as it does for a repository
+    owned by another user."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if how == "fails":
+        script = bin_dir / "git"
+        script.write_text(
+            "#!/bin/sh\necho \"fatal: detected dubious ownership in repository at '$PWD'\" >&2\n"
+            "exit 128\n"
+        )
+        script.chmod(0o755)
+    return str(bin_dir)
+
+
+@pytest.mark.parametrize("how", ["missing", "fails"])
+def test_force_refuses_when_git_cannot_say_what_it_tracks_in_a_repository(
+    tmp_path, monkeypatch, how
+):
+    """No answer from git is not "untracked": inside a repository (a .git here or
+    above), --force then deletes nothing. Outside one, nothing can be tracked."""
+    (tmp_path / "project" / ".git").mkdir(parents=True)  # git is never asked to read it
+    out = with_added_files(tmp_path / "project", "analysis.py")
+    monkeypatch.setenv("PATH", fake_git(tmp_path, how))
+    before = tree(out)
+    with pytest.raises(OutputError) as caught, output_dir(out, force=True):
+        raise AssertionError("not refused")
+    message = str(caught.value)
+    assert "cannot tell which of the files added to it git tracks" in message
+    assert "(analysis.py)" in message
+    assert tree(out) == before
+    assert sorted(os.listdir(tmp_path / "project")) == [".git", "res"]
+
+    elsewhere = with_added_files(tmp_path / "plain", "analysis.py")  # no .git anywhere
+    with output_dir(elsewhere, force=True) as staging:
+        fake_run(staging, 2)
+    assert sorted(os.listdir(elsewhere)) == [MANIFEST, "metrics.parquet"]
 
 
 # --------------------------------------------------------------------------- modes and I/O errors
