@@ -381,10 +381,13 @@ def _prepare(out: Path, force: bool) -> Path:
         _refuse_unsafe(out, force)  # again, now that no other run can change it
         os.mkdir(staging, 0o777)
         (staging / _MARKER).touch()
-    except OSError as exc:
-        if staging.is_dir():
-            _remove_ours(staging)
-        raise OutputError(f"{out}: cannot write here ({os_reason(exc)})") from None
+    except BaseException as exc:  # an interrupt too: no empty staging dir left behind
+        with contextlib.suppress(OSError):
+            if staging.is_dir():  # a fresh random name: ours if it exists
+                _remove_ours(staging)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{out}: cannot write here ({os_reason(exc)})") from None
+        raise
     return staging
 
 

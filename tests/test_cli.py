@@ -213,12 +213,14 @@ def test_every_sweep_file_and_no_config_is_taken_for_a_sweep_file():
 @pytest.mark.slow
 def test_sigterm_during_a_run_exits_143_and_leaves_nothing_behind(tmp_path):
     """Like Ctrl-C: the hidden staging directory and the lock go. The signal is sent
-    once the staging directory exists (polled, no fixed sleep); the run is long
-    enough never to have finished by then."""
+    once the staging directory exists and is marked as a run's (polled, no fixed
+    sleep); the run is long enough never to have finished by then."""
 
     def started() -> bool:
         names = os.listdir(tmp_path)
-        return ".res.lock" in names and any(n.startswith(".res.abm-new-") for n in names)
+        return ".res.lock" in names and any(
+            (tmp_path / n / ".abm-partial").exists() for n in names if n.startswith(".res.abm-new-")
+        )
 
     code, err = terminate_once(
         "run", "--steps", "1200", "--out", "res", cwd=tmp_path, started=started

@@ -453,6 +453,19 @@ def test_force_refuses_when_git_cannot_say_what_it_tracks_in_a_repository(
     assert sorted(os.listdir(elsewhere)) == [MANIFEST, "metrics.parquet"]
 
 
+# --------------------------------------------------------------------------- interrupts
+def test_an_interrupt_before_the_staging_directory_is_marked_leaves_nothing(tmp_path, monkeypatch):
+    """Between creating the staging directory and marking it as a run's."""
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "touch", interrupted)
+    with pytest.raises(KeyboardInterrupt), output_dir(tmp_path / "res"):
+        raise AssertionError("not interrupted")
+    assert os.listdir(tmp_path) == []
+
+
 # --------------------------------------------------------------------------- modes and I/O errors
 @pytest.mark.slow
 @pytest.mark.parametrize(("umask", "dirs", "files"), [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)])

@@ -76,20 +76,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _writable_folder(out: Path) -> Iterator[Path]:
     """Create ``out`` now, so that a bad ``--out`` stops before hours of runs.
 
-    If the command then fails or is stopped, the folders this created are removed
-    again while still empty (a folder that existed before is never touched).
+    If creating them, or the command after, fails or is stopped, the folders this
+    created are removed again while still empty (a folder that existed before is
+    never touched).
     """
     created = [p for p in (out, *out.parents) if not p.exists()]
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot write here ({os_reason(exc)})") from None
-    try:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out {out}: cannot write here ({os_reason(exc)})") from None
         yield out
-    except BaseException:
+    except BaseException:  # an interrupt half-way through mkdir too
         for folder in created:  # deepest first; rmdir removes only an empty folder
             try:
                 folder.rmdir()
+            except FileNotFoundError:
+                continue  # stopped before it was made
             except OSError:
                 break
         raise

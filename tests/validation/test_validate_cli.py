@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+from pathlib import Path
 
 import pytest
 from support import terminate_once
@@ -24,6 +26,22 @@ def test_a_bad_config_stops_before_the_output_folder_is_made(tmp_path, capsys, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_an_interrupt_while_the_output_folders_are_made_leaves_none(tmp_path, monkeypatch, capsys):
+    """Stopped after ``results/`` is made and before ``results/validation/``."""
+    out = tmp_path / "results" / "validation"
+    real_mkdir = os.mkdir
+
+    def mkdir(path, *args, **kwargs):
+        if Path(path) == out and out.parent.exists():
+            raise KeyboardInterrupt
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    assert main(["validate", "--steps", "24", "--seeds", "1", "--out", str(out)]) == 130
+    assert capsys.readouterr().err == "abm: interrupted\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_config_with_hypotheses_is_refused_like_set(tmp_path, capsys):
