@@ -191,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="replace --out if it holds an earlier run's outputs plus files added since "
-        "(deleted); never a directory without a run's manifest.json, nor one holding a "
-        "subdirectory or a file tracked by git",
+        "(deleted, and named on stderr before the run); never a directory without a run's "
+        "manifest.json, nor one holding a subdirectory or a file tracked by git (or, in a "
+        "git repository, when git cannot say)",
     )
     run.set_defaults(func=cmd_run)
     for module in _PLUGINS:

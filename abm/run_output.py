@@ -15,13 +15,14 @@ The rules, in :func:`output_dir`:
   fixed :data:`RUN_FILES`, as regular files, whatever the manifest's ``files`` lists.
 - **``force`` replaces an earlier run only.** It also replaces a directory that
   holds an earlier run's outputs (a run manifest) plus files added since, and
-  deletes those files, but only if none of them is a directory (a run writes
-  none; a subdirectory may hold other results) or tracked by git. If git cannot
-  say (not installed, a time-out, a repository of another user) inside a
-  repository (a ``.git`` here or above), that is a refusal, not "untracked".
-  Anything else is refused even with ``force``: a regular file or symlink, a
-  directory without a run manifest (a results tree such as ``results/``, a
-  project, a sweep), and the current directory and its parents.
+  deletes those files (named on stderr before the run), but only if none of them
+  is a directory (a run writes none; a subdirectory may hold other results) or
+  tracked by git. If git cannot say (not installed, a time-out, a repository of
+  another user) inside a repository (a ``.git`` here or above), that is a
+  refusal, not "untracked". Anything else is refused even with ``force``: a
+  regular file or symlink, a directory without a run manifest (a results tree
+  such as ``results/``, a project, a sweep), and the current directory and its
+  parents.
 - **One writer per directory.** A lock file ``.NAME.lock`` next to the directory
   (``flock``; the OS releases it if the process dies) makes a second writer fail
   at once with "another run is writing here".
@@ -307,7 +308,9 @@ def _inside_git(path: Path) -> bool:
     return any(os.path.lexists(p / ".git") for p in (path, *path.parents))
 
 
-def _refuse_unsafe(out: Path, force: bool) -> None:
+def _refuse_unsafe(out: Path, force: bool) -> list[str]:
+    """Raise :class:`OutputError` unless ``out`` may be replaced; returns the files
+    not written by a run that ``force`` will delete (none without ``force``)."""
     if out.name in ("", ".", ".."):
         raise OutputError(f"{out}: not a directory that can be replaced")
     cwd = Path.cwd().resolve()
@@ -317,10 +320,10 @@ def _refuse_unsafe(out: Path, force: bool) -> None:
             "results need a directory of their own (even with --force)"
         )
     if not os.path.lexists(out):
-        return
+        return []
     foreign = foreign_entries(out)
     if not foreign:
-        return
+        return []
     if out.is_symlink() or not out.is_dir() or run_manifest(out) is None:
         kind = "a file" if not out.is_dir() or out.is_symlink() else "a directory"
         raise OutputError(
@@ -339,6 +342,12 @@ def _refuse_unsafe(out: Path, force: bool) -> None:
             f"{out}: holds an earlier run's outputs and other files ({_shown(foreign)}); "
             "choose another directory, or pass --force to replace it and delete them"
         )
+    return foreign
+
+
+def note(message: str) -> None:
+    """One line on stderr about what happened to a user's files (not an error)."""
+    print(f"abm: {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -349,6 +358,7 @@ def output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
     exception it is removed and ``out`` is left as it was. Raises
     :class:`OutputError` (before anything is written) if ``out`` may not be
     replaced, another process is writing it, or it cannot be written at all.
+    With ``force``, the files it will delete are named on stderr before the run.
     """
     out = target_path(out)
     try:
@@ -358,7 +368,7 @@ def output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"{out}: cannot write here ({os_reason(exc)})") from None
     try:
-        staging = _prepare(out, force)
+        staging, _ = _prepare(out, force)
         try:
             yield staging
             try:
@@ -373,12 +383,13 @@ def output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
         lock.release()
 
 
-def _prepare(out: Path, force: bool) -> Path:
-    """With the lock held: tidy up after killed runs, check again, make the staging dir."""
+def _prepare(out: Path, force: bool) -> tuple[Path, list[str]]:
+    """With the lock held: tidy up after killed runs, check again, make the staging
+    dir. Returns it and the files ``force`` will delete (named on stderr)."""
     staging = _sibling(out, "new")
     try:
         recover_stale(out)
-        _refuse_unsafe(out, force)  # again, now that no other run can change it
+        doomed = _refuse_unsafe(out, force)  # again, now that no other run can change it
         os.mkdir(staging, 0o777)
         (staging / _MARKER).touch()
     except BaseException as exc:  # an interrupt too: no empty staging dir left behind
@@ -388,7 +399,9 @@ def _prepare(out: Path, force: bool) -> Path:
         if isinstance(exc, OSError):
             raise OutputError(f"{out}: cannot write here ({os_reason(exc)})") from None
         raise
-    return staging
+    if doomed:
+        note(f"--force: replacing {out}; deleting files a run did not write: {', '.join(doomed)}")
+    return staging, doomed
 
 
 def _sibling(out: Path, kind: str) -> Path:

@@ -381,6 +381,19 @@ def with_added_files(tmp_path: Path, *names: str) -> Path:
     return out
 
 
+def test_force_names_the_files_it_deletes_before_the_run(tmp_path, capsys):
+    out = with_added_files(tmp_path, "b.txt", "a.txt")
+    with output_dir(out, force=True) as staging:
+        err = capsys.readouterr().err  # before the run has written anything
+        assert err == (
+            f"abm: --force: replacing {out}; deleting files a run did not write: a.txt, b.txt\n"
+        )
+        fake_run(staging, 2)
+    assert sorted(os.listdir(out)) == [MANIFEST, "metrics.parquet"]
+    assert capsys.readouterr().err == ""
+    assert sorted(os.listdir(tmp_path)) == ["res"]
+
+
 @pytest.mark.parametrize(
     "listed",
     [
