@@ -23,6 +23,11 @@ The rules, in :func:`output_dir`:
   regular file or symlink, a directory without a run manifest (a results tree
   such as ``results/``, a project, a sweep), and the current directory and its
   parents.
+- **Nothing that appears during a run is deleted.** After the swap the old
+  content is checked again by the same rule: if it now holds anything not
+  allowed before the run (a file added while the run wrote, one git tracks
+  since), none of it is deleted; it is moved to a visible ``NAME.kept-<time>/``
+  next to the results and named on stderr. The run still succeeds (exit 0).
 - **One writer per directory.** A lock file ``.NAME.lock`` next to the directory
   (``flock``; the OS releases it if the process dies) makes a second writer fail
   at once with "another run is writing here".
@@ -36,7 +41,8 @@ The rules, in :func:`output_dir`:
 - **No stale partial directories.** The next run to the same place removes the
   hidden siblings a killed run left, but only those provably written by a run
   (their name, and a marker file or a run manifest inside) and never while
-  another process holds the lock.
+  another process holds the lock. Old content swapped out by a run killed
+  before it judged it, holding files a run did not write, is kept as above.
 - Directories are created with mode 0777 and files 0666, less the umask (so
   0755/0644 with the usual umask 022): colleagues can read results.
 - Manifests are strict JSON (:func:`strict_json`): a non-finite number is written as
@@ -254,16 +260,19 @@ def _shown(names: list[str]) -> str:
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
-def kept_even_with_force(path: Path, foreign: list[str]) -> list[str]:
+def kept_even_with_force(path: Path, foreign: list[str], git_path: Path | None = None) -> list[str]:
     """Which of ``foreign`` (in an earlier run's directory ``path``) ``force`` must
     not delete: subdirectories and files tracked by git, each with the reason.
+
+    ``git_path`` is where git knows those names (default ``path``; after the swap
+    the old content has moved, but git's index still lists it under the output).
     Raises :class:`OutputError` if git cannot say what it tracks there."""
     kept = [
         f"{e}/ (a directory)"
         for e in foreign
         if (path / e).is_dir() and not (path / e).is_symlink()
     ]
-    kept += [f"{e} (tracked by git)" for e in git_tracked(path, foreign)]
+    kept += [f"{e} (tracked by git)" for e in git_tracked(git_path or path, foreign)]
     return kept
 
 
@@ -358,7 +367,8 @@ def output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
     exception it is removed and ``out`` is left as it was. Raises
     :class:`OutputError` (before anything is written) if ``out`` may not be
     replaced, another process is writing it, or it cannot be written at all.
-    With ``force``, the files it will delete are named on stderr before the run.
+    With ``force``, the files it will delete are named on stderr before the run;
+    anything else found in ``out`` after the run is kept (:func:`_dispose_old`).
     """
     out = target_path(out)
     try:
@@ -368,17 +378,21 @@ def output_dir(out: str | Path, force: bool = False) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"{out}: cannot write here ({os_reason(exc)})") from None
     try:
-        staging, _ = _prepare(out, force)
+        staging, doomed = _prepare(out, force)
         try:
             yield staging
             try:
-                _publish(staging, out)
+                old = _publish(staging, out)
             except OSError as exc:
                 raise WriteError(f"{out}: cannot replace it ({os_reason(exc)})") from None
         except BaseException:
             with contextlib.suppress(OSError):
                 _remove_ours(staging)
             raise
+        # Published. What ``out`` held is now in ``old`` (outside the clean-up above,
+        # which must never delete it: a kill here leaves it for the next run to judge).
+        if old is not None:
+            _dispose_old(old, out, doomed)
     finally:
         lock.release()
 
@@ -418,24 +432,67 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _publish(staging: Path, out: Path) -> None:
-    """Put the finished ``staging`` in place of ``out``; the old content is deleted."""
+def _publish(staging: Path, out: Path) -> Path | None:
+    """Put the finished ``staging`` in place of ``out``; returns where the old
+    content now is (a hidden sibling), or None if there was none."""
     (staging / _MARKER).unlink()
     if not os.path.lexists(out):
         os.rename(staging, out)
-        return
+        return None
     if _exchange(staging, out):
-        old = staging  # now holds what ``out`` held
-    else:
-        # No atomic exchange here: two renames. A kill between them leaves the old
-        # result in ``old``, which recover_stale() puts back on the next run.
-        old = _sibling(out, "old")
-        os.rename(out, old)
-        os.rename(staging, out)
-    if old.is_dir() and not old.is_symlink():
-        _remove_ours(old, force=True)
-    else:
-        old.unlink()
+        return staging  # now holds what ``out`` held
+    # No atomic exchange here: two renames. A kill between them leaves the old
+    # result in ``old``, which recover_stale() puts back on the next run.
+    old = _sibling(out, "old")
+    os.rename(out, old)
+    os.rename(staging, out)
+    return old
+
+
+def _dispose_old(old: Path, out: Path, doomed: list[str]) -> None:
+    """Delete what ``out`` held before the swap (now ``old``) if it still holds only
+    an earlier run's files and those ``--force`` named before the run. Anything
+    else (added while the run wrote, or now tracked by git) is not deleted: the
+    whole of ``old`` is moved to a visible ``NAME.kept-<time>`` and named on stderr."""
+    kept = _not_deletable(old, out, doomed)
+    try:
+        if kept:
+            aside = keep_aside(old, out)
+            note(
+                f"{out}: the new results are in place, but its earlier content held files "
+                f"a run may not delete ({_shown(kept)}); moved, not deleted, to {aside}/"
+            )
+        elif old.is_dir() and not old.is_symlink():
+            _remove_ours(old, force=True)
+        else:
+            old.unlink()
+    except OSError as exc:  # the new result is in place; the next run tidies up
+        note(f"{out}: could not tidy up the earlier result in {old.name} ({os_reason(exc)})")
+
+
+def _not_deletable(old: Path, out: Path, doomed: list[str]) -> list[str]:
+    """The entries of ``old`` (``out``'s content before the swap) that may not be
+    deleted: the rule checked before the run, applied again to what is there now."""
+    if old.is_symlink() or not old.is_dir():
+        return [f"{out.name} (not a directory)"]  # refused before the run: came since
+    foreign = foreign_entries(old)
+    added = [f"{e} (added during the run)" for e in foreign if e not in doomed]
+    named = [e for e in foreign if e in doomed]
+    try:
+        return added + kept_even_with_force(old, named, git_path=out)
+    except OutputError:
+        return added + [f"{e} (git cannot say whether it is tracked)" for e in named]
+
+
+def keep_aside(path: Path, out: Path) -> Path:
+    """Move ``path`` to a new visible sibling of ``out``, ``NAME.kept-<local time>``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for i in range(1, 1000):
+        aside = out.with_name(f"{out.name}.kept-{stamp}" + (f"-{i}" if i > 1 else ""))
+        if not os.path.lexists(aside):
+            os.rename(path, aside)
+            return aside
+    raise FileExistsError(errno.EEXIST, "too many kept directories", str(out))
 
 
 def recover_stale(out: Path) -> list[Path]:
@@ -461,7 +518,19 @@ def recover_stale(out: Path) -> list[Path]:
             newest = max(moved_aside, key=lambda p: p.stat().st_mtime)
             os.rename(newest, out)
             siblings = [(p, k) for p, k in siblings if p != newest]
-    removed = [p for p, _ in siblings if _remove_ours(p)]
+    removed = []
+    for p, _ in siblings:
+        # Old content swapped out by a run killed before it could judge it: files
+        # beyond the run's own are kept in a visible directory, never deleted.
+        foreign = [] if (p / _MARKER).exists() or not run_manifest(p) else foreign_entries(p)
+        if foreign:
+            aside = keep_aside(p, out)
+            note(
+                f"{out}: a killed run left its earlier content, with files a run did not "
+                f"write ({_shown(foreign)}); moved, not deleted, to {aside}/"
+            )
+        elif _remove_ours(p):
+            removed.append(p)
     for p in legacy:
         if (p / "previous").is_dir():
             _remove_ours(p / "previous")

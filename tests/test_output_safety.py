@@ -21,6 +21,7 @@ from support import ENV, ROOT, run_abm
 
 from abm.run_output import (
     MANIFEST,
+    RUN_FILES,
     RUN_KIND,
     DirLock,
     OutputError,
@@ -464,6 +465,84 @@ def test_force_refuses_when_git_cannot_say_what_it_tracks_in_a_repository(
     with output_dir(elsewhere, force=True) as staging:
         fake_run(staging, 2)
     assert sorted(os.listdir(elsewhere)) == [MANIFEST, "metrics.parquet"]
+
+
+# --------------------------------------------------------------------------- added during a run
+def kept_dirs(parent: Path) -> list[Path]:
+    return sorted(p for p in parent.iterdir() if ".kept-" in p.name)
+
+
+@pytest.mark.parametrize("swap", ["exchange", "two renames"])
+@pytest.mark.parametrize("force", [False, True])
+def test_files_added_while_a_run_writes_are_kept_not_deleted(
+    tmp_path, capsys, monkeypatch, swap, force
+):
+    """The check before the run cannot see files that appear during it. The old content
+    is checked again after the swap: what the check did not allow is not deleted; the
+    old content is moved, whole, to a visible RES.kept-<time>/ and named on stderr."""
+    import abm.run_output as ro
+
+    if swap == "two renames":
+        monkeypatch.setattr(ro, "_exchange", lambda a, b: False)
+    out = with_added_files(tmp_path, *(["named.txt"] if force else []))
+    with output_dir(out, force=force) as staging:
+        fake_run(staging, 2)
+        (out / "late.txt").write_text("mine")  # while the run writes
+        capsys.readouterr()
+    assert manifest_seed(out) == 2
+    assert sorted(os.listdir(out)) == [MANIFEST, "metrics.parquet"]
+    (kept,) = kept_dirs(tmp_path)
+    assert kept.name.startswith("res.kept-")
+    assert (kept / "late.txt").read_text() == "mine"
+    assert manifest_seed(kept) == 1
+    if force:  # named for deletion before the run; kept with the rest all the same
+        assert (kept / "named.txt").read_text() == "mine"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "late.txt (added during the run)" in err
+    assert f"moved, not deleted, to {kept}/" in err
+    assert sorted(os.listdir(tmp_path)) == sorted(["res", kept.name])
+
+
+def test_a_kill_after_the_swap_never_deletes_files_the_old_content_gained(tmp_path, capsys):
+    """A run killed between the swap and its check leaves the old content hidden; the
+    next run keeps it aside rather than deleting it, when it holds files no run wrote."""
+    out = tmp_path / "res"
+    publish(out, 2)
+    swapped_out = tmp_path / ".res.abm-new-0123456789ab"
+    swapped_out.mkdir()
+    fake_run(swapped_out, 1)
+    (swapped_out / "late.txt").write_text("mine")
+    publish(out, 3)
+    assert manifest_seed(out) == 3
+    (kept,) = kept_dirs(tmp_path)
+    assert (kept / "late.txt").read_text() == "mine" and manifest_seed(kept) == 1
+    assert "(late.txt); moved, not deleted" in capsys.readouterr().err
+    assert hidden(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_a_file_added_during_a_real_run_survives_it(tmp_path, capsys, monkeypatch):
+    """``abm run`` end to end, in this process: the file appears in the old output
+    directory while the model runs (a hook in the run, not a race)."""
+    import abm.runs
+    from abm.cli import main
+
+    out = tmp_path / "res"
+    publish(out, 1)
+    real_run = abm.runs.run
+
+    def run_and_meanwhile(*args, **kwargs):
+        (out / "notes.txt").write_text("mine")
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(abm.runs, "run", run_and_meanwhile)
+    assert main(["run", *SMALL, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "notes.txt (added during the run)" in err
+    assert json.loads((out / MANIFEST).read_text())["seed"] == 42
+    assert sorted(os.listdir(out)) == sorted([MANIFEST, *RUN_FILES])
+    (kept,) = kept_dirs(tmp_path)
+    assert (kept / "notes.txt").read_text() == "mine" and manifest_seed(kept) == 1
 
 
 # --------------------------------------------------------------------------- interrupts
