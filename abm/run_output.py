@@ -155,6 +155,29 @@ def write_text_atomic(text: str, path: Path) -> None:
     write_bytes_atomic(text.encode(), path)
 
 
+@contextlib.contextmanager
+def staged_report(out: Path, last: str) -> Iterator[Path]:
+    """Write a report's files into a hidden folder inside ``out``, then move them into
+    ``out`` one by one (each move atomic; ``last``, the report's manifest, after the
+    others), only once every file is written. A failed or interrupted write moves
+    nothing, so the previous report stays as it was, and the hidden folder is removed.
+
+    For the ``abm validate`` reports, which share their folder with other files (the
+    calibration report and H1-H7 write to one place), so the folder is not swapped
+    whole as ``abm run``'s is."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = out / f".{Path(last).stem}.abm-new-{secrets.token_hex(6)}"
+    try:
+        os.mkdir(staging)
+        yield staging
+        names = sorted(p.name for p in staging.iterdir())
+        for name in [n for n in names if n != last] + [n for n in names if n == last]:
+            os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- locking
 class DirLock:
     """An exclusive ``flock`` on ``.NAME.lock`` next to a directory, for one writer.

@@ -117,6 +117,32 @@ def report(baseline_runs, tmp_path_factory):
     return out, table
 
 
+def test_a_report_that_fails_while_writing_leaves_the_previous_one_as_it_was(
+    baseline_runs, tmp_path, monkeypatch
+):
+    """The files are written into a hidden folder and moved into place only once all are
+    written: a failure in the figure, after the CSV and Markdown, changes nothing."""
+    import abm.validation.calibration as calibration
+
+    write_report(baseline_runs, tmp_path, "configs/baseline.toml")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(before) == {
+        "calibration.csv",
+        "calibration.md",
+        "calibration.png",
+        "runs.parquet",
+        "calibration.json",
+    }
+
+    def broken_plot(runs, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(calibration, "plot_report", broken_plot)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(baseline_runs.iloc[:-1], tmp_path, "another config")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_runs_carry_every_metric_the_targets_read(baseline_runs):
     assert set(METRICS) <= set(baseline_runs.columns)
     measured = {t.measure.column for t in TARGETS}
