@@ -92,7 +92,8 @@ def refuse_sweep_file(path: Path) -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: unwind like Ctrl-C, so that clean-up code runs."""
+    """SIGTERM arrived: unwind like Ctrl-C, so that clean-up code runs (raised here and by
+    the sweep executors, :mod:`abm.experiments.executors`)."""
 
 
 @contextlib.contextmanager
@@ -120,13 +121,6 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _terminated(exc: KeyboardInterrupt) -> bool:
-    """Whether an interrupt came from SIGTERM (ours, or the sweep executors')."""
-    executors = sys.modules.get("abm.experiments.executors")
-    theirs = getattr(executors, "Terminated", Terminated)
-    return isinstance(exc, Terminated | theirs)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -237,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"abm: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as exc:
-        if _terminated(exc):
+        if isinstance(exc, Terminated):
             print("abm: terminated", file=sys.stderr)
             return EXIT_TERMINATED
         print("abm: interrupted", file=sys.stderr)

@@ -70,8 +70,7 @@ class SupplyGraph:
         if g.has_edge(seller, buyer):
             g.edges[seller, buyer].pop("ending", None)  # reconnected before removal
         else:
-            nodes = g.nodes
-            layers = (nodes[seller]["layer"], nodes[buyer]["layer"])
+            layers = (g.nodes[seller]["layer"], g.nodes[buyer]["layer"])
             if layers not in GOODS:
                 raise ValueError(f"no trade between layers {layers}")
             g.add_edge(seller, buyer, good=GOODS[layers], quantity=0.0, value=0.0, price=0.0)

@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from typing import Any
 
+from abm.cli import Terminated  # SIGTERM unwinds like Ctrl-C: the one class the CLI reports
 from abm.config import ConfigError
 
 # Imported by every pool worker before its first run. Mesa and the model take about
@@ -54,10 +55,6 @@ _STOP_POLL_SECONDS = 0.2
 # A Dask cluster that takes longer than this to close (its workers busy with runs that
 # will never finish, a loaded machine) has its worker processes killed instead.
 CLOSE_SECONDS = 30.0
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived while a backend was open: stop like Ctrl-C does."""
 
 
 class SerialExecutor(Executor):

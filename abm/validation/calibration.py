@@ -354,43 +354,43 @@ def write_report(
     """Write the table (CSV and Markdown), the figure, the runs and a manifest to ``out``;
     ``overrides``: the config values the runs changed (recorded in both)."""
     table = evaluate(runs)
+    seeds = sorted(int(s) for s in runs["seed"].unique())
+    md = [
+        "# Calibration: the baseline against 2023-2024 targets\n",
+        f"Config `{config_source}`"
+        + "".join(f", `{k} = {v!r}`" for k, v in (overrides or {}).items())
+        + f", seeds {seeds}, {runs['step'].max()} monthly steps "
+        f"({runs['date'].iloc[0]} to {runs['date'].iloc[-1]}).\n",
+        summary_line(table) + ".\n",
+        markdown_table(table),
+        "",
+        "Scope notes (where the model's quantity differs from the observed one):\n",
+    ]
+    md += [f"- **{r.target}, {r.period}**: {r.scope}" for r in table.itertuples() if r.scope]
+    md += [
+        "",
+        "## The projection, year by year (mean over seeds)\n",
+        "Flows are summed over each year, stocks read in December, the rest averaged.\n",
+        projection_markdown(projection(runs)),
+    ]
+    manifest: dict[str, Any] = {
+        "config_file": config_source,
+        "overrides": dict(overrides or {}),
+        "seeds": seeds,
+        "steps": int(runs["step"].max()),
+        "targets": [t.key for t in TARGETS],
+        "inside": int(table["inside"].sum()),
+        "order_of_magnitude": int(table["order_of_magnitude"].sum()),
+        **environment(),
+        "wall_time_s": round(wall, 2),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "files": ["calibration.csv", "calibration.md", "calibration.png", "runs.parquet"],
+    }
     with staged_report(Path(out), "calibration.json") as stage:
         table.to_csv(stage / "calibration.csv", index=False)
-        seeds = sorted(int(s) for s in runs["seed"].unique())
-        md = [
-            "# Calibration: the baseline against 2023-2024 targets\n",
-            f"Config `{config_source}`"
-            + "".join(f", `{k} = {v!r}`" for k, v in (overrides or {}).items())
-            + f", seeds {seeds}, {runs['step'].max()} monthly steps "
-            f"({runs['date'].iloc[0]} to {runs['date'].iloc[-1]}).\n",
-            summary_line(table) + ".\n",
-            markdown_table(table),
-            "",
-            "Scope notes (where the model's quantity differs from the observed one):\n",
-        ]
-        md += [f"- **{r.target}, {r.period}**: {r.scope}" for r in table.itertuples() if r.scope]
-        md += [
-            "",
-            "## The projection, year by year (mean over seeds)\n",
-            "Flows are summed over each year, stocks read in December, the rest averaged.\n",
-            projection_markdown(projection(runs)),
-        ]
         (stage / "calibration.md").write_text("\n".join(md) + "\n")
         plot_report(runs, stage / "calibration.png")
         runs.to_parquet(stage / "runs.parquet", index=False)
-        manifest: dict[str, Any] = {
-            "config_file": config_source,
-            "overrides": dict(overrides or {}),
-            "seeds": seeds,
-            "steps": int(runs["step"].max()),
-            "targets": [t.key for t in TARGETS],
-            "inside": int(table["inside"].sum()),
-            "order_of_magnitude": int(table["order_of_magnitude"].sum()),
-            **environment(),
-            "wall_time_s": round(wall, 2),
-            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "files": ["calibration.csv", "calibration.md", "calibration.png", "runs.parquet"],
-        }
         write_text_atomic(strict_json(manifest) + "\n", stage / "calibration.json")
     return table
 

@@ -931,53 +931,53 @@ def write_hypotheses(
 ) -> pd.DataFrame:
     """Write ``hypotheses.csv`` (one row per experiment, arm and outcome) and ``hypotheses.md``."""
     table = pd.DataFrame(result.rows)
+    lines = [
+        "# Hypotheses H1-H7: scenario experiments\n",
+        (
+            f"Mean over {seeds} seeds (min-max in brackets)"
+            if seeds > 1
+            else "One seed: single runs, no spread across seeds and no test against seed noise"
+        )
+        + "; scenario files in `configs/scenarios/`.\n",
+    ]
+    for exp in experiments:
+        if exp.key not in result.findings:
+            continue
+        sub = table[table["hypothesis"] == exp.key]
+        lines += [
+            f"## {exp.key}: {exp.hypothesis}\n",
+            f"**Finding.** {result.findings[exp.key]}\n",
+        ]
+        if exp.note:
+            lines.append(f"_{exp.note}_\n")
+        arms = list(dict.fromkeys(sub["arm"]))
+        lines.append("| outcome | unit | " + " | ".join(arms) + " |")
+        lines.append("|---|---|" + "---|" * len(arms))
+        for outcome in dict.fromkeys(sub["outcome"]):
+            cells = []
+            unit = sub[sub["outcome"] == outcome]["unit"].iloc[0]
+            for arm in arms:
+                r = sub[(sub["arm"] == arm) & (sub["outcome"] == outcome)]
+                if r.empty:
+                    cells.append("")
+                    continue
+                r = r.iloc[0]
+                cells.append(
+                    f"{_fmt(r['mean'], unit)} ({_fmt(r['min'], unit)}-{_fmt(r['max'], unit)})"
+                )
+            lines.append(f"| {outcome} | {unit} | " + " | ".join(cells) + " |")
+        lines.append("")
+    meta = {
+        "seeds": seeds,
+        "experiments": [e.key for e in experiments],
+        **environment(),
+        "wall_time_s": round(wall, 1),
+        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "findings": result.findings,
+    }
     with staged_report(Path(out), "hypotheses.json") as stage:
         table.to_csv(stage / "hypotheses.csv", index=False)
-        lines = [
-            "# Hypotheses H1-H7: scenario experiments\n",
-            (
-                f"Mean over {seeds} seeds (min-max in brackets)"
-                if seeds > 1
-                else "One seed: single runs, no spread across seeds and no test against seed noise"
-            )
-            + "; scenario files in `configs/scenarios/`.\n",
-        ]
-        for exp in experiments:
-            if exp.key not in result.findings:
-                continue
-            sub = table[table["hypothesis"] == exp.key]
-            lines += [
-                f"## {exp.key}: {exp.hypothesis}\n",
-                f"**Finding.** {result.findings[exp.key]}\n",
-            ]
-            if exp.note:
-                lines.append(f"_{exp.note}_\n")
-            arms = list(dict.fromkeys(sub["arm"]))
-            lines.append("| outcome | unit | " + " | ".join(arms) + " |")
-            lines.append("|---|---|" + "---|" * len(arms))
-            for outcome in dict.fromkeys(sub["outcome"]):
-                cells = []
-                unit = sub[sub["outcome"] == outcome]["unit"].iloc[0]
-                for arm in arms:
-                    r = sub[(sub["arm"] == arm) & (sub["outcome"] == outcome)]
-                    if r.empty:
-                        cells.append("")
-                        continue
-                    r = r.iloc[0]
-                    cells.append(
-                        f"{_fmt(r['mean'], unit)} ({_fmt(r['min'], unit)}-{_fmt(r['max'], unit)})"
-                    )
-                lines.append(f"| {outcome} | {unit} | " + " | ".join(cells) + " |")
-            lines.append("")
         (stage / "hypotheses.md").write_text("\n".join(lines) + "\n")
-        meta = {
-            "seeds": seeds,
-            "experiments": [e.key for e in experiments],
-            **environment(),
-            "wall_time_s": round(wall, 1),
-            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "findings": result.findings,
-        }
         write_text_atomic(strict_json(meta) + "\n", stage / "hypotheses.json")
     return table
 
